@@ -30,7 +30,9 @@ typedef struct {
   int num_channels; int smoothing_bits;
   uint16_t even_smoothing; uint16_t odd_smoothing; uint16_t min_signal_remaining;
 } KwsNoiseReductionConfig;
-typedef struct { int enable_pcan; int num_channels; int snr_shift; const int16_t* gain_lut; } KwsPcanConfig;
+typedef struct {
+  int enable_pcan; int num_channels; int snr_shift; const int16_t* gain_lut;
+} KwsPcanConfig;
 typedef struct { int enable_log; int scale_shift; } KwsLogScaleConfig;
 typedef struct {
   KwsWindowConfig window; KwsFftConfig fft; KwsFilterbankConfig filterbank;

@@ -167,7 +167,8 @@ def pcan_gain_lut(strength: float, offset: float, gain_bits: int, input_bits: in
 
     def gain(x: int) -> int:
         x_f = F32(F32(x) / F32(2**input_bits))
-        g = F32(float(1 << gain_bits) * math.pow(float(F32(x_f + F32(offset))), -float(F32(strength))))
+        base = float(F32(x_f + F32(offset)))
+        g = F32(float(1 << gain_bits) * math.pow(base, -float(F32(strength))))
         if g > 32767:
             return 32767
         return int(F32(g + F32(0.5)))
