@@ -1,0 +1,437 @@
+"""Dataset loaders: the Speech Commands layout and a folder-per-label layout.
+
+Both return :class:`DatasetSplits`: the label list and train/validation/test lists of
+:class:`Example`, plus the background-noise clips used for augmentation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from kws.audio import DEFAULT_SAMPLE_RATE, load_audio
+from kws.errors import KwsError
+
+SILENCE_LABEL = "_silence_"
+UNKNOWN_LABEL = "_unknown_"
+BACKGROUND_NOISE_DIR = "_background_noise_"
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
+SPLIT_MODES = ("auto", "lists", "hash", "speaker", "none")
+
+# TF speech_commands input_data.py: hashing into 2**27 - 1 buckets keeps a file in the same
+# split however many files are added later.
+_MAX_NUM_WAVS_PER_CLASS = 2**27 - 1
+_NOHASH = re.compile(r"_nohash_.*$")
+# Share of generated silence examples that are pure zeros (the rest: noise at a random volume).
+SILENCE_ZERO_FRACTION = 0.1
+
+
+@dataclass(frozen=True)
+class Example:
+    """One training example: a clip of ``clip_ms`` cut from ``path`` at sample ``start``.
+
+    ``gain`` is a linear factor applied to the clip (generated silence examples use it for
+    the random noise volume; 0.0 gives pure zeros).
+    """
+
+    path: Path
+    label: str
+    speaker: str = ""
+    start: int = 0
+    gain: float = 1.0
+
+
+@dataclass
+class DatasetSplits:
+    """Labels, the three splits, and int16 background-noise clips for augmentation."""
+
+    labels: list[str]
+    train: list[Example]
+    validation: list[Example]
+    test: list[Example]
+    background: list[np.ndarray] = field(default_factory=list)
+
+    def split(self, name: str) -> list[Example]:
+        """The split called ``name`` ("train", "validation" or "test")."""
+        if name not in ("train", "validation", "test"):
+            raise KwsError(f"unknown split {name!r} (expected train, validation or test)")
+        return getattr(self, name)
+
+
+def speaker_of(path: str | os.PathLike[str]) -> str:
+    """Speaker id of a Speech Commands style name (``<speaker>_nohash_<n>.wav``), else ''."""
+    name = Path(path).name
+    return name.split("_nohash_", 1)[0] if "_nohash_" in name else ""
+
+
+def which_set(
+    filename: str | os.PathLike[str], validation_percentage: float, testing_percentage: float
+) -> str:
+    """Official Speech Commands split of a file: "validation", "testing" or "training".
+
+    SHA-1 of the base name with ``_nohash_...`` removed (so all clips of one speaker land
+    together), bucketed modulo ``2**27 - 1`` and scaled to a percentage.
+    """
+    hash_name = _NOHASH.sub("", Path(filename).name)
+    digest = int(hashlib.sha1(hash_name.encode("utf-8")).hexdigest(), 16)
+    percentage = (digest % (_MAX_NUM_WAVS_PER_CLASS + 1)) * (100.0 / _MAX_NUM_WAVS_PER_CLASS)
+    if percentage < validation_percentage:
+        return "validation"
+    if percentage < validation_percentage + testing_percentage:
+        return "testing"
+    return "training"
+
+
+def speaker_split(
+    speakers: list[str] | set[str],
+    validation_percentage: float,
+    testing_percentage: float,
+    seed: int = 0,
+) -> dict[str, str]:
+    """Assign whole speakers to "training"/"validation"/"testing".
+
+    Speakers are ordered by SHA-1 of ``"<seed>:<speaker>"``; the first
+    ``round(n * validation_percentage / 100)`` go to validation, the next
+    ``round(n * testing_percentage / 100)`` to testing, the rest to training.  Deterministic
+    for a given speaker set and seed.
+    """
+    _check_percentages(validation_percentage, testing_percentage)
+    ordered = sorted(
+        set(speakers), key=lambda s: hashlib.sha1(f"{seed}:{s}".encode()).hexdigest()
+    )
+    n = len(ordered)
+    n_val = round(n * validation_percentage / 100.0)
+    n_test = round(n * testing_percentage / 100.0)
+    out: dict[str, str] = {}
+    for i, spk in enumerate(ordered):
+        out[spk] = "validation" if i < n_val else "testing" if i < n_val + n_test else "training"
+    return out
+
+
+def _check_percentages(validation: float, testing: float) -> None:
+    if validation < 0 or testing < 0 or validation + testing > 100:
+        raise KwsError(
+            f"invalid split percentages: validation {validation}, testing {testing} "
+            "(each >= 0, together <= 100)"
+        )
+
+
+def _audio_files(folder: Path, recursive: bool) -> list[Path]:
+    it = folder.rglob("*") if recursive else folder.iterdir()
+    return sorted(p for p in it if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+
+
+def _label_folders(root: Path) -> list[Path]:
+    return sorted(
+        p for p in root.iterdir() if p.is_dir() and p.name != BACKGROUND_NOISE_DIR
+        and not p.name.startswith(".")
+    )
+
+
+def is_speech_commands(root: str | os.PathLike[str]) -> bool:
+    """True when ``root`` looks like Speech Commands: a ``_background_noise_`` folder or
+    ``*_nohash_*`` file names in its label folders."""
+    r = Path(root)
+    if (r / BACKGROUND_NOISE_DIR).is_dir():
+        return True
+    for folder in _label_folders(r):
+        if any("_nohash_" in p.name for p in folder.iterdir()):
+            return True
+    return False
+
+
+def _load_background(root: Path) -> tuple[list[Path], list[np.ndarray]]:
+    folder = root / BACKGROUND_NOISE_DIR
+    if not folder.is_dir():
+        return [], []
+    paths = _audio_files(folder, recursive=False)
+    return paths, [load_audio(p, DEFAULT_SAMPLE_RATE) for p in paths]
+
+
+def _read_list(path: Path) -> set[str]:
+    if not path.is_file():
+        return set()
+    return {line.strip() for line in path.read_text().splitlines() if line.strip()}
+
+
+class _Splitter:
+    """Decides the split of each file under one of the split modes."""
+
+    def __init__(
+        self,
+        root: Path,
+        files: list[Path],
+        mode: str,
+        validation_percentage: float,
+        testing_percentage: float,
+        seed: int,
+    ) -> None:
+        if mode not in SPLIT_MODES:
+            modes = ", ".join(SPLIT_MODES)
+            raise KwsError(f"unknown split mode {mode!r} (expected one of {modes})")
+        _check_percentages(validation_percentage, testing_percentage)
+        self.root = root
+        self.val_pct = validation_percentage
+        self.test_pct = testing_percentage
+        val_list = root / "validation_list.txt"
+        test_list = root / "testing_list.txt"
+        if mode == "auto":
+            mode = "lists" if (val_list.is_file() or test_list.is_file()) else "hash"
+        if mode == "lists":
+            if not (val_list.is_file() or test_list.is_file()):
+                raise KwsError(
+                    f"{root}: split 'lists' needs validation_list.txt and/or testing_list.txt"
+                )
+            self.validation = _read_list(val_list)
+            self.testing = _read_list(test_list)
+        self.mode = mode
+        if mode == "speaker":
+            self.by_speaker = speaker_split(
+                {self._speaker_key(f) for f in files}, validation_percentage,
+                testing_percentage, seed,
+            )
+
+    @staticmethod
+    def _speaker_key(path: Path) -> str:
+        # Files without a speaker id (official _silence_ clips, custom recordings) count as
+        # a speaker of their own.
+        return speaker_of(path) or f"file:{path.parent.name}/{path.stem}"
+
+    def __call__(self, path: Path) -> str:
+        if self.mode == "none":
+            return "testing"
+        if self.mode == "lists":
+            rel = path.relative_to(self.root).as_posix()
+            if rel in self.validation:
+                return "validation"
+            return "testing" if rel in self.testing else "training"
+        if self.mode == "speaker":
+            return self.by_speaker[self._speaker_key(path)]
+        return which_set(path, self.val_pct, self.test_pct)
+
+
+_SPLIT_NAMES = {"training": "train", "validation": "validation", "testing": "test"}
+
+
+def load_speech_commands(
+    root: str | os.PathLike[str],
+    words: list[str] | None = None,
+    *,
+    unknown_percentage: float | None = 10.0,
+    silence_percentage: float = 10.0,
+    validation_percentage: float = 10.0,
+    testing_percentage: float = 10.0,
+    split: str = "auto",
+    seed: int = 0,
+    clip_ms: int = 1000,
+) -> DatasetSplits:
+    """Load a Speech Commands (v0.01/v0.02) tree.
+
+    Labels are ``["_silence_", "_unknown_", *words]``.  Clips of other word folders form
+    the ``_unknown_`` pool; per split, ``ceil(n_known * unknown_percentage / 100)`` of them
+    are drawn at random (``None``: all of them).  An existing ``_silence_/`` folder is used
+    as is; otherwise ``ceil(n_known * silence_percentage / 100)`` silence examples per split
+    are cut from ``_background_noise_`` at random offsets and volumes (some pure zeros).
+    ``words=None`` takes every word folder as a known word.
+    """
+    r = Path(root)
+    if not r.is_dir():
+        raise KwsError(f"{r}: dataset folder not found")
+    folders = {p.name: p for p in _label_folders(r)}
+    word_folders = {k: v for k, v in folders.items() if k not in (SILENCE_LABEL, UNKNOWN_LABEL)}
+    if words is None:
+        words = sorted(word_folders)
+    words = list(words)
+    if len(set(words)) != len(words):
+        raise KwsError(f"duplicate words in {words}")
+    for w in words:
+        if w in (SILENCE_LABEL, UNKNOWN_LABEL):
+            raise KwsError(f"{w!r} is a reserved label, not a word")
+        if w not in word_folders:
+            found = ", ".join(sorted(word_folders))
+            raise KwsError(f"{r}: no folder for word {w!r} (found: {found})")
+    labels = [SILENCE_LABEL, UNKNOWN_LABEL, *words]
+    rng = np.random.default_rng(seed)
+
+    known: list[tuple[Path, str]] = []
+    unknown: list[Path] = []
+    for name, folder in sorted(word_folders.items()):
+        files = _audio_files(folder, recursive=False)
+        if name in words:
+            known.extend((f, name) for f in files)
+        else:
+            unknown.extend(files)
+    if UNKNOWN_LABEL in folders:  # a ready-made unknown pool joins the other words
+        unknown.extend(_audio_files(folders[UNKNOWN_LABEL], recursive=False))
+    if not known:
+        raise KwsError(f"{r}: no audio files for words {', '.join(words)}")
+    silence_files = (
+        _audio_files(folders[SILENCE_LABEL], recursive=False) if SILENCE_LABEL in folders else []
+    )
+    splitter = _Splitter(
+        r, [f for f, _ in known] + unknown + silence_files, split,
+        validation_percentage, testing_percentage, seed,
+    )
+
+    sets: dict[str, list[Example]] = {"training": [], "validation": [], "testing": []}
+    for f, label in known:
+        sets[splitter(f)].append(Example(f, label, speaker_of(f)))
+    n_known = {k: len(v) for k, v in sets.items()}
+    unknown_by_set: dict[str, list[Path]] = {"training": [], "validation": [], "testing": []}
+    for f in unknown:
+        unknown_by_set[splitter(f)].append(f)
+    for s, pool in unknown_by_set.items():
+        if unknown_percentage is None:
+            chosen = pool
+        else:
+            if unknown_percentage < 0:
+                raise KwsError(f"unknown_percentage must be >= 0, got {unknown_percentage}")
+            count = min(len(pool), math.ceil(n_known[s] * unknown_percentage / 100.0))
+            chosen = [pool[i] for i in sorted(rng.permutation(len(pool))[:count])]
+        sets[s].extend(Example(f, UNKNOWN_LABEL, speaker_of(f)) for f in chosen)
+
+    noise_paths, background = _load_background(r)
+    if silence_files:
+        for f in silence_files:
+            sets[splitter(f)].append(Example(f, SILENCE_LABEL, speaker_of(f)))
+    elif silence_percentage > 0:
+        if not background:
+            raise KwsError(
+                f"{r}: no {SILENCE_LABEL}/ or {BACKGROUND_NOISE_DIR}/ folder to make silence "
+                "examples from (set silence_percentage=0 to train without silence)"
+            )
+        clip_len = clip_ms * DEFAULT_SAMPLE_RATE // 1000
+        for s in sets:
+            count = math.ceil(n_known[s] * silence_percentage / 100.0)
+            sets[s].extend(_silence_examples(noise_paths, background, count, clip_len, rng))
+
+    for s in sets:
+        order = rng.permutation(len(sets[s]))
+        sets[s] = [sets[s][i] for i in order]
+    return DatasetSplits(
+        labels, sets["training"], sets["validation"], sets["testing"], background
+    )
+
+
+def _silence_examples(
+    paths: list[Path], clips: list[np.ndarray], count: int, clip_len: int,
+    rng: np.random.Generator,
+) -> list[Example]:
+    out = []
+    for _ in range(count):
+        i = int(rng.integers(len(paths)))
+        start = int(rng.integers(max(1, len(clips[i]) - clip_len + 1)))
+        gain = 0.0 if rng.random() < SILENCE_ZERO_FRACTION else float(rng.uniform(0.0, 1.0))
+        out.append(Example(paths[i], SILENCE_LABEL, "", start, gain))
+    return out
+
+
+def loudest_start(audio: np.ndarray, clip_len: int, hop: int = 160) -> int:
+    """Start of the ``clip_len`` window with the most energy (searched every ``hop`` samples);
+    0 when the audio is not longer than ``clip_len``."""
+    if len(audio) <= clip_len:
+        return 0
+    energy = np.concatenate([[0.0], np.cumsum(audio.astype(np.float64) ** 2)])
+    starts = np.arange(0, len(audio) - clip_len + 1, hop)
+    sums = energy[starts + clip_len] - energy[starts]
+    return int(starts[int(np.argmax(sums))])
+
+
+def load_folder_dataset(
+    root: str | os.PathLike[str],
+    words: list[str] | None = None,
+    *,
+    validation_percentage: float = 10.0,
+    testing_percentage: float = 10.0,
+    split: str = "auto",
+    seed: int = 0,
+    clip_ms: int = 1000,
+) -> DatasetSplits:
+    """Load ``root/<label>/**/*.{wav,flac,ogg}``: one label per folder.
+
+    Labels are the sorted folder names holding audio (or ``words``, in that order).  A
+    ``_background_noise_`` folder supplies background clips.  Clips longer than ``clip_ms``
+    start at their loudest ``clip_ms`` window.
+    """
+    r = Path(root)
+    if not r.is_dir():
+        raise KwsError(f"{r}: dataset folder not found")
+    files_by_label = {
+        p.name: files for p in _label_folders(r) if (files := _audio_files(p, recursive=True))
+    }
+    if words is not None:
+        missing = [w for w in words if w not in files_by_label]
+        if missing:
+            raise KwsError(
+                f"{r}: no audio folder for {', '.join(missing)} "
+                f"(found: {', '.join(sorted(files_by_label)) or 'none'})"
+            )
+        files_by_label = {w: files_by_label[w] for w in words}
+    if not files_by_label:
+        raise KwsError(f"{r}: no label folders with audio files (expected {r}/<label>/*.wav)")
+    labels = list(words) if words is not None else sorted(files_by_label)
+    all_files = [f for files in files_by_label.values() for f in files]
+    splitter = _Splitter(r, all_files, split, validation_percentage, testing_percentage, seed)
+    clip_len = clip_ms * DEFAULT_SAMPLE_RATE // 1000
+    sets: dict[str, list[Example]] = {"training": [], "validation": [], "testing": []}
+    for label in labels:
+        for f in files_by_label[label]:
+            start = 0
+            try:
+                info = sf.info(str(f))
+                too_long = info.frames * DEFAULT_SAMPLE_RATE > clip_len * info.samplerate
+            except (sf.LibsndfileError, RuntimeError):
+                too_long = True  # let load_audio report the problem
+            if too_long:
+                start = loudest_start(load_audio(f), clip_len)
+            sets[splitter(f)].append(Example(f, label, speaker_of(f), start))
+    rng = np.random.default_rng(seed)
+    for s in sets:
+        order = rng.permutation(len(sets[s]))
+        sets[s] = [sets[s][i] for i in order]
+    _, background = _load_background(r)
+    return DatasetSplits(labels, sets["training"], sets["validation"], sets["testing"], background)
+
+
+def load_dataset(
+    root: str | os.PathLike[str],
+    words: list[str] | None = None,
+    *,
+    unknown_percentage: float | None = 10.0,
+    silence_percentage: float = 10.0,
+    validation_percentage: float = 10.0,
+    testing_percentage: float = 10.0,
+    split: str = "auto",
+    seed: int = 0,
+    clip_ms: int = 1000,
+) -> DatasetSplits:
+    """Load a dataset, detecting its layout.
+
+    Speech Commands (a ``_background_noise_`` folder or ``*_nohash_*`` names): see
+    :func:`load_speech_commands`.  Anything else: :func:`load_folder_dataset` (the
+    unknown/silence percentages do not apply).
+
+    ``split``: "auto" (``validation_list.txt``/``testing_list.txt`` when present, else the
+    official hash rule), "lists", "hash", "speaker" (whole speakers per split, by hash order
+    with the given percentages) or "none" (everything in ``test``).
+    """
+    r = Path(root)
+    if not r.is_dir():
+        raise KwsError(f"{r}: dataset folder not found")
+    if is_speech_commands(r):
+        return load_speech_commands(
+            r, words, unknown_percentage=unknown_percentage,
+            silence_percentage=silence_percentage, validation_percentage=validation_percentage,
+            testing_percentage=testing_percentage, split=split, seed=seed, clip_ms=clip_ms,
+        )
+    return load_folder_dataset(
+        r, words, validation_percentage=validation_percentage,
+        testing_percentage=testing_percentage, split=split, seed=seed, clip_ms=clip_ms,
+    )
