@@ -14,7 +14,11 @@ What goes in (all real Speech Commands v0.02 clips, copied byte for byte, except
 - ``_silence_/``: the first ``--silence`` clips of the official ``_silence_`` folder;
 - ``_background_noise_/``: each of the six noise files trimmed to its first
   ``--noise-seconds`` seconds (rewritten as 16-bit WAV);
+- ``validation_list.txt``/``testing_list.txt``: a whole-speaker split (see
+  :func:`write_split_lists`);
 - ``DATASET_LICENSE`` (CC BY 4.0) and ``MANIFEST.csv`` (path,label,speaker,sha256).
+
+Run it with the project's virtualenv (it uses :mod:`kws.data` for the speaker split).
 
 The output folder is built beside the target and renamed into place when complete.
 """
@@ -46,6 +50,20 @@ def speaker(path: Path) -> str:
 
 def wavs(folder: Path) -> list[Path]:
     return sorted(folder.glob("*.wav"))
+
+
+def write_split_lists(out: Path) -> None:
+    """Write validation_list.txt/testing_list.txt from a whole-speaker split (10 %/10 %).
+
+    The source is all official *test* split, so the official hash rule would put every
+    clip in test; these lists give the default ``split="auto"`` a usable train/val/test.
+    """
+    from kws.data import load_dataset
+
+    ds = load_dataset(out, None, unknown_percentage=None, split="speaker", seed=0)
+    for name, examples in (("validation_list.txt", ds.validation), ("testing_list.txt", ds.test)):
+        rel = sorted(Path(e.path).relative_to(out).as_posix() for e in examples)
+        (out / name).write_text("".join(f"{r}\n" for r in rel))
 
 
 def build(src: Path, out: Path, args: argparse.Namespace) -> None:
@@ -92,6 +110,7 @@ def build(src: Path, out: Path, args: argparse.Namespace) -> None:
     print(f"{taken} of {len(order)} yes/no speakers fit the {args.max_mb} MB budget")
 
     shutil.copyfile(src / "DATASET_LICENSE", out / "DATASET_LICENSE")
+    write_split_lists(out)
     rows = []
     for f in sorted(out.rglob("*.wav")):
         rel = f.relative_to(out).as_posix()
