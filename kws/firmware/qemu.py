@@ -1,0 +1,214 @@
+"""Run firmware on QEMU's emulated Cortex-M4F board (``mps2-an386``).
+
+The program's two channels come back separately: semihosting text (``board_log``, fault
+reports) goes to a file chardev, and UART0 (``board_uart_*``) to a Unix socket on which
+this module listens and QEMU connects as a client before the CPU starts, so no byte is lost
+and no TCP port has to be found.  Input bytes are fed to the UART from a thread while the
+output is collected; QEMU applies back-pressure, so firmware may read as slowly as it likes.
+The exit status is what the firmware passed to ``board_exit`` (semihosting
+SYS_EXIT_EXTENDED).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+from kws.errors import KwsError
+from kws.firmware.toolchain import qemu_system_arm
+
+DEFAULT_MACHINE = "mps2-an386"
+_CONNECT_POLL_S = 0.05
+
+
+class QemuResult(NamedTuple):
+    """Outcome of one emulator run; unpacks as ``(exit_code, stdout, uart)``."""
+
+    exit_code: int
+    stdout: str  # semihosting output (SYS_WRITE0), decoded as UTF-8 with replacement
+    uart: bytes  # everything the firmware sent over UART0
+
+
+class QemuTimeout(KwsError):
+    """The firmware did not exit in time; QEMU was killed.  Partial output is attached."""
+
+    def __init__(self, message: str, stdout: str, uart: bytes) -> None:
+        super().__init__(message)
+        self.stdout = stdout
+        self.uart = uart
+
+
+def qemu_command(
+    elf: str | os.PathLike,
+    semihosting_path: str | os.PathLike,
+    uart_socket: str | os.PathLike,
+    icount: int | None = None,
+    machine: str = DEFAULT_MACHINE,
+) -> list[str]:
+    """The ``qemu-system-arm`` command line used by :func:`run_qemu`."""
+    cmd = [
+        qemu_system_arm(),
+        "-M",
+        machine,
+        "-nographic",
+        "-monitor",
+        "none",
+        "-semihosting-config",
+        "enable=on,target=native,chardev=semihosting",
+        "-chardev",
+        f"file,id=semihosting,path={semihosting_path}",
+        "-chardev",
+        f"socket,id=uart0,path={uart_socket}",
+        "-serial",
+        "chardev:uart0",
+        "-kernel",
+        str(elf),
+    ]
+    if icount is not None:
+        cmd[1:1] = ["-icount", f"shift={int(icount)}"]
+    return cmd
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.kill()
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:  # pragma: no cover - kill cannot be refused
+        pass
+
+
+def run_qemu(
+    elf: str | os.PathLike,
+    timeout: float = 60.0,
+    uart_input: bytes | None = None,
+    *,
+    icount: int | None = None,
+    machine: str = DEFAULT_MACHINE,
+) -> QemuResult:
+    """Run ``elf`` under QEMU until it exits.
+
+    Parameters
+    ----------
+    elf
+        A firmware image built for ``machine`` (see :func:`kws.firmware.toolchain.build_elf`).
+    timeout
+        Wall-clock seconds before QEMU is killed and :class:`QemuTimeout` is raised.
+    uart_input
+        Bytes delivered to UART0's receiver (the firmware's ``board_uart_read``).
+    icount
+        ``-icount shift=N``: deterministic virtual time, so SysTick counts instructions
+        (``shift=0``: one instruction per ns, ``BOARD_INSTRUCTIONS_PER_TICK`` per tick).
+        Several times slower; leave ``None`` unless you measure.
+    machine
+        QEMU machine name.
+
+    Returns
+    -------
+    QemuResult
+        ``(exit_code, semihosting stdout text, UART output bytes)``.
+
+    Raises
+    ------
+    KwsError
+        ELF missing, QEMU missing or failing to start; :class:`QemuTimeout` on timeout.
+    """
+    elf_path = Path(elf)
+    if not elf_path.is_file():
+        raise KwsError(f"{elf_path}: no such firmware ELF")
+    deadline = time.monotonic() + timeout
+    with tempfile.TemporaryDirectory(prefix="kws-qemu-") as tmp:
+        semihosting_path = Path(tmp) / "semihosting.txt"
+        sock_path = Path(tmp) / "uart0.sock"
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(str(sock_path))
+        listener.listen(1)
+        listener.settimeout(_CONNECT_POLL_S)
+        cmd = qemu_command(elf_path, semihosting_path, sock_path, icount, machine)
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        uart_chunks: list[bytes] = []
+        conn: socket.socket | None = None
+        reader: threading.Thread | None = None
+        try:
+            # QEMU connects to the UART socket while it sets up the machine.
+            while conn is None:
+                try:
+                    conn, _ = listener.accept()
+                except TimeoutError:
+                    if proc.poll() is not None:
+                        log = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+                        raise KwsError(
+                            f"{elf_path}: qemu-system-arm exited with status {proc.returncode} "
+                            f"before starting: {log.strip()}"
+                        ) from None
+                    if time.monotonic() > deadline:
+                        raise QemuTimeout(
+                            f"{elf_path}: qemu-system-arm did not start within {timeout:g} s",
+                            "",
+                            b"",
+                        ) from None
+            conn.settimeout(None)
+            reader = threading.Thread(target=_read_all, args=(conn, uart_chunks), daemon=True)
+            reader.start()
+            if uart_input:
+                threading.Thread(
+                    target=_send_all, args=(conn, bytes(uart_input)), daemon=True
+                ).start()
+            try:
+                proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _kill(proc)
+                if reader is not None:
+                    reader.join(timeout=1.0)
+                raise QemuTimeout(
+                    f"{elf_path}: firmware did not exit within {timeout:g} s (QEMU killed)",
+                    _read_text(semihosting_path),
+                    b"".join(uart_chunks),
+                ) from None
+            # QEMU closed its end of the socket on exit: the reader drains and stops.
+            reader.join(timeout=5.0)
+            log = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+            stdout = _read_text(semihosting_path)
+            if not semihosting_path.exists() and proc.returncode != 0:
+                raise KwsError(f"{elf_path}: qemu-system-arm failed: {log.strip()}")
+            return QemuResult(proc.returncode, stdout, b"".join(uart_chunks))
+        finally:
+            _kill(proc)
+            if proc.stdout:
+                proc.stdout.close()
+            if conn is not None:
+                conn.close()
+            listener.close()
+
+
+def _read_all(conn: socket.socket, chunks: list[bytes]) -> None:
+    try:
+        while True:
+            data = conn.recv(65536)
+            if not data:
+                return
+            chunks.append(data)
+    except OSError:
+        return
+
+
+def _send_all(conn: socket.socket, data: bytes) -> None:
+    try:
+        conn.sendall(data)
+    except OSError:
+        return  # firmware exited before reading everything
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_bytes().decode("utf-8", errors="replace")
+    except FileNotFoundError:
+        return ""
