@@ -1,0 +1,81 @@
+"""``kws train``: train a DS-CNN on a dataset folder and write a run directory."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from kws.commands.frontend_args import add_frontend_args, frontend_from_args
+from kws.errors import KwsError
+
+MODELS = ("ds-cnn-xs", "ds-cnn-s", "ds-cnn-m", "ds-cnn-l")
+
+
+def _percentage(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 100.0:
+        raise argparse.ArgumentTypeError(f"{text} is not a percentage in [0, 100]")
+    return value
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train a DS-CNN keyword model",
+        description="Train a DS-CNN on features from the C-core front end. Writes "
+        "OUT/model.keras (best validation epoch), OUT/train.json, OUT/representative.npy "
+        "and OUT/test.npz; then run `kws export OUT`.",
+    )
+    p.add_argument("--data", type=Path, required=True,
+                   help="dataset root (Speech Commands layout or one folder per label)")
+    p.add_argument("--words", help="comma-separated keywords, e.g. yes,no (default: all "
+                   "label folders)")
+    p.add_argument("--model", default="ds-cnn-s", choices=MODELS, help="architecture")
+    p.add_argument("--out", type=Path, required=True, help="run directory to write")
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--batch-size", type=int, default=100)
+    p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (Adam)")
+    p.add_argument("--lr-schedule", choices=["cosine", "step"], default="cosine")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--label-smoothing", type=float, default=0.1)
+    p.add_argument("--dropout", type=float, default=0.2)
+    p.add_argument("--strategy", choices=["none", "mirrored", "multiworker"], default="none",
+                   help="tf.distribute strategy (multiworker reads TF_CONFIG)")
+    p.add_argument("--split", choices=["auto", "lists", "hash", "speaker"], default="auto",
+                   help="how to split train/validation/test")
+    p.add_argument("--unknown-percentage", type=_percentage, default=10.0)
+    p.add_argument("--silence-percentage", type=_percentage, default=10.0)
+    p.add_argument("--validation-percentage", type=_percentage, default=10.0)
+    p.add_argument("--testing-percentage", type=_percentage, default=10.0)
+    p.add_argument("--cache-dir", type=Path, help="feature cache (default .cache/kws/features "
+                   "or $KWS_CACHE_DIR/features)")
+    p.add_argument("--no-augment", dest="augment", action="store_false",
+                   help="train on clean features (no shift, gain or background noise)")
+    p.add_argument("--clip-ms", type=int, default=1000, help="clip length per example")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    add_frontend_args(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from kws.train import TrainConfig, train
+
+    words = None
+    if args.words:
+        words = [w.strip() for w in args.words.split(",") if w.strip()]
+        if not words:
+            raise KwsError("--words is empty")
+    config = TrainConfig(
+        data=str(args.data), words=words, model=args.model,
+        frontend=frontend_from_args(args).to_dict(), epochs=args.epochs,
+        batch_size=args.batch_size, lr=args.lr, lr_schedule=args.lr_schedule, seed=args.seed,
+        label_smoothing=args.label_smoothing, dropout=args.dropout, strategy=args.strategy,
+        split=args.split, unknown_percentage=args.unknown_percentage,
+        silence_percentage=args.silence_percentage,
+        validation_percentage=args.validation_percentage,
+        testing_percentage=args.testing_percentage,
+        cache_dir=None if args.cache_dir is None else str(args.cache_dir),
+        augment=args.augment, clip_ms=args.clip_ms,
+    )
+    train(config, args.out, progress=not args.quiet)
+    return 0

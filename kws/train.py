@@ -1,0 +1,387 @@
+"""Train a DS-CNN keyword spotter on features from the C-core front end.
+
+Each epoch trains on a freshly augmented pass over the training clips
+(:func:`kws.data.augmented_epoch`), validates on clean cached features, and the weights of the
+best validation epoch are kept.  A run directory receives:
+
+``model.keras``
+    The best float model.
+``train.json``
+    ``config`` (every training option), ``labels``, ``frontend`` (``config.to_dict()``),
+    ``input_shape``, ``model`` (name, params, MACs), ``history`` (per epoch: loss, accuracy,
+    val_accuracy, lr, seconds), ``best_epoch`` (1-based), ``best_val_accuracy``,
+    ``test_accuracy`` (float model, ``None`` when the test split is empty), ``counts``
+    (examples per split), ``seconds``, ``kws_version``.
+``representative.npy``
+    float32 ``[n, frames, channels]`` clean training features for int8 calibration, so
+    ``kws export RUN_DIR`` needs no dataset.
+``test.npz``
+    ``x`` float32 ``[n, frames, channels]`` and ``y`` int32 clean test features and labels.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kws.errors import KwsError
+
+STRATEGIES = ("none", "mirrored", "multiworker")
+LR_SCHEDULES = ("cosine", "step")
+
+
+@dataclass
+class TrainConfig:
+    """Every option of a training run (stored verbatim in ``train.json``)."""
+
+    data: str
+    words: list[str] | None = None
+    model: str = "ds-cnn-s"
+    frontend: dict[str, Any] = field(default_factory=lambda: {"type": "micro"})
+    epochs: int = 30
+    batch_size: int = 100
+    lr: float = 1e-3
+    lr_schedule: str = "cosine"
+    seed: int = 0
+    label_smoothing: float = 0.1
+    dropout: float = 0.2
+    strategy: str = "none"
+    split: str = "auto"
+    unknown_percentage: float | None = 10.0
+    silence_percentage: float = 10.0
+    validation_percentage: float = 10.0
+    testing_percentage: float = 10.0
+    cache_dir: str | None = None
+    augment: bool = True
+    clip_ms: int = 1000
+    representative_size: int = 300
+
+    def validate(self) -> None:
+        """Raise :class:`KwsError` for option values that cannot work."""
+        from kws.model import parse_model_name
+
+        try:
+            parse_model_name(self.model)
+        except ValueError as exc:
+            raise KwsError(str(exc)) from exc
+        if self.epochs < 1:
+            raise KwsError(f"--epochs must be at least 1, got {self.epochs}")
+        if self.batch_size < 1:
+            raise KwsError(f"--batch-size must be at least 1, got {self.batch_size}")
+        if not (self.lr > 0 and np.isfinite(self.lr)):
+            raise KwsError(f"--lr must be a positive number, got {self.lr}")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise KwsError(f"--label-smoothing must be in [0, 1), got {self.label_smoothing}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise KwsError(f"--dropout must be in [0, 1), got {self.dropout}")
+        if self.strategy not in STRATEGIES:
+            raise KwsError(f"--strategy must be one of {', '.join(STRATEGIES)}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise KwsError(f"--lr-schedule must be one of {', '.join(LR_SCHEDULES)}")
+
+
+def _umask_mode() -> int:
+    """File mode a plain ``open()`` would give (mkstemp files are 0600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def write_atomic(path: Path, write: Callable[[io.BufferedWriter], None]) -> None:
+    """Write through a temp file in the same folder, then rename over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.chmod(tmp, _umask_mode())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    """Write ``obj`` as indented JSON, atomically."""
+    text = json.dumps(obj, indent=2, sort_keys=False) + "\n"
+    write_atomic(path, lambda f: f.write(text.encode()))
+
+
+def save_keras_atomic(model: Any, path: Path) -> None:
+    """``model.save`` to a temp ``.keras`` file beside ``path``, then rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".keras")
+    os.close(fd)
+    try:
+        model.save(tmp)
+        os.chmod(tmp, _umask_mode())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def make_strategy(name: str) -> Any:
+    """The ``tf.distribute`` strategy for ``name`` (``None`` for ``"none"``).
+
+    ``multiworker`` reads the cluster from ``TF_CONFIG`` (a single local worker without it)
+    and, as TensorFlow requires, must be created before any other TensorFlow work.
+    """
+    import tensorflow as tf
+
+    if name == "none":
+        return None
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multiworker":
+        try:
+            return tf.distribute.MultiWorkerMirroredStrategy()
+        except (RuntimeError, ValueError) as exc:
+            raise KwsError(
+                f"--strategy multiworker: cannot start collective ops ({exc}); it must be "
+                "the first TensorFlow work in the process"
+            ) from exc
+    raise KwsError(f"unknown strategy {name!r} (expected one of {', '.join(STRATEGIES)})")
+
+
+def _lr_schedule(config: TrainConfig, steps_per_epoch: int) -> Any:
+    import keras
+
+    total = max(1, config.epochs * steps_per_epoch)
+    if config.lr_schedule == "cosine":
+        return keras.optimizers.schedules.CosineDecay(config.lr, decay_steps=total, alpha=0.01)
+    # Step decay: full rate for half the run, a tenth until 3/4, a hundredth after.
+    boundaries = [max(1, total // 2), max(2, (3 * total) // 4)]
+    return keras.optimizers.schedules.PiecewiseConstantDecay(
+        boundaries, [config.lr, config.lr * 0.1, config.lr * 0.01]
+    )
+
+
+def _one_hot(y: np.ndarray, num_classes: int) -> np.ndarray:
+    return np.eye(num_classes, dtype=np.float32)[y]
+
+
+def predict_classes(model: Any, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Argmax of the float model on features ``[n, frames, channels]``."""
+    if len(x) == 0:
+        return np.zeros(0, dtype=np.int64)
+    probs = model.predict(x[..., None], batch_size=batch_size, verbose=0)
+    return np.argmax(probs, axis=-1)
+
+
+def fit(
+    model: Any,
+    next_epoch: Callable[[int], tuple[np.ndarray, np.ndarray]],
+    x_val: np.ndarray,
+    y_val: np.ndarray,
+    *,
+    epochs: int,
+    batch_size: int,
+    num_classes: int,
+    rng: np.random.Generator,
+    log: Callable[[dict[str, Any]], None] | None = None,
+) -> tuple[list[dict[str, Any]], int]:
+    """Train a compiled ``model`` for ``epochs``, keeping the best validation weights.
+
+    ``next_epoch(epoch)`` returns that epoch's training features ``[n, frames, channels]``
+    and labels; they are shuffled with ``rng``.  After the last epoch the weights of the best
+    validation accuracy (earliest on ties) are restored.
+
+    Returns
+    -------
+    history, best_epoch
+        One dict per epoch (``epoch``, ``loss``, ``accuracy``, ``val_accuracy``, ``lr``,
+        ``seconds``) and the 1-based best epoch.
+    """
+    best_acc, best_epoch, best_weights = -1.0, 0, None
+    history: list[dict[str, Any]] = []
+    for epoch in range(1, epochs + 1):
+        start = time.perf_counter()
+        x, y = next_epoch(epoch)
+        if len(x) == 0:
+            raise KwsError("the training split is empty")
+        order = rng.permutation(len(x))
+        result = model.fit(
+            x[order][..., None], _one_hot(y[order], num_classes), batch_size=batch_size,
+            epochs=1, shuffle=False, verbose=0,
+        )
+        val_acc = float(np.mean(predict_classes(model, x_val) == y_val)) if len(x_val) else 0.0
+        row = {
+            "epoch": epoch,
+            "loss": float(result.history["loss"][-1]),
+            "accuracy": float(result.history["accuracy"][-1]),
+            "val_accuracy": val_acc,
+            "lr": float(np.asarray(model.optimizer.learning_rate)),
+            "seconds": round(time.perf_counter() - start, 3),
+        }
+        row["best"] = val_acc > best_acc
+        if row["best"]:
+            best_acc, best_epoch, best_weights = val_acc, epoch, model.get_weights()
+        history.append(row)
+        if log is not None:
+            log(row)
+    if best_weights is not None:
+        model.set_weights(best_weights)
+    return history, best_epoch
+
+
+def train(config: TrainConfig, out_dir: str | os.PathLike[str], *, progress: bool = True
+          ) -> dict[str, Any]:
+    """Train a model as described by ``config`` and write the run directory ``out_dir``.
+
+    Returns the ``train.json`` dictionary.  Raises :class:`KwsError` for unusable data or
+    options.
+    """
+    config.validate()
+    # MultiWorkerMirroredStrategy has to exist before TensorFlow initialises its runtime.
+    strategy = make_strategy(config.strategy)
+
+    import keras
+    import tensorflow as tf
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from kws.data import AugmentConfig, augmented_epoch, extract_features, load_dataset
+    from kws.features import frontend_from_dict
+    from kws.model import count_macs, count_params, ds_cnn, parse_model_name
+
+    started = time.perf_counter()
+    out = Path(out_dir)
+    console = Console(stderr=True, quiet=not progress)
+    keras.utils.set_random_seed(config.seed)
+    tf.config.experimental.enable_op_determinism()
+    rng = np.random.default_rng(config.seed)
+
+    try:
+        frontend = frontend_from_dict(config.frontend)
+    except (TypeError, ValueError) as exc:
+        raise KwsError(f"bad frontend configuration {config.frontend}: {exc}") from exc
+    splits = load_dataset(
+        config.data, config.words, unknown_percentage=config.unknown_percentage,
+        silence_percentage=config.silence_percentage,
+        validation_percentage=config.validation_percentage,
+        testing_percentage=config.testing_percentage, split=config.split, seed=config.seed,
+    )
+    labels = list(splits.labels)
+    if not splits.train:
+        raise KwsError(f"{config.data}: no training examples for words {config.words}")
+    if not splits.validation:
+        raise KwsError(f"{config.data}: the validation split is empty "
+                       f"(split={config.split!r}); use more data or another --split")
+    counts = {"train": len(splits.train), "validation": len(splits.validation),
+              "test": len(splits.test)}
+    console.print(f"labels {labels}; train {counts['train']}, validation "
+                  f"{counts['validation']}, test {counts['test']} examples")
+
+    def features(examples: list) -> tuple[np.ndarray, np.ndarray]:
+        return extract_features(examples, labels, frontend, clip_ms=config.clip_ms,
+                                cache_dir=config.cache_dir, progress=progress)
+
+    x_val, y_val = features(splits.validation)
+    x_test, y_test = features(splits.test) if splits.test else (None, None)
+    pick = rng.choice(len(splits.train), min(config.representative_size, len(splits.train)),
+                      replace=False)
+    x_rep, _ = features([splits.train[i] for i in sorted(pick)])
+    clean_train: tuple[np.ndarray, np.ndarray] | None = None
+    augment = AugmentConfig()
+
+    def next_epoch(epoch: int) -> tuple[np.ndarray, np.ndarray]:
+        nonlocal clean_train
+        if config.augment:
+            return augmented_epoch(splits.train, labels, frontend, splits.background, augment,
+                                   rng, clip_ms=config.clip_ms)
+        if clean_train is None:
+            clean_train = features(splits.train)
+        return clean_train
+
+    input_shape = (int(x_val.shape[1]), int(x_val.shape[2]), 1)
+    steps_per_epoch = -(-len(splits.train) // config.batch_size)
+
+    def build() -> Any:
+        model = ds_cnn(input_shape, len(labels), parse_model_name(config.model),
+                       dropout=config.dropout)
+        model.compile(
+            optimizer=keras.optimizers.Adam(_lr_schedule(config, steps_per_epoch)),
+            loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
+            metrics=["accuracy"],
+        )
+        return model
+
+    if strategy is None:
+        model = build()
+    else:
+        with strategy.scope():
+            model = build()
+    console.print(f"{config.model}: {count_params(model):,} parameters, "
+                  f"{count_macs(model):,} MACs, input {list(input_shape)}"
+                  + (f", {config.strategy} strategy on {strategy.num_replicas_in_sync} "
+                     "replica(s)" if strategy is not None else ""))
+
+    with Progress(TextColumn("[bold]training"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.description}"), console=console,
+                  disable=not progress) as bar:
+        task = bar.add_task("", total=config.epochs)
+
+        def log(row: dict[str, Any]) -> None:
+            mark = " *" if row["best"] else ""
+            bar.console.print(
+                f"epoch {row['epoch']:3d}/{config.epochs}  loss {row['loss']:.4f}  "
+                f"acc {row['accuracy']:.4f}  val_acc {row['val_accuracy']:.4f}  "
+                f"lr {row['lr']:.2e}  {row['seconds']:.1f}s{mark}"
+            )
+            bar.update(task, advance=1, description=f"val_acc {row['val_accuracy']:.4f}")
+
+        history, best_epoch = fit(
+            model, next_epoch, x_val, y_val, epochs=config.epochs,
+            batch_size=config.batch_size, num_classes=len(labels), rng=rng, log=log,
+        )
+
+    test_accuracy = None
+    if x_test is not None:
+        test_accuracy = float(np.mean(predict_classes(model, x_test) == y_test))
+    result: dict[str, Any] = {
+        "kws_version": kws_version(),
+        "config": asdict(config),
+        "labels": labels,
+        "frontend": frontend.to_dict(),
+        "input_shape": list(input_shape),
+        "model": {"name": config.model, "params": count_params(model),
+                  "macs": count_macs(model)},
+        "counts": counts,
+        "history": history,
+        "best_epoch": best_epoch,
+        "best_val_accuracy": history[best_epoch - 1]["val_accuracy"],
+        "test_accuracy": test_accuracy,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    save_keras_atomic(model, out / "model.keras")
+    write_atomic(out / "representative.npy", lambda f: np.save(f, x_rep.astype(np.float32)))
+    if x_test is not None:
+        write_atomic(out / "test.npz", lambda f: np.savez(
+            f, x=x_test.astype(np.float32), y=y_test.astype(np.int32)))
+    else:
+        (out / "test.npz").unlink(missing_ok=True)
+    write_json_atomic(out / "train.json", result)
+    console.print(f"best epoch {best_epoch}: val_acc {result['best_val_accuracy']:.4f}"
+                  + (f", test_acc {test_accuracy:.4f}" if test_accuracy is not None else "")
+                  + f"; saved {out}")
+    return result
+
+
+def kws_version() -> str:
+    """Installed version of the ``kws`` package (``"unknown"`` when run from a bare tree)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("kws")
+    except PackageNotFoundError:
+        return "unknown"
