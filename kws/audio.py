@@ -96,7 +96,11 @@ def load_audio(
     try:
         info = sf.info(str(p))
     except (sf.LibsndfileError, RuntimeError) as exc:
-        raise KwsError(f"{p}: unreadable or unsupported audio format ({_reason(exc)})") from None
+        reason = _reason(exc)
+        if "malformed" in reason or "decoder" in reason:
+            # libsndfile knows the format but cannot parse it: a cut or damaged file.
+            raise KwsError(f"{p}: truncated or corrupt audio data ({reason})") from None
+        raise KwsError(f"{p}: unreadable or unsupported audio format ({reason})") from None
     if info.samplerate <= 0 or info.channels <= 0:
         raise KwsError(f"{p}: corrupt header ({info.samplerate} Hz, {info.channels} channels)")
     if info.format == "WAV" or info.format == "WAVEX":

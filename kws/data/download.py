@@ -58,9 +58,9 @@ def download_speech_commands(
         with open(archive, "rb") as f:
             if f.read(2) != b"\x1f\x8b":
                 raise KwsError(f"{url}: not a gzip archive")
-        if not tarfile.is_tarfile(archive):
-            raise KwsError(f"{url}: not a tar archive")
         try:
+            if not tarfile.is_tarfile(archive):
+                raise KwsError(f"{url}: not a tar archive")
             with tarfile.open(archive, "r:gz") as tar:
                 tar.extractall(workdir, filter="data")
         except (tarfile.TarError, OSError, EOFError) as exc:
