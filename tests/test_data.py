@@ -35,7 +35,7 @@ from kws.data import (
     which_set,
 )
 from kws.errors import KwsError
-from kws.features import MicroFrontendConfig, compute_features, to_model_input
+from kws.features import MfccConfig, MicroFrontendConfig, compute_features, to_model_input
 
 RATE = 16000
 REPO = Path(__file__).resolve().parents[1]
@@ -384,6 +384,17 @@ def test_clips_are_padded_or_trimmed(tmp_path: Path) -> None:
     assert X7.shape == (2, 34, 40)
     with pytest.raises(KwsError, match="not one of"):
         extract_features(exs, ["a"], cfg, cache_dir=False)
+    with pytest.raises(KwsError, match="sample_rate 8000"):
+        extract_features(exs, ["a", "b"], MicroFrontendConfig(sample_rate=8000), cache_dir=False)
+
+
+def test_mfcc_frontend_features(small_set: DatasetSplits) -> None:
+    cfg = MfccConfig()
+    exs = small_set.test[:8]
+    X, _ = extract_features(exs, small_set.labels, cfg, cache_dir=False, progress=False)
+    assert X.shape == (8, 49, cfg.num_mfcc) and X.dtype == np.float32
+    for i, ex in enumerate(exs):
+        assert np.array_equal(X[i], compute_features(load_clip(ex), cfg).astype(np.float32))
 
 
 def test_feature_cache_hit_skips_frontend(small_set: DatasetSplits, tmp_path: Path) -> None:

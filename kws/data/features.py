@@ -132,6 +132,11 @@ def feature_cache_key(
 
 
 def _feature_shape(frontend: FrontendConfig, clip_ms: int) -> tuple[int, int]:
+    if frontend.sample_rate != DEFAULT_SAMPLE_RATE:
+        raise KwsError(
+            f"frontend sample_rate {frontend.sample_rate} Hz: datasets are loaded at "
+            f"{DEFAULT_SAMPLE_RATE} Hz"
+        )
     frames = num_frames(clip_samples(clip_ms), frontend)
     if frames <= 0:
         raise KwsError(f"clip_ms={clip_ms} is shorter than one frontend window")
@@ -157,6 +162,7 @@ def _progress(items: range, show: bool, description: str) -> Iterator[int]:
     if not show or len(items) < 2:
         yield from items
         return
+    from rich.console import Console
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -167,7 +173,7 @@ def _progress(items: range, show: bool, description: str) -> Iterator[int]:
 
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeRemainingColumn(), transient=True,
+        TimeRemainingColumn(), transient=True, console=Console(stderr=True),
     ) as bar:
         task = bar.add_task(description, total=len(items))
         for i in items:
@@ -209,7 +215,7 @@ def extract_features(
     cache_dir
         Feature cache folder; ``None``: :func:`default_cache_dir`; ``False``: no cache.
     progress
-        Show a rich progress bar while computing.
+        Show a rich progress bar (on stderr) while computing.
 
     Returns
     -------
