@@ -275,15 +275,11 @@ def mfcc_features(audio: np.ndarray, config: MfccConfig | None = None) -> np.nda
 
 def log_f32(x: np.ndarray) -> np.ndarray:
     """The C core's deterministic float32 natural log, element-wise (for tests and tools)."""
-    v = np.ascontiguousarray(x, dtype=np.float32)
-    return np.array([lib.kws_log_f32(float(a)) for a in v.ravel()], dtype=np.float32).reshape(
-        v.shape
-    )
+    v = np.asarray(x, dtype=np.float32)
+    return np.asarray(np.frompyfunc(lib.kws_log_f32, 1, 1)(v), dtype=np.float32)
 
 
 def sqrt_f32(x: np.ndarray) -> np.ndarray:
     """The C core's correctly rounded float32 square root, element-wise."""
-    v = np.ascontiguousarray(x, dtype=np.float32)
-    return np.array([lib.kws_sqrt_f32(float(a)) for a in v.ravel()], dtype=np.float32).reshape(
-        v.shape
-    )
+    v = np.asarray(x, dtype=np.float32)
+    return np.asarray(np.frompyfunc(lib.kws_sqrt_f32, 1, 1)(v), dtype=np.float32)
