@@ -1,0 +1,90 @@
+"""``kws run``: run an int8 model on one engine over inputs from a ``.npy`` file."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from pathlib import Path
+
+ENGINE_CHOICES = ("tflm", "litert", "native", "qemu")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "run",
+        help="run an int8 .tflite on an engine (tflm, litert, native, qemu)",
+        description="Run int8 inputs through a model on one engine. X.npy holds one int8 "
+        "input (the model's input size) or a batch [N, ...]; Y.npy gets the int8 outputs "
+        "(batch first when X was a batch).",
+    )
+    p.add_argument("--engine", required=True, choices=ENGINE_CHOICES)
+    p.add_argument("--model", required=True, type=Path, help="int8 .tflite model")
+    p.add_argument("--input", required=True, type=Path, help="int8 .npy input(s)")
+    p.add_argument("--output", required=True, type=Path, help="where to write the .npy output")
+    p.set_defaults(func=run)
+
+
+def load_inputs(path: Path, input_size: int):
+    """Split an int8 ``.npy`` into single inputs; returns (inputs, was_batch)."""
+    import numpy as np
+
+    from kws.errors import KwsError
+
+    try:
+        x = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise KwsError(f"{path}: file not found") from None
+    except (OSError, ValueError, EOFError) as exc:
+        raise KwsError(f"{path}: not a readable .npy array ({exc})") from None
+    if x.dtype != np.int8:
+        raise KwsError(f"{path}: dtype is {x.dtype}; the model takes int8 (quantize first: "
+                       "q = clip(round(f / input_scale) + input_zero_point, -128, 127))")
+    if x.size == 0:
+        raise KwsError(f"{path}: empty array")
+    if x.size == input_size:
+        return [x], False
+    if x.ndim >= 2 and x[0].size == input_size:
+        return list(x), True
+    raise KwsError(f"{path}: shape {list(x.shape)} is neither one input of {input_size} "
+                   "values nor a batch [N, ...] of them")
+
+
+def save_npy_atomic(path: Path, array) -> None:
+    """Write ``array`` to ``path`` through a temporary file (no partial output)."""
+    import numpy as np
+
+    from kws.errors import KwsError
+
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise KwsError(f"{path}: output directory {parent} does not exist")
+    fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.save(f, array)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+    from rich.console import Console
+
+    from kws.engines import run_model
+    from kws.errors import KwsError
+    from kws.modelinfo import io_quantization
+
+    if not args.model.is_file():
+        raise KwsError(f"{args.model}: model file not found")
+    inp, _ = io_quantization(args.model)
+    inputs, batch = load_inputs(args.input, int(np.prod(inp.shape)))
+    console = Console(stderr=True)
+    with console.status(f"running {len(inputs)} input(s) on {args.engine}"):
+        outputs = run_model(args.engine, args.model, inputs)
+    result = np.stack(outputs) if batch else outputs[0]
+    save_npy_atomic(args.output, result)
+    console.print(f"{args.output}: {list(result.shape)} int8 from {args.engine}")
+    return 0

@@ -1,0 +1,191 @@
+"""Run an int8 ``.tflite`` model on any engine, with one calling convention.
+
+Engines map a name to a callable ``(model_path, inputs) -> outputs``, where ``inputs`` is a
+list of int8 arrays (one model input each) and the result holds one int8 output array per
+input.  Built in:
+
+- ``tflm``: the tflite-micro Python interpreter, TFLM's reference kernels: the golden
+  reference for firmware semantics;
+- ``litert``: the desktop LiteRT interpreter with its reference kernels (``BUILTIN_REF``);
+  its FULLY_CONNECTED rounds once, so it can differ from TFLM by 1 in a few outputs;
+- ``native``: the model compiled ahead of time by :mod:`kws.deploy` and built for the host.
+
+Other engines (``qemu``: the firmware under emulation) plug in with :func:`register_engine`
+or by naming a ``module:function`` in :data:`LAZY_ENGINES`, loaded on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from kws.errors import KwsError
+
+EngineFn = Callable[[Path, list[np.ndarray]], list[np.ndarray]]
+
+ENGINES: dict[str, EngineFn] = {}
+# name -> "module:function", imported when first asked for (keeps heavy imports lazy and
+# lets engines live in the packages that own them).
+LAZY_ENGINES: dict[str, str] = {"qemu": "kws.firmware.engine:run_qemu_engine"}
+ENGINE_NAMES = ("tflm", "litert", "native", "qemu")
+
+
+def register_engine(name: str, fn: EngineFn) -> None:
+    """Make ``fn`` available as engine ``name`` (replacing any previous one)."""
+    ENGINES[name] = fn
+
+
+def get_engine(name: str) -> EngineFn:
+    """The callable for engine ``name``; ``KwsError`` if it is unknown or unavailable."""
+    if name in ENGINES:
+        return ENGINES[name]
+    if name in LAZY_ENGINES:
+        module_name, _, attr = LAZY_ENGINES[name].partition(":")
+        try:
+            module = importlib.import_module(module_name)
+            fn = getattr(module, attr)
+        except (ImportError, AttributeError) as exc:
+            raise KwsError(f"engine {name!r} is not available in this installation "
+                           f"({LAZY_ENGINES[name]}: {exc})") from exc
+        ENGINES[name] = fn
+        return fn
+    known = sorted(set(ENGINES) | set(LAZY_ENGINES))
+    raise KwsError(f"unknown engine {name!r} (known: {', '.join(known)})")
+
+
+def _model_io_shapes(model_path: Path) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    from kws.modelinfo import io_quantization
+
+    inp, out = io_quantization(model_path)
+    if inp.dtype != "int8" or out.dtype != "int8":
+        raise KwsError(f"{model_path}: engines run int8 models (input {inp.dtype}, output "
+                       f"{out.dtype})")
+    return inp.shape, out.shape
+
+
+def _prepare_inputs(model_path: Path, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    in_shape, _ = _model_io_shapes(model_path)
+    size = int(np.prod(in_shape))
+    prepared = []
+    for i, x in enumerate(inputs):
+        arr = np.asarray(x)
+        if arr.dtype != np.int8:
+            raise KwsError(f"input {i}: dtype is {arr.dtype}, the model takes int8")
+        if arr.size != size:
+            raise KwsError(f"input {i}: {arr.size} values (shape {list(arr.shape)}), "
+                           f"{model_path.name} takes {size} (shape {list(in_shape)})")
+        prepared.append(np.ascontiguousarray(arr.reshape(in_shape)))
+    return prepared
+
+
+def run_tflm(model_path: Path, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    """tflite-micro interpreter (reference kernels)."""
+    from tflite_micro.python.tflite_micro import runtime
+
+    try:
+        interpreter = runtime.Interpreter.from_file(str(model_path))
+    except (RuntimeError, ValueError) as exc:
+        raise KwsError(f"{model_path}: tflite-micro cannot load the model ({exc})") from exc
+    outputs = []
+    for x in inputs:
+        interpreter.set_input(x, 0)
+        interpreter.invoke()
+        outputs.append(np.array(interpreter.get_output(0), dtype=np.int8, copy=True))
+    return outputs
+
+
+def run_litert(model_path: Path, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    """LiteRT interpreter with reference kernels (reported against TFLM, never asserted)."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    try:
+        interpreter = Interpreter(
+            model_path=str(model_path),
+            experimental_op_resolver_type=OpResolverType.BUILTIN_REF,
+        )
+        interpreter.allocate_tensors()
+    except (RuntimeError, ValueError) as exc:
+        raise KwsError(f"{model_path}: LiteRT cannot load the model ({exc})") from exc
+    inp = interpreter.get_input_details()[0]
+    out = interpreter.get_output_details()[0]
+    outputs = []
+    for x in inputs:
+        interpreter.set_tensor(inp["index"], x)
+        interpreter.invoke()
+        outputs.append(np.array(interpreter.get_tensor(out["index"]), dtype=np.int8, copy=True))
+    return outputs
+
+
+def run_native(model_path: Path, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    """The kws-compiled C model built for the host (same C as the firmware)."""
+    from kws.deploy.native import load_native
+
+    model = load_native(model_path)
+    return [model.invoke(x) for x in inputs]
+
+
+register_engine("tflm", run_tflm)
+register_engine("litert", run_litert)
+register_engine("native", run_native)
+
+
+def run_model(engine: str, model_path: str | Path, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    """Run ``inputs`` through ``model_path`` on ``engine``.
+
+    Parameters
+    ----------
+    engine
+        ``"tflm"``, ``"litert"``, ``"native"``, ``"qemu"`` or any registered name.
+    model_path
+        int8 ``.tflite`` model with one input and one output.
+    inputs
+        int8 arrays, each with the model's input size (reshaped to its input shape).
+
+    Returns
+    -------
+    list[np.ndarray]
+        One int8 output (model output shape) per input.
+    """
+    path = Path(model_path)
+    if not path.is_file():
+        raise KwsError(f"{path}: model file not found")
+    fn = get_engine(engine)
+    prepared = _prepare_inputs(path, list(inputs))
+    outputs = fn(path, prepared)
+    if len(outputs) != len(prepared):
+        raise KwsError(f"engine {engine!r} returned {len(outputs)} outputs for "
+                       f"{len(prepared)} inputs")
+    return outputs
+
+
+def compare_outputs(
+    a: list[np.ndarray], b: list[np.ndarray]
+) -> dict[str, int]:
+    """Agreement of two engines' outputs for the same inputs.
+
+    Returns
+    -------
+    dict
+        ``tensors`` compared, ``mismatched_tensors``, ``mismatched_elements``,
+        ``max_abs_diff`` and ``argmax_mismatches``.
+    """
+    if len(a) != len(b):
+        raise ValueError("output lists differ in length")
+    mismatched_tensors = mismatched_elements = max_abs = argmax = 0
+    for x, y in zip(a, b, strict=True):
+        diff = np.abs(x.astype(np.int32) - y.astype(np.int32))
+        n = int(np.count_nonzero(diff))
+        mismatched_elements += n
+        mismatched_tensors += n > 0
+        max_abs = max(max_abs, int(diff.max()) if diff.size else 0)
+        argmax += int(np.argmax(x.reshape(-1)) != np.argmax(y.reshape(-1)))
+    return {
+        "tensors": len(a),
+        "mismatched_tensors": mismatched_tensors,
+        "mismatched_elements": mismatched_elements,
+        "max_abs_diff": max_abs,
+        "argmax_mismatches": argmax,
+    }
