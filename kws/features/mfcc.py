@@ -22,7 +22,13 @@ from typing import Any
 import numpy as np
 
 from kws._core import ffi, lib
+from kws.errors import KwsError
 from kws.features.mfcc_tables import MfccTables, build_mfcc_tables
+
+
+class MfccConfigError(KwsError, ValueError):
+    """An invalid MFCC parameter: a ``ValueError`` for library callers, and a ``KwsError``
+    so the CLI reports it as one clear line."""
 
 
 def _is_int(value: Any) -> bool:
@@ -38,9 +44,9 @@ class MfccConfig:
     """MLPerf Tiny KWS MFCC defaults: 30 ms Hann window, 20 ms hop, 40 mels, 10 coefficients,
     20-4000 Hz, ``log(mel + 1e-6)``.  ``fft_size`` 0 means the next power of two.
 
-    Construction validates the parameters (``ValueError`` naming the bad field), including the
-    C core's build-time capacity (``KWS_MAX_WINDOW_SIZE``, ``KWS_MAX_FFT_SIZE``,
-    ``KWS_MAX_CHANNELS``, ``KWS_MAX_MFCC``).
+    Construction validates the parameters (:class:`MfccConfigError`, a ``ValueError``,
+    naming the bad field), including the C core's build-time capacity
+    (``KWS_MAX_WINDOW_SIZE``, ``KWS_MAX_FFT_SIZE``, ``KWS_MAX_CHANNELS``, ``KWS_MAX_MFCC``).
     """
 
     sample_rate: int = 16000
@@ -59,66 +65,70 @@ class MfccConfig:
     def _validate(self) -> None:
         for name in ("sample_rate", "window_ms", "step_ms", "fft_size", "num_mel_bins", "num_mfcc"):
             if not _is_int(getattr(self, name)):
-                raise ValueError(
+                raise MfccConfigError(
                     f"MFCC config: {name} must be an integer, got {getattr(self, name)!r}"
                 )
         for name in ("lower_hz", "upper_hz", "log_offset"):
             value = getattr(self, name)
             if not _is_real(value) or not math.isfinite(value):
-                raise ValueError(f"MFCC config: {name} must be a finite number, got {value!r}")
+                raise MfccConfigError(f"MFCC config: {name} must be a finite number, got {value!r}")
         if self.sample_rate <= 0:
-            raise ValueError(f"MFCC config: sample_rate must be positive, got {self.sample_rate}")
+            raise MfccConfigError(
+                f"MFCC config: sample_rate must be positive, got {self.sample_rate}"
+            )
         if self.window_ms <= 0 or self.step_ms <= 0:
-            raise ValueError(
+            raise MfccConfigError(
                 f"MFCC config: window_ms and step_ms must be positive, got {self.window_ms} and "
                 f"{self.step_ms}"
             )
         if self.step_ms > self.window_ms:
-            raise ValueError(
+            raise MfccConfigError(
                 f"MFCC config: step_ms ({self.step_ms}) must not exceed "
                 f"window_ms ({self.window_ms})"
             )
         if self.window_size < 2 or self.window_step < 1:
-            raise ValueError(
+            raise MfccConfigError(
                 f"MFCC config: {self.window_ms} ms window / {self.step_ms} ms step at "
                 f"{self.sample_rate} Hz is under 2 / 1 samples"
             )
         if self.window_size > lib.KWS_MAX_WINDOW_SIZE:
-            raise ValueError(
+            raise MfccConfigError(
                 f"MFCC config: window of {self.window_size} samples exceeds the C core's "
                 f"KWS_MAX_WINDOW_SIZE ({lib.KWS_MAX_WINDOW_SIZE})"
             )
         fft = self.fft_length
         if self.fft_size != 0 and (fft < 4 or fft & (fft - 1)):
-            raise ValueError(f"MFCC config: fft_size must be 0 or a power of two >= 4, got {fft}")
+            raise MfccConfigError(
+                f"MFCC config: fft_size must be 0 or a power of two >= 4, got {fft}"
+            )
         if fft < self.window_size:
-            raise ValueError(
+            raise MfccConfigError(
                 f"MFCC config: fft_size ({fft}) is smaller than the window "
                 f"({self.window_size} samples)"
             )
         if fft > lib.KWS_MAX_FFT_SIZE:
-            raise ValueError(
+            raise MfccConfigError(
                 f"MFCC config: FFT size {fft} exceeds the C core's KWS_MAX_FFT_SIZE "
                 f"({lib.KWS_MAX_FFT_SIZE})"
             )
         if not 1 <= self.num_mel_bins <= lib.KWS_MAX_CHANNELS:
-            raise ValueError(
+            raise MfccConfigError(
                 f"MFCC config: num_mel_bins must be 1..{lib.KWS_MAX_CHANNELS} "
                 f"(KWS_MAX_CHANNELS), got {self.num_mel_bins}"
             )
         if not 1 <= self.num_mfcc <= min(self.num_mel_bins, lib.KWS_MAX_MFCC):
-            raise ValueError(
+            raise MfccConfigError(
                 f"MFCC config: num_mfcc must be 1..min(num_mel_bins={self.num_mel_bins}, "
                 f"KWS_MAX_MFCC={lib.KWS_MAX_MFCC}), got {self.num_mfcc}"
             )
         nyquist = self.sample_rate / 2
         if not 0.0 <= self.lower_hz < self.upper_hz <= nyquist:
-            raise ValueError(
+            raise MfccConfigError(
                 f"MFCC config: need 0 <= lower_hz < upper_hz <= sample_rate / 2 ({nyquist:g}), got "
                 f"lower_hz={self.lower_hz}, upper_hz={self.upper_hz}"
             )
         if not np.float32(self.log_offset) > 0:
-            raise ValueError(
+            raise MfccConfigError(
                 f"MFCC config: log_offset must be positive in float32, got {self.log_offset}"
             )
 
