@@ -357,3 +357,11 @@ def test_sqrt_is_correctly_rounded():
     assert np.array_equal(sqrt_f32(x).view(np.uint32), np.sqrt(x).view(np.uint32))
     assert np.isnan(sqrt_f32(np.float32(-4.0)))
     assert sqrt_f32(np.float32(np.inf)) == np.inf
+
+
+def test_bad_config_error_is_also_a_kws_error():
+    """The CLI builds configs from user options; it reports KwsError as one clean line."""
+    from kws.errors import KwsError
+
+    with pytest.raises(KwsError, match="num_mfcc must be"):
+        MfccConfig(num_mfcc=100)
