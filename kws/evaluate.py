@@ -229,7 +229,8 @@ def print_report(result: dict[str, Any], console: Any = None) -> None:
         f"[bold]{result['model']}[/] on {result['data']} ({result['engine']}): "
         f"accuracy {result['accuracy']:.4f}, balanced accuracy "
         f"{result['balanced_accuracy']:.4f}, n={result['n']}"
-        + (f", int8/float agreement {agreement:.4f}" if agreement is not None else "")
+        + (f", int8/float agreement {agreement:.4f}" if agreement is not None else ""),
+        soft_wrap=True,
     )
     per_class = Table(title="per class")
     for col in ("label", "n", "recall", "precision"):

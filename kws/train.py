@@ -202,6 +202,8 @@ def fit(
         One dict per epoch (``epoch``, ``loss``, ``accuracy``, ``val_accuracy``, ``lr``,
         ``seconds``) and the 1-based best epoch.
     """
+    import keras
+
     best_acc, best_epoch, best_weights = -1.0, 0, None
     history: list[dict[str, Any]] = []
     for epoch in range(1, epochs + 1):
@@ -220,7 +222,7 @@ def fit(
             "loss": float(result.history["loss"][-1]),
             "accuracy": float(result.history["accuracy"][-1]),
             "val_accuracy": val_acc,
-            "lr": float(np.asarray(model.optimizer.learning_rate)),
+            "lr": float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)),
             "seconds": round(time.perf_counter() - start, 3),
         }
         row["best"] = val_acc > best_acc
