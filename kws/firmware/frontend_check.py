@@ -142,7 +142,7 @@ def parse_frontend_check(text: str) -> FrontendCheckOutput:
     lines = text.splitlines()
     if not lines or lines[-1].strip() != "DONE":
         tail = "\n".join(lines[-5:])
-        raise KwsError(f"frontend check output is incomplete (no DONE line); it ended with:\n{tail}")
+        raise KwsError(f"frontend check output is incomplete (no DONE line); it ended:\n{tail}")
     i = 0
     while i < len(lines) - 1:
         head = lines[i].split()
