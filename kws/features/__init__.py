@@ -17,8 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from kws.features import mfcc as _mfcc
-from kws.features.mfcc import MfccConfig
+from kws.features.mfcc import MfccConfig, mfcc_features
 from kws.features.micro import MicroFrontendConfig, micro_features
 
 FrontendConfig = MicroFrontendConfig | MfccConfig
@@ -46,7 +45,7 @@ def compute_features(audio: np.ndarray, config: FrontendConfig) -> np.ndarray:
     """Raw features of an int16 clip: uint16 (micro) or float32 (mfcc), ``[frames, channels]``."""
     if isinstance(config, MicroFrontendConfig):
         return micro_features(audio, config)
-    return _mfcc.mfcc_features(audio, config)
+    return mfcc_features(audio, config)
 
 
 def to_model_input(features: np.ndarray, config: FrontendConfig) -> np.ndarray:
@@ -78,6 +77,7 @@ __all__ = [
     "frontend_config",
     "frontend_from_dict",
     "micro_features",
+    "mfcc_features",
     "num_channels",
     "num_frames",
     "to_model_input",
