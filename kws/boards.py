@@ -1,0 +1,204 @@
+"""Board registry: every ``firmware/boards/<name>/board.json`` describes one target.
+
+A board directory holds the board API implementation (``board.h``: ``board_init``,
+``board_uart_write``/``board_uart_read``, ``board_log``, ``board_exit``, ``board_ticks``;
+optionally ``board_mic.h``: ``int board_mic_start(void)`` and
+``void board_mic_read(int16_t* samples, size_t n)``, 16 kHz mono), startup code, a linker
+script and ``board.json``.  ``kws deploy`` copies the directory into a generated project and
+writes the project Makefile from these keys; ``kws flash`` reads ``flash``.
+
+``board.json`` keys (JSON object):
+
+``name`` (str, required)
+    Must equal the directory name.
+``description`` (str)
+    One line for ``kws deploy --help`` / error messages.
+``cpu`` (list of str, required)
+    Compiler CPU flags, e.g. ``["-mcpu=cortex-m4", "-mthumb"]``.
+``float_abi`` (``"hard"`` | ``"softfp"`` | ``"soft"``, required)
+    ``-mfloat-abi``; with ``"hard"``/``"softfp"`` the key ``fpu`` (e.g. ``"fpv4-sp-d16"``)
+    gives ``-mfpu``.
+``sources`` (list of str, required)
+    Board C files, relative to the board directory.
+``linker_script`` (str, required)
+    Relative to the board directory.
+``include_dirs`` (list of str)
+    Relative to the board directory (``"."`` for the directory itself, where ``board.h`` is).
+``defines`` (object str -> str/int/null)
+    Extra ``-D`` flags (``null``: bare ``-DNAME``).
+``ldflags`` (list of str)
+    Extra linker flags (``-nostdlib -Wl,--gc-sections -lgcc`` are always used).
+``has_mic`` (bool)
+    The board provides ``board_mic.h``; the app then reads the microphone instead of
+    AUDIO frames from the UART (unless built with ``KWS_APP_AUDIO_SOURCE=KWS_AUDIO_UART``).
+``clock_hz`` (int)
+    Core clock; converts ``board_ticks`` to seconds together with ``tick_hz``.
+``tick_hz`` (int)
+    Rate of ``board_ticks`` (defaults to ``clock_hz``).
+``flash_bytes``, ``ram_bytes`` (int)
+    Part limits (the linker script enforces them; these are for reports).
+``uart`` (object)
+    ``{"baud": 115200, "transport": "qemu" | "serial"}``; ``port_hint`` optional.
+``emulator`` (object, optional)
+    ``{"qemu_machine": "mps2-an386"}`` when the board runs under ``qemu-system-arm``.
+``flash`` (object)
+    ``{"tools": ["st-flash", "openocd", ...], "address": "0x08000000",
+    "format": "bin" | "hex" | "elf"}``; an empty tool list means nothing to flash
+    (emulated board).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kws.errors import KwsError
+
+ROOT = Path(__file__).resolve().parent.parent
+BOARDS_DIR = ROOT / "firmware" / "boards"
+_FLOAT_ABIS = ("hard", "softfp", "soft")
+
+
+@dataclass(frozen=True)
+class Board:
+    """One parsed ``board.json`` (see the module docstring for the keys)."""
+
+    name: str
+    directory: Path
+    description: str
+    cpu: tuple[str, ...]
+    float_abi: str
+    fpu: str | None
+    sources: tuple[str, ...]
+    linker_script: str
+    include_dirs: tuple[str, ...] = (".",)
+    defines: dict[str, Any] = field(default_factory=dict)
+    ldflags: tuple[str, ...] = ()
+    has_mic: bool = False
+    clock_hz: int = 0
+    tick_hz: int = 0
+    flash_bytes: int = 0
+    ram_bytes: int = 0
+    uart: dict[str, Any] = field(default_factory=dict)
+    emulator: dict[str, Any] = field(default_factory=dict)
+    flash: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def qemu_machine(self) -> str | None:
+        """QEMU machine name when the board is emulated, else ``None``."""
+        machine = self.emulator.get("qemu_machine")
+        return str(machine) if machine else None
+
+    def cflags(self) -> list[str]:
+        """CPU and float-ABI compiler flags."""
+        flags = list(self.cpu) + [f"-mfloat-abi={self.float_abi}"]
+        if self.float_abi != "soft" and self.fpu:
+            flags.append(f"-mfpu={self.fpu}")
+        return flags
+
+    def define_flags(self) -> list[str]:
+        """``-D`` flags from ``defines``."""
+        return [f"-D{k}" if v is None else f"-D{k}={v}" for k, v in self.defines.items()]
+
+    def source_paths(self) -> list[Path]:
+        """Absolute paths of the board's C files."""
+        return [self.directory / s for s in self.sources]
+
+
+def _require(data: dict[str, Any], key: str, kind: type | tuple[type, ...], path: Path) -> Any:
+    if key not in data:
+        raise KwsError(f"{path}: missing required key {key!r}")
+    value = data[key]
+    if not isinstance(value, kind):
+        raise KwsError(f"{path}: key {key!r} has the wrong type ({type(value).__name__})")
+    return value
+
+
+def _str_list(data: dict[str, Any], key: str, path: Path, default: list[str]) -> tuple[str, ...]:
+    value = data.get(key, default)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise KwsError(f"{path}: key {key!r} must be a list of strings")
+    return tuple(value)
+
+
+def load_board_file(path: str | Path) -> Board:
+    """Parse and check one ``board.json``.
+
+    Raises
+    ------
+    KwsError
+        Unreadable JSON, a missing/mistyped key, or a listed file that does not exist.
+    """
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text())
+    except FileNotFoundError:
+        raise KwsError(f"{p}: no such board descriptor") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise KwsError(f"{p}: not a readable JSON board descriptor ({exc})") from None
+    if not isinstance(data, dict):
+        raise KwsError(f"{p}: a board descriptor must be a JSON object")
+    directory = p.parent
+    name = _require(data, "name", str, p)
+    if name != directory.name:
+        raise KwsError(f"{p}: name {name!r} does not match its directory {directory.name!r}")
+    float_abi = _require(data, "float_abi", str, p)
+    if float_abi not in _FLOAT_ABIS:
+        raise KwsError(f"{p}: float_abi must be one of {', '.join(_FLOAT_ABIS)}, not {float_abi!r}")
+    cpu = _str_list(data, "cpu", p, [])
+    if not cpu:
+        raise KwsError(f"{p}: missing required key 'cpu' (compiler CPU flags)")
+    sources = _str_list(data, "sources", p, [])
+    if not sources:
+        raise KwsError(f"{p}: missing required key 'sources' (board C files)")
+    linker = _require(data, "linker_script", str, p)
+    for rel in (*sources, linker):
+        if not (directory / rel).is_file():
+            raise KwsError(f"{p}: listed file {rel!r} does not exist in {directory}")
+    defines = data.get("defines", {})
+    if not isinstance(defines, dict):
+        raise KwsError(f"{p}: key 'defines' must be an object")
+    objects = {}
+    for key in ("uart", "emulator", "flash"):
+        value = data.get(key, {})
+        if not isinstance(value, dict):
+            raise KwsError(f"{p}: key {key!r} must be an object")
+        objects[key] = value
+    clock = int(data.get("clock_hz", 0))
+    return Board(
+        name=name,
+        directory=directory,
+        description=str(data.get("description", "")),
+        cpu=cpu,
+        float_abi=float_abi,
+        fpu=data.get("fpu"),
+        sources=sources,
+        linker_script=linker,
+        include_dirs=_str_list(data, "include_dirs", p, ["."]),
+        defines=dict(defines),
+        ldflags=_str_list(data, "ldflags", p, []),
+        has_mic=bool(data.get("has_mic", False)),
+        clock_hz=clock,
+        tick_hz=int(data.get("tick_hz", clock)),
+        flash_bytes=int(data.get("flash_bytes", 0)),
+        ram_bytes=int(data.get("ram_bytes", 0)),
+        uart=objects["uart"],
+        emulator=objects["emulator"],
+        flash=objects["flash"],
+    )
+
+
+def board_names(boards_dir: Path = BOARDS_DIR) -> list[str]:
+    """Names of every board directory that has a ``board.json``."""
+    return sorted(p.parent.name for p in boards_dir.glob("*/board.json"))
+
+
+def get_board(name: str, boards_dir: Path = BOARDS_DIR) -> Board:
+    """The board called ``name`` (KwsError listing the known boards when there is none)."""
+    path = boards_dir / name / "board.json"
+    if not path.is_file():
+        known = ", ".join(board_names(boards_dir)) or "none"
+        raise KwsError(f"unknown board {name!r} (no {path}; known boards: {known})")
+    return load_board_file(path)
