@@ -290,6 +290,12 @@ def merge_capacity(*capacities: dict[str, int]) -> dict[str, int]:
     return out
 
 
+def emit_extern(name: str, ctype: str) -> str:
+    """Header declaration of an emitted config: ``extern const KwsMfccConfig x;``."""
+    _check_identifier(name)
+    return f"extern const {ctype} {name};\n"
+
+
 def micro_frontend_capacity(tables: Iterable[MicroFrontendTables]) -> dict[str, int]:
     """``kws_config.h`` capacity macros just large enough for these micro frontends.
 

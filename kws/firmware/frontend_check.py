@@ -178,10 +178,16 @@ def parse_frontend_check(text: str) -> FrontendCheckOutput:
 
 
 def run_frontend_check(
-    elf: str | os.PathLike, output: str = "semihosting", timeout: float = 120.0
+    elf: str | os.PathLike,
+    output: str = "semihosting",
+    timeout: float = 120.0,
+    icount: int | None = None,
 ) -> tuple[FrontendCheckOutput, QemuResult]:
-    """Run a built check under QEMU and parse its frames (KwsError if it fails)."""
-    result = run_qemu(elf, timeout=timeout)
+    """Run a built check under QEMU and parse its frames (KwsError if it fails).
+
+    With ``icount=0`` the tick counts in the result are instructions / 40.
+    """
+    result = run_qemu(elf, timeout=timeout, icount=icount)
     text = result.uart.decode("ascii", errors="replace") if output == "uart" else result.stdout
     if result.exit_code != 0:
         raise KwsError(

@@ -131,9 +131,17 @@ def run_qemu(
         listener.listen(1)
         listener.settimeout(_CONNECT_POLL_S)
         cmd = qemu_command(elf_path, semihosting_path, sock_path, icount, machine)
-        proc = subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-        )
+        # QEMU's own messages go to a file: a pipe nobody drains could stall the emulator.
+        log_path = Path(tmp) / "qemu.log"
+        log_file = open(log_path, "wb")  # closed in the finally below
+        try:
+            proc = subprocess.Popen(
+                cmd, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT
+            )
+        except OSError as exc:
+            log_file.close()
+            listener.close()
+            raise KwsError(f"{elf_path}: cannot start qemu-system-arm: {exc}") from None
         uart_chunks: list[bytes] = []
         conn: socket.socket | None = None
         reader: threading.Thread | None = None
@@ -144,7 +152,7 @@ def run_qemu(
                     conn, _ = listener.accept()
                 except TimeoutError:
                     if proc.poll() is not None:
-                        log = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+                        log = _read_text(log_path)
                         raise KwsError(
                             f"{elf_path}: qemu-system-arm exited with status {proc.returncode} "
                             f"before starting: {log.strip()}"
@@ -175,15 +183,14 @@ def run_qemu(
                 ) from None
             # QEMU closed its end of the socket on exit: the reader drains and stops.
             reader.join(timeout=5.0)
-            log = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+            log = _read_text(log_path)
             stdout = _read_text(semihosting_path)
             if not semihosting_path.exists() and proc.returncode != 0:
                 raise KwsError(f"{elf_path}: qemu-system-arm failed: {log.strip()}")
             return QemuResult(proc.returncode, stdout, b"".join(uart_chunks))
         finally:
             _kill(proc)
-            if proc.stdout:
-                proc.stdout.close()
+            log_file.close()
             if conn is not None:
                 conn.close()
             listener.close()
