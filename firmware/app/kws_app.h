@@ -1,0 +1,41 @@
+/* The keyword-spotting pipeline of the firmware application:
+ *   int16 audio -> streaming frontend (micro or MFCC, tables baked at deploy time)
+ *   -> int8 quantization (feature_quantize.h) -> feature window ring (feature_window.h)
+ *   -> kws_model_invoke every KWS_APP_STRIDE_FRAMES frames -> scores + averaged detection.
+ *
+ * A deployed project generates kws_app_config.h (frontend kind, window, stride, thresholds,
+ * the frontend config and the keyword mask).  All memory is static. */
+#ifndef KWS_APP_KWS_APP_H_
+#define KWS_APP_KWS_APP_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define KWS_FRONTEND_NONE 0 /* model-only build: TENSOR messages only */
+#define KWS_FRONTEND_MICRO 1
+#define KWS_FRONTEND_MFCC 2
+
+/* FEATURES raw formats. */
+#define KWS_FEATURES_UINT16 1
+#define KWS_FEATURES_FLOAT32 2
+
+/* Returns 1 when the frontend config was accepted (always 1 for a model-only build). */
+int kws_app_init(void);
+
+/* Starts a new audio stream: clears the frontend, the window and the score history. */
+void kws_app_reset(void);
+
+/* Streams samples through the pipeline; results come out through the kws_app_on_* hooks.
+ * Returns the number of feature frames produced, or -1 when the build has no frontend. */
+int kws_app_process_audio(const int16_t* samples, size_t n);
+
+/* Runs the model alone on one int8 input (KWS_MODEL_INPUT_SIZE values). */
+void kws_app_invoke(const int8_t* input, int8_t* output);
+
+/* Hooks the application (main.c) implements: where results go. */
+void kws_app_on_features(uint32_t frame_index, int raw_format, const void* raw,
+                         const int8_t* quantized, int n);
+void kws_app_on_scores(uint32_t frame_index, const int8_t* scores, int n);
+void kws_app_on_detection(uint32_t frame_index, int label, int32_t average);
+
+#endif /* KWS_APP_KWS_APP_H_ */
