@@ -339,7 +339,16 @@ def _emit(
     weights_header.append(f"\n#endif /* KWS_{up}_WEIGHTS_H_ */\n")
 
     source = [banner, f'#include "{name}.h"\n\n#include "kernels/kernels.h"\n',
-              f'#include "{name}_weights.h"\n\n']
+              f'#include "{name}_weights.h"\n\n',
+              "/* Build with -DKWS_PROFILE_OPS and provide these two functions to time each op\n"
+              " * (the argument is the op index in the .tflite). */\n"
+              "#if defined(KWS_PROFILE_OPS)\n"
+              "void kws_profile_op_begin(int op_index);\n"
+              "void kws_profile_op_end(int op_index);\n"
+              "#define KWS_OP_BEGIN(i) kws_profile_op_begin(i)\n"
+              "#define KWS_OP_END(i) kws_profile_op_end(i)\n"
+              "#else\n#define KWS_OP_BEGIN(i) ((void)0)\n#define KWS_OP_END(i) ((void)0)\n"
+              "#endif\n\n"]
     if plan.arena_bytes:
         source.append(
             "/* One static arena for every intermediate tensor (offsets from the memory\n"
@@ -366,7 +375,9 @@ def _emit(
             lines.append(f"    .{key} = {_c_value(value)},\n")
         lines.append("};\n\n")
         source.append("".join(lines))
-        body.append(comment + f"  {call.function}(&{params}, {src}, {dst});\n")
+        body.append(comment + f"  KWS_OP_BEGIN({call.op.index});\n"
+                    f"  {call.function}(&{params}, {src}, {dst});\n"
+                    f"  KWS_OP_END({call.op.index});\n")
     source.append(f"void kws_{name}_invoke(const int8_t* input, int8_t* output) {{\n")
     if not any(plan.location(c.input)[0] == "input" for c in calls):
         source.append("  (void)input;\n")
