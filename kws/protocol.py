@@ -118,8 +118,9 @@ def decode_frame(data: bytes) -> Frame:
     """Exactly one frame from ``data`` (KwsError for anything else)."""
     parser = FrameParser()
     frames = parser.feed(data)
-    if len(frames) != 1 or parser.pending or parser.dropped:
-        raise KwsError(f"not exactly one valid frame ({len(frames)} frames, "
+    if len(frames) != 1 or parser.pending or parser.dropped or parser.skipped:
+        raise KwsError(f"not exactly one valid frame ({len(frames)} frames, {parser.skipped} "
+                       f"stray bytes, "
                        f"{parser.dropped} dropped, {parser.pending} bytes left)")
     return frames[0]
 
@@ -175,6 +176,16 @@ class FrameParser:
                 continue
             frames.append(Frame(msg_type, seq, bytes(buf[HEADER_BYTES : HEADER_BYTES + length])))
             del buf[:total]
+        return frames
+
+    def flush(self) -> list[Frame]:
+        """Give up on a partial frame (the link went quiet): drop its sync pair and rescan the
+        bytes after it, returning any complete frames found there.  A truncated frame with a
+        large length field would otherwise hold back the frames that follow it."""
+        frames: list[Frame] = []
+        while len(self._buf) >= 2 and self._buf[:2] == SYNC:
+            self._drop(self._buf)
+            frames += self.feed(b"")
         return frames
 
     def _drop(self, buf: bytearray) -> None:
@@ -368,9 +379,12 @@ class Link:
         Ignored by URL transports.
     timeout
         Seconds :meth:`receive` waits for one frame.
+    idle_flush
+        Seconds of silence after which a partial frame is given up (:meth:`FrameParser.flush`).
     """
 
-    def __init__(self, url: str, baudrate: int = 115200, timeout: float = 2.0) -> None:
+    def __init__(self, url: str, baudrate: int = 115200, timeout: float = 2.0,
+                 idle_flush: float = 0.25) -> None:
         import serial
 
         try:
@@ -379,6 +393,7 @@ class Link:
             raise KwsError(f"{url}: cannot open serial port ({exc})") from exc
         self.url = url
         self.timeout = timeout
+        self.idle_flush = idle_flush
         self.parser = FrameParser()
         self._seq = 0
         self._frames: list[Frame] = []
@@ -410,14 +425,21 @@ class Link:
         import time
 
         deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        last_data = time.monotonic()
         while not self._frames:
-            if time.monotonic() > deadline:
+            now = time.monotonic()
+            if self.parser.pending and now - last_data > self.idle_flush:
+                self._frames.extend(self.parser.flush())
+                last_data = now
+                continue
+            if now > deadline:
                 raise KwsError(f"{self.url}: no frame within {timeout or self.timeout} s "
                                f"({self.parser.pending} bytes pending, "
                                f"{self.parser.dropped} dropped)")
             waiting = max(1, self.port.in_waiting)
             chunk = self.port.read(waiting)
             if chunk:
+                last_data = time.monotonic()
                 self._frames.extend(self.parser.feed(chunk))
         return self._frames.pop(0)
 

@@ -1,0 +1,52 @@
+"""``kws deploy``: generate a self-contained firmware project for a board."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "deploy",
+        help="generate a firmware project (model C, frontend tables, app, board, Makefile)",
+        description="Compile an int8 .tflite into C and generate a project directory that "
+        "`make` builds with arm-none-eabi-gcc alone (see `kws firmware build`). Labels and "
+        "the frontend come from model.json beside the model (kws export).",
+    )
+    p.add_argument("model", type=Path, help="int8 .tflite model")
+    p.add_argument("--board", default="qemu-mps2-an386",
+                   help="board under firmware/boards (default: qemu-mps2-an386)")
+    p.add_argument("--out", required=True, type=Path, help="project directory (replaced)")
+    p.add_argument("--stride-frames", type=int, default=10,
+                   help="feature frames between inferences (default: 10)")
+    p.add_argument("--frontend", choices=("micro", "mfcc", "none"),
+                   help="override model.json's frontend; 'none' builds a model-only firmware")
+    p.add_argument("--threshold", type=float, default=0.8,
+                   help="detection threshold on the averaged probability (default: 0.8)")
+    p.add_argument("--average", type=int, default=3,
+                   help="inferences averaged for detection (default: 3)")
+    p.add_argument("--json", action="store_true", help="print project.json")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from kws.project import deploy
+
+    console = Console(stderr=True)
+    with console.status(f"compiling {args.model} for {args.board}"):
+        cfg = deploy(args.model, args.out, args.board, stride_frames=args.stride_frames,
+                     frontend=args.frontend, threshold=args.threshold,
+                     average_count=args.average)
+    if args.json:
+        print(json.dumps(cfg, indent=2))
+        return 0
+    print(f"wrote {args.out} for {cfg['board']}: {cfg['frontend_kind']} frontend, "
+          f"window {cfg['frames']}x{cfg['channels']}, stride {cfg['stride_frames']} frames, "
+          f"{len(cfg['labels'])} labels, arena {cfg['arena_bytes']} B, weights "
+          f"{cfg['weight_bytes']} B, {cfg['macs']:,} MACs")
+    print(f"build it with `kws firmware build {args.out}` or `make -C {args.out}`")
+    return 0
