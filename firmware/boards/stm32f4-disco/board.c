@@ -131,9 +131,8 @@ void board_uart_read(void* data, size_t n) {
 }
 
 void board_log(const char* text) {
-  size_t n = 0;
-  while (text[n] != '\0') ++n;
-  board_uart_write(text, n);
+  /* Character by character: a length loop would be turned into a strlen() call. */
+  for (; *text != '\0'; ++text) board_uart_write(text, 1);
 }
 
 uint32_t board_ticks(void) { return DWT_CYCCNT; }

@@ -50,8 +50,14 @@ def design_fir() -> np.ndarray:
 
 
 def fixed_point_taps() -> np.ndarray:
-    """The taps as int32 in Q20, the constants of pdm_filter.c."""
-    return np.round(design_fir() * (1 << COEFF_FRAC_BITS)).astype(np.int32)
+    """The taps as int32 in Q20, the constants of pdm_filter.c.
+
+    The rounding error of the sum goes into the centre tap, so the DC gain is exactly 1.
+    """
+    h = design_fir()
+    taps = np.round(h / h.sum() * (1 << COEFF_FRAC_BITS)).astype(np.int64)
+    taps[FIR_TAPS // 2] += (1 << COEFF_FRAC_BITS) - int(taps.sum())
+    return taps.astype(np.int32)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,357 @@
+"""Real-board support: the STM32F4 PDM -> PCM filter on the host, full stm32f4-disco firmware
+builds, and the nano33ble Arduino library export compiled for the Cortex-M4F."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+STM32_DIR = ROOT / "firmware" / "boards" / "stm32f4-disco"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+MICRO_SPEECH = FIXTURES / "models" / "micro_speech_quantized.tflite"
+PDM_RATE = 1_024_000
+PCM_RATE = 16_000
+FULL_SCALE = 32768.0
+
+needs_arm = pytest.mark.skipif(
+    shutil.which("arm-none-eabi-gcc") is None or shutil.which("arm-none-eabi-objcopy") is None,
+    reason="arm-none-eabi-gcc/objcopy not installed (apt-get install gcc-arm-none-eabi)",
+)
+
+
+# --- PDM filter on the host ----------------------------------------------------------------
+
+PDM_CDEF = """
+typedef struct { int gain_shift; int dc_block_shift; } KwsPdmFilterConfig;
+typedef struct { ...; } KwsPdmFilterState;
+extern const int32_t kws_pdm_fir_taps[79];
+int kws_pdm_filter_init(KwsPdmFilterState* state, const KwsPdmFilterConfig* config);
+void kws_pdm_filter_reset(KwsPdmFilterState* state);
+size_t kws_pdm_filter_process(KwsPdmFilterState* state, const uint16_t* pdm, size_t num_words,
+                              size_t* num_words_read, int16_t* out, size_t max_samples);
+"""
+
+
+@pytest.fixture(scope="module")
+def pdm(tmp_path_factory):
+    """pdm_filter.c compiled with the host gcc (strict C99) into a cffi module."""
+    if shutil.which("gcc") is None:
+        pytest.skip("host gcc not installed")
+    from cffi import FFI
+
+    ffi = FFI()
+    ffi.cdef(PDM_CDEF)
+    ffi.set_source(
+        "_kws_pdm_filter_test", '#include "pdm_filter.h"',
+        sources=[str(STM32_DIR / "pdm_filter.c")], include_dirs=[str(STM32_DIR)],
+        extra_compile_args=["-std=c99", "-Wall", "-Wextra", "-Werror", "-O2"],
+    )
+    out = tmp_path_factory.mktemp("pdm")
+    lib_path = ffi.compile(tmpdir=str(out), verbose=False)
+    spec = importlib.util.spec_from_file_location("_kws_pdm_filter_test", lib_path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def sigma_delta(signal: np.ndarray) -> np.ndarray:
+    """Second-order sigma-delta modulator: bits (0/1) whose density follows ``signal``."""
+    bits = np.empty(len(signal), dtype=np.uint8)
+    i1 = i2 = 0.0
+    y = 0.0
+    for n, x in enumerate(signal.tolist()):
+        i1 += x - y
+        i2 += i1 - y
+        y = 1.0 if i2 >= 0.0 else -1.0
+        bits[n] = 1 if y > 0 else 0
+    return bits
+
+
+def pack_words(bits: np.ndarray) -> np.ndarray:
+    """16 bits per uint16, first bit in bit 15 (what SPI/I2S puts in its data register)."""
+    b = np.packbits(bits, bitorder="big")
+    return ((b[0::2].astype(np.uint16) << 8) | b[1::2]).astype(np.uint16)
+
+
+def tone_words(freq: float, amplitude: float, seconds: float = 0.25, dc: float = 0.0):
+    n = int(PDM_RATE * seconds) // 64 * 64
+    t = np.arange(n) / PDM_RATE
+    return pack_words(sigma_delta(dc + amplitude * np.sin(2 * np.pi * freq * t)))
+
+
+def run_filter(pdm, words: np.ndarray, gain_shift: int = 0, dc_block_shift: int = 0,
+               chunks: list[int] | None = None, max_samples: int | None = None) -> np.ndarray:
+    ffi, lib = pdm.ffi, pdm.lib
+    state = ffi.new("KwsPdmFilterState*")
+    config = ffi.new("KwsPdmFilterConfig*", {"gain_shift": gain_shift,
+                                              "dc_block_shift": dc_block_shift})
+    assert lib.kws_pdm_filter_init(state, config) == 1
+    words = np.ascontiguousarray(words, dtype=np.uint16)
+    out = np.zeros(len(words) // 4 + 4, dtype=np.int16)
+    produced = 0
+    pos = 0
+    sizes = iter(chunks or [len(words)])
+    read = ffi.new("size_t*")
+    while pos < len(words):
+        size = min(next(sizes, len(words)), len(words) - pos)
+        limit = len(out) - produced if max_samples is None else max_samples
+        src = ffi.cast("const uint16_t*", ffi.from_buffer(words[pos:pos + size]))
+        dst = ffi.cast("int16_t*", ffi.from_buffer(out[produced:]))
+        produced += lib.kws_pdm_filter_process(state, src, size, read, dst, limit)
+        assert read[0] <= size
+        pos += read[0]
+    return out[:produced]
+
+
+def spectrum_db(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Amplitude spectrum (Blackman-Harris window, amplitude-calibrated) in dBFS."""
+    n = len(x)
+    w = np.blackman(n)
+    spec = np.abs(np.fft.rfft(x.astype(np.float64) * w)) * 2 / w.sum()
+    return np.fft.rfftfreq(n, 1 / PCM_RATE), spec
+
+
+def tone_stats(x: np.ndarray, freq: float) -> tuple[float, float, float]:
+    """(spectral peak in Hz, fitted amplitude / full scale, SNR in dB) of a settled tone.
+
+    Amplitude and SNR come from a least-squares fit of sine + cosine + offset at ``freq``:
+    the residual is everything that is not the tone (noise, distortion, aliases).
+    """
+    freqs, spec = spectrum_db(x)
+    peak = float(freqs[np.argmax(spec[4:]) + 4])
+    t = np.arange(len(x)) / PCM_RATE
+    basis = np.stack([np.sin(2 * np.pi * freq * t), np.cos(2 * np.pi * freq * t),
+                      np.ones_like(t)], axis=1)
+    coef, *_ = np.linalg.lstsq(basis, x.astype(np.float64), rcond=None)
+    residual = x - basis @ coef
+    amplitude = float(np.hypot(coef[0], coef[1]))
+    snr = 10 * np.log10((amplitude ** 2 / 2) / np.mean(residual ** 2))
+    return peak, amplitude / FULL_SCALE, float(snr)
+
+
+def test_fir_taps_are_the_documented_design(pdm):
+    spec = importlib.util.spec_from_file_location("pdm_design", STM32_DIR / "pdm_filter_design.py")
+    assert spec is not None and spec.loader is not None
+    design = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(design)
+    taps_c = np.frombuffer(pdm.ffi.buffer(pdm.lib.kws_pdm_fir_taps), dtype=np.int32)
+    assert np.array_equal(taps_c, design.fixed_point_taps())
+    assert np.array_equal(taps_c, taps_c[::-1])  # linear phase
+    assert int(taps_c.sum()) == 1 << 20  # unity gain at DC
+
+
+@pytest.mark.parametrize("freq", [1000.0, 3000.0, 6000.0])
+def test_sigma_delta_tone_is_recovered(pdm, freq):
+    amplitude = 0.5
+    out = run_filter(pdm, tone_words(freq, amplitude))
+    settled = out[200:]  # the CIC and FIR fill in well under 200 samples
+    peak, level, snr = tone_stats(settled, freq)
+    assert abs(peak - freq) <= PCM_RATE / len(settled)
+    # Flat passband: the FIR undoes the CIC's sinc^5 droop (-2.6 dB at 6 kHz otherwise).
+    assert abs(20 * np.log10(level / amplitude)) < 0.25, level
+    assert snr > 60.0, snr
+
+
+def test_out_of_band_tone_is_rejected(pdm):
+    # 12 kHz would alias to 4 kHz after decimating to 16 kHz without the filters.
+    out = run_filter(pdm, tone_words(12000.0, 0.5))[200:]
+    freqs, spec = spectrum_db(out)
+    alias = spec[np.argmin(np.abs(freqs - 4000.0))]
+    assert 20 * np.log10(alias / FULL_SCALE / 0.5) < -70.0
+    assert np.abs(out).max() < 40  # only modulator noise is left
+
+
+def test_gain_and_dc_blocker(pdm):
+    words = tone_words(1000.0, 0.05, dc=0.3)
+    plain = run_filter(pdm, words)[400:]
+    assert abs(plain.mean() / FULL_SCALE - 0.3) < 0.005
+    blocked = run_filter(pdm, words, gain_shift=3, dc_block_shift=8)[2000:]
+    assert abs(blocked.mean()) < 0.002 * FULL_SCALE
+    _, level, _ = tone_stats(blocked, 1000.0)
+    assert abs(20 * np.log10(level / (0.05 * 8))) < 0.3
+
+
+def test_saturates_instead_of_wrapping(pdm):
+    out = run_filter(pdm, tone_words(500.0, 0.6), gain_shift=2)[200:]
+    assert out.max() == 32767 and out.min() == -32768
+    # Wrapping would put large values of the wrong sign next to the clipped peaks.
+    assert np.all(np.abs(np.diff(out.astype(np.int32))) < 20000)
+
+
+def test_streaming_in_chunks_is_bit_exact(pdm):
+    words = tone_words(2500.0, 0.4, seconds=0.05, dc=0.1)
+    whole = run_filter(pdm, words, gain_shift=1, dc_block_shift=10)
+    rng = np.random.default_rng(7)
+    chunks = [int(c) for c in rng.integers(1, 37, size=len(words))]
+    pieces = run_filter(pdm, words, gain_shift=1, dc_block_shift=10, chunks=chunks)
+    assert np.array_equal(whole, pieces)
+    limited = run_filter(pdm, words, gain_shift=1, dc_block_shift=10, max_samples=3)
+    assert np.array_equal(whole, limited)
+    assert len(whole) == len(words) // 4
+
+
+def test_bad_config_is_refused(pdm):
+    ffi, lib = pdm.ffi, pdm.lib
+    state = ffi.new("KwsPdmFilterState*")
+    for gain, dc in [(-1, 0), (13, 0), (0, -1), (0, 17)]:
+        config = ffi.new("KwsPdmFilterConfig*", {"gain_shift": gain, "dc_block_shift": dc})
+        assert lib.kws_pdm_filter_init(state, config) == 0
+
+
+# --- stm32f4-disco firmware builds -------------------------------------------------------
+
+MIC_APP = r"""
+/* Test application: microphone -> PDM filter -> micro frontend -> features over USART2. */
+#include "board.h"
+#include "board_mic.h"
+#include "frontend/micro_frontend.h"
+
+extern const KwsMicroFrontendConfig mic_frontend_config;
+static KwsMicroFrontendState frontend;
+static int16_t chunk[160];
+static uint16_t features[40];
+
+int main(void) {
+  uint32_t frames = 0;
+  board_init();
+  if (board_mic_start() != 0) {
+    board_log("mic: PLLI2S did not lock\n");
+    return 1;
+  }
+  if (!kws_micro_frontend_init(&frontend, &mic_frontend_config)) return 2;
+  for (;;) {
+    const int16_t* p = chunk;
+    size_t left = sizeof(chunk) / sizeof(chunk[0]);
+    board_mic_read(chunk, left);
+    while (left > 0) {
+      size_t used = 0;
+      if (kws_micro_frontend_process(&frontend, p, left, &used, features)) {
+        uint32_t stamp = board_ticks();
+        board_uart_write(&frames, sizeof(frames));
+        board_uart_write(&stamp, sizeof(stamp));
+        board_uart_write(features, sizeof(features));
+        ++frames;
+      }
+      p += used;
+      left -= used;
+    }
+  }
+}
+"""
+
+
+def _symbols(elf: Path) -> dict[str, tuple[int, int]]:
+    nm = shutil.which("arm-none-eabi-nm")
+    assert nm is not None
+    out = subprocess.run([nm, "-S", str(elf)], capture_output=True, text=True, check=True).stdout
+    table = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 4:
+            table[parts[3]] = (int(parts[0], 16), int(parts[1], 16))
+        elif len(parts) == 3:
+            table[parts[2]] = (int(parts[0], 16), 0)
+    return table
+
+
+def check_stm32_elf(elf: Path) -> None:
+    """Vector table at the start of flash, entry = Reset_Handler, stack top in CCM, fits."""
+    from kws.firmware.toolchain import size_of
+    from kws.flash import elf_load_address
+
+    data = elf.read_bytes()
+    assert data[:4] == b"\x7fELF" and struct.unpack_from("<H", data, 18)[0] == 40
+    entry = struct.unpack_from("<I", data, 24)[0]
+    syms = _symbols(elf)
+    assert entry == syms["Reset_Handler"][0] | 1 or entry == syms["Reset_Handler"][0]
+    assert syms["board_vector_table"][0] == 0x08000000
+    assert syms["board_vector_table"][1] == (16 + 82) * 4
+    assert elf_load_address(elf) == 0x08000000
+    image = elf.with_suffix(".check.bin")
+    subprocess.run([shutil.which("arm-none-eabi-objcopy") or "", "-O", "binary", str(elf),
+                    str(image)], check=True)
+    vectors = struct.unpack_from("<16I", image.read_bytes(), 0)
+    assert vectors[0] == syms["_estack"][0]
+    assert 0x10000000 < vectors[0] <= 0x10010000 and vectors[0] % 8 == 0
+    assert vectors[1] == syms["Reset_Handler"][0] | 1  # Thumb bit set
+    assert vectors[3] == syms["HardFault_Handler"][0] | 1
+    size = size_of(elf)
+    assert 0 < size.flash <= 1024 * 1024
+    assert image.stat().st_size == size.flash  # text + .data load image, nothing else
+    assert syms["_ebss"][0] <= 0x20000000 + 128 * 1024
+
+
+@pytest.mark.arm
+@needs_arm
+def test_stm32f4_mic_firmware_builds(tmp_path):
+    from kws.features.micro import MicroFrontendConfig, tables_for
+    from kws.firmware import emit_c
+    from kws.firmware.toolchain import build_elf
+
+    tables = tables_for(MicroFrontendConfig())
+    config_c = tmp_path / "frontend_config.c"
+    emit_c.write_c_file(config_c, emit_c.c_source(
+        ["frontend/micro_frontend.h"],
+        [emit_c.emit_micro_frontend_config(tables, "mic_frontend_config")]))
+    app = tmp_path / "main.c"
+    app.write_text(MIC_APP)
+    for float_abi in ("hard", "soft"):
+        elf = build_elf(
+            [app, config_c, *sorted((ROOT / "firmware/core/frontend").glob("*.c"))], [],
+            tmp_path / f"mic_{float_abi}.elf", emit_c.micro_frontend_capacity([tables]),
+            float_abi=float_abi, board="stm32f4-disco",
+        )
+        check_stm32_elf(elf)
+        syms = _symbols(elf)
+        # The DMA target must be in SRAM (the DMA cannot reach CCM), the stack in CCM.
+        assert 0x20000000 <= syms["mic_dma_buffer"][0] < 0x20020000
+        assert syms["mic_dma_buffer"][1] == 2 * 4096 * 2
+
+
+def _build_deployed(tmp_path: Path, audio_source: int | None) -> Path:
+    from kws.project import deploy, load_project
+
+    project = tmp_path / "fw"
+    deploy(MICRO_SPEECH, project, "stm32f4-disco", frontend="micro")
+    cfg = load_project(project)
+    defines = " ".join(f"-D{k}" if v is None else f"-D{k}={v}" for k, v in cfg["defines"].items())
+    if audio_source is not None:
+        defines += f" -DKWS_APP_AUDIO_SOURCE={audio_source}"
+    proc = subprocess.run(["make", "-C", str(project), "all", f"DEFINES={defines}"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return project
+
+
+@pytest.mark.arm
+@needs_arm
+def test_deployed_project_builds_for_stm32f4_uart_audio(tmp_path):
+    """The real firmware application (kws deploy) on this board, audio over USART2."""
+    from kws.flash import plan_flash
+
+    project = _build_deployed(tmp_path, audio_source=0)
+    check_stm32_elf(project / "build" / "firmware.elf")
+    plan = plan_flash(project, dry_run=True)
+    assert plan.board == "stm32f4-disco" and plan.firmware == project / "build" / "firmware.elf"
+
+
+@pytest.mark.arm
+@needs_arm
+def test_deployed_project_builds_for_stm32f4_mic(tmp_path):
+    """The real firmware application reading the MP45DT02 (the board's default)."""
+    project = _build_deployed(tmp_path, audio_source=None)
+    check_stm32_elf(project / "build" / "firmware.elf")
+    assert "mic_dma_buffer" in _symbols(project / "build" / "firmware.elf")
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q"]))
