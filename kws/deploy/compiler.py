@@ -27,6 +27,12 @@ from kws.deploy.planner import MemoryPlan, plan_memory
 from kws.errors import KwsError
 
 _ACTIVATION_NAMES = {0: "NONE", 1: "RELU", 3: "RELU6"}
+SCRATCH = "@scratch"  # field value replaced by the op's scratch area in the arena
+
+
+def scratch_id(op_index: int) -> int:
+    """Pseudo tensor index of an op's scratch buffer in the memory plan."""
+    return -(op_index + 1)
 
 
 @dataclass
@@ -40,6 +46,7 @@ class Call:
     macs: int
     input: int
     output: int
+    scratch_bytes: int = 0  # working memory in the arena, live during this op only
 
 
 @dataclass
@@ -175,7 +182,10 @@ def _lower_conv(graph: Graph, op: Op, w: _Weights, depthwise: bool) -> Call:
         "input_offset": -inp.zero_point, "output_offset": out.zero_point,
         "activation_min": act_min, "activation_max": act_max,
         "filter": w.add(f"{tag}_filter", "int8_t", filt.data),
-        "bias": w.add(f"{tag}_bias", "int32_t", bias) if bias_t is not None else None,
+    })
+    if depthwise:
+        fields["bias"] = w.add(f"{tag}_bias", "int32_t", bias)
+    fields.update({
         "folded_bias": w.add(f"{tag}_folded_bias", "int32_t", folded),
         "output_multiplier": w.add(f"{tag}_multiplier", "int32_t", mult),
         "output_shift": w.add(f"{tag}_shift", "int32_t", shift),
@@ -184,7 +194,11 @@ def _lower_conv(graph: Graph, op: Op, w: _Weights, depthwise: bool) -> Call:
     if depthwise:
         return Call(op, "kws_depthwise_conv_2d", "KwsDepthwiseConv2DParams", fields, macs,
                     inp.index, out.index)
-    return Call(op, "kws_conv_2d", "KwsConv2DParams", fields, macs, inp.index, out.index)
+    pointwise = kh == kw == 1 and fields["padding_top"] == fields["padding_left"] == 0
+    scratch = 0 if pointwise else 2 * kh * kw * ic  # KWS_CONV_2D_SCRATCH_BYTES
+    fields["scratch"] = SCRATCH if scratch else None
+    return Call(op, "kws_conv_2d", "KwsConv2DParams", fields, macs, inp.index, out.index,
+                scratch)
 
 
 def _lower(graph: Graph, op: Op, w: _Weights) -> Call:
@@ -372,6 +386,8 @@ def _emit(
         params = f"op{call.op.index}_params"
         lines = [f"static const {call.struct} {params} = {{\n"]
         for key, value in call.fields.items():
+            if value == SCRATCH:
+                value = _tensor_expr(plan, scratch_id(call.op.index))
             lines.append(f"    .{key} = {_c_value(value)},\n")
         lines.append("};\n\n")
         source.append("".join(lines))
@@ -431,13 +447,16 @@ def compile_model(
     weights = _Weights(f"kws_{name}")
     calls = [_lower(graph, op, weights) for op in graph.ops]
     sizes: dict[int, int] = {}
+    op_io = []
     for call in calls:
         sizes[call.input] = graph.tensor(call.input).size
         sizes[call.output] = graph.tensor(call.output).size
-    plan = plan_memory(
-        len(calls), [(c.op.kind, [c.input], c.output) for c in calls], sizes,
-        graph.input, graph.output,
-    )
+        reads = [call.input]
+        if call.scratch_bytes:
+            sizes[scratch_id(call.op.index)] = call.scratch_bytes
+            reads.append(scratch_id(call.op.index))
+        op_io.append((call.op.kind, reads, call.output))
+    plan = plan_memory(len(calls), op_io, sizes, graph.input, graph.output)
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -474,10 +493,14 @@ def _plan_rows(graph: Graph, plan: MemoryPlan) -> list[dict[str, Any]]:
     rows = []
     for t, b_index in sorted(plan.tensor_buffer.items()):
         b = plan.buffers[b_index]
-        tensor: Tensor = graph.tensor(t)
+        if t < 0:
+            name, shape, size = f"(scratch of op {-t - 1})", [b.size], b.size
+        else:
+            tensor: Tensor = graph.tensor(t)
+            name, shape, size = tensor.name, list(tensor.shape), tensor.size
         rows.append({
-            "tensor": t, "name": tensor.name, "shape": list(tensor.shape),
-            "bytes": tensor.size, "storage": b.kind,
+            "tensor": t, "name": name, "shape": shape,
+            "bytes": size, "storage": b.kind,
             "offset": b.offset if b.kind == "arena" else None,
             "first_op": b.first, "last_op": b.last, "buffer": b_index,
         })

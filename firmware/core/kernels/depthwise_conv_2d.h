@@ -16,7 +16,7 @@ typedef struct {
   int32_t output_offset; /* output zero point */
   int32_t activation_min, activation_max;
   const int8_t* filter;        /* [1][filter_height][filter_width][output_depth] */
-  const int32_t* bias;         /* [output_depth] or NULL */
+  const int32_t* bias;         /* [output_depth] (zeros when the model has none) */
   const int32_t* folded_bias;  /* [output_depth]: bias + input_offset * sum(filter[.., c]) */
   const int32_t* output_multiplier;
   const int32_t* output_shift;

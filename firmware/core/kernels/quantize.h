@@ -29,6 +29,14 @@ static inline int32_t kws_rounding_divide_by_pot(int32_t x, int exponent) {
   return (x >> exponent) + (remainder > threshold ? 1 : 0);
 }
 
+/* kws_srdhm for a multiplier > 0 (every requantization multiplier), where the saturating
+ * case cannot occur. For any int64 ab, C's truncating (ab + nudge) / 2^31 equals the
+ * floor (ab + 2^30) >> 31 (for ab < 0 the nudge 1 - 2^30 plus the truncation bias
+ * 2^31 - 1 sum to 2^30), which compiles to one SMLAL-style multiply-add and two shifts. */
+static inline int32_t kws_srdhm_positive(int32_t a, int32_t b) {
+  return (int32_t)(((int64_t)a * (int64_t)b + ((int64_t)1 << 30)) >> 31);
+}
+
 /* TFLM MultiplyByQuantizedMultiplier: x * multiplier * 2^shift with double rounding. */
 static inline int32_t kws_multiply_by_quantized_multiplier(int32_t x, int32_t multiplier,
                                                            int shift) {
@@ -44,7 +52,12 @@ static inline int32_t kws_multiply_by_quantized_multiplier(int32_t x, int32_t mu
 static inline int8_t kws_requantize(int32_t acc, int32_t multiplier, int shift,
                                     int32_t output_offset, int32_t activation_min,
                                     int32_t activation_max) {
-  int32_t value = kws_multiply_by_quantized_multiplier(acc, multiplier, shift) + output_offset;
+  const int left_shift = shift > 0 ? shift : 0;
+  const int right_shift = shift > 0 ? 0 : -shift;
+  const int32_t shifted = (int32_t)((uint32_t)acc << left_shift);
+  /* multiplier is 0 or in [2^30, 2^31) (QuantizeMultiplier), so no saturation case. */
+  int32_t value = kws_rounding_divide_by_pot(kws_srdhm_positive(shifted, multiplier),
+                                             right_shift) + output_offset;
   if (value < activation_min) value = activation_min;
   if (value > activation_max) value = activation_max;
   return (int8_t)value;
