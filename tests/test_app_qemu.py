@@ -1,0 +1,217 @@
+"""The firmware application under QEMU (mps2-an386, Cortex-M4F, DSP kernel path).
+
+- WAV streamed as AUDIO frames over the UART -> the firmware's own frontend, quantization,
+  window and model -> SCORES identical to the host path (host C frontend + the same
+  quantization + tflite-micro, and + native); FEATURES identical to the host frontend;
+  DETECTION exactly where the averaging rule says.  Micro and MFCC frontends.
+- The ``qemu`` engine equals tflite-micro on 300 random inputs (micro_speech fixture and a
+  DS-CNN) and on real clips' features.
+- ``kws firmware bench`` reports instructions per inference/MAC.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytestmark = [
+    pytest.mark.arm,
+    pytest.mark.skipif(
+        not all(shutil.which(t) for t in ("arm-none-eabi-gcc", "qemu-system-arm", "make")),
+        reason="needs arm-none-eabi-gcc, qemu-system-arm and make "
+        "(apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm make)",
+    ),
+]
+
+FIXTURES = Path(__file__).parent / "fixtures"
+MICRO_SPEECH = FIXTURES / "models" / "micro_speech_quantized.tflite"
+LABELS = ["_silence_", "_unknown_", "yes", "no"]
+NUM_RANDOM = 300
+
+
+def _clip(names: tuple[str, ...]) -> np.ndarray:
+    from kws.audio import load_audio
+
+    return np.concatenate([load_audio(FIXTURES / f"{n}_1000ms.wav") for n in names])
+
+
+def _make_model(root: Path, kind: str) -> Path:
+    """A DS-CNN-XS with random weights and batch norm (so scores vary), int8-calibrated on
+    the fixture clips' features, with a model.json like `kws export` writes."""
+    import keras
+
+    from kws.export import convert_int8
+    from kws.features import compute_features, frontend_config, to_model_input
+    from kws.model import ds_cnn
+
+    fe = frontend_config(kind)
+    feats = [to_model_input(compute_features(_clip((n,)), fe), fe)
+             for n in ("yes", "no", "noise", "silence")]
+    frames, channels = feats[0].shape
+    keras.utils.set_random_seed(7)
+    model = ds_cnn((frames, channels, 1), len(LABELS), "xs")
+    rng = np.random.default_rng(1)
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            g, b, m, v = layer.get_weights()
+            layer.set_weights([rng.uniform(0.5, 1.5, g.shape), rng.normal(0, 0.5, b.shape),
+                               rng.normal(0, 0.3, m.shape), rng.uniform(0.5, 2, v.shape)])
+    rep = np.stack(feats * 6)[..., None]
+    rep = (rep + rng.normal(0, 0.3 * rep.std(), rep.shape)).astype(np.float32)
+    logits = keras.Model(model.input, model.get_layer("logits").output)
+    out = root / kind
+    out.mkdir()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # Raw logits (no softmax) keep many distinct int8 values: a sharper comparison.
+        (out / "model_int8.tflite").write_bytes(convert_int8(logits, rep))
+    (out / "model.json").write_text(json.dumps({
+        "format": "kws-model/1", "model_file": "model_int8.tflite", "labels": LABELS,
+        "frontend": fe.to_dict()}))
+    return out / "model_int8.tflite"
+
+
+@pytest.fixture(scope="module")
+def projects(tmp_path_factory) -> dict[str, tuple[Path, Path]]:
+    """kind -> (model, built project dir), stride 7 frames, averaged over 2 inferences."""
+    from kws.project import build_project, deploy
+
+    root = tmp_path_factory.mktemp("app")
+    out = {}
+    for kind in ("micro", "mfcc"):
+        model = _make_model(root, kind)
+        pdir = root / f"project_{kind}"
+        deploy(model, pdir, "qemu-mps2-an386", stride_frames=7, average_count=2,
+               threshold=0.3, suppress_inferences=3)
+        build_project(pdir)
+        out[kind] = (model, pdir)
+    return out
+
+
+def _expected_detections(scores: list, cfg: dict) -> list[tuple[int, int, int]]:
+    """The firmware's averaging rule, replayed on host scores."""
+    history: list[np.ndarray] = []
+    since = cfg["suppress_inferences"]
+    mask = [not lab.startswith("_") for lab in cfg["labels"]]
+    out = []
+    for s in scores:
+        history = ([*history, s.scores.astype(np.int32)])[-cfg["average_count"]:]
+        since = min(since + 1, cfg["suppress_inferences"])
+        if len(history) < cfg["average_count"] or since < cfg["suppress_inferences"]:
+            continue
+        avg = np.fix(np.sum(history, axis=0) / len(history)).astype(np.int32)
+        best = [(a, i) for i, a in enumerate(avg) if mask[i] and a >= cfg["threshold_q"]]
+        if best:
+            a, i = max(best, key=lambda t: (t[0], -t[1]))
+            out.append((s.frame_index, i, int(a)))
+            since = 0
+    return out
+
+
+@pytest.mark.parametrize("kind", ["micro", "mfcc"])
+def test_wav_over_uart_matches_host(projects, kind: str) -> None:
+    from kws.features import compute_features, frontend_from_dict
+    from kws.project import host_scores, load_project, quantize_features, run_project
+
+    model, pdir = projects[kind]
+    cfg = load_project(pdir)
+    audio = _clip(("noise", "yes", "no", "silence", "yes"))
+    audio = np.concatenate([audio, audio[:1234]])  # an odd tail: partial chunk and window
+    result = run_project(pdir, audio, features=True, chunk=333)
+    assert result.info.frontend == kind and result.info.stride_frames == 7
+    assert result.info.num_labels == 4 and result.info.macs == cfg["macs"]
+
+    # Features: the device's frontend and quantization equal the host's, frame by frame.
+    fe = frontend_from_dict(cfg["frontend"])
+    raw = compute_features(audio, fe)
+    q = quantize_features(raw, fe, cfg["input_scale"], cfg["input_zero_point"])
+    assert [f.frame_index for f in result.features] == list(range(1, len(raw) + 1))
+    assert np.array_equal(np.stack([f.raw for f in result.features]), raw)
+    assert np.array_equal(np.stack([f.quantized for f in result.features]), q)
+
+    # Scores: host frontend + same quantization + tflite-micro, and + native.
+    for engine in ("tflm", "native"):
+        expected = host_scores(audio, cfg, model, engine)
+        assert len(expected) == len(result.scores) > 20
+        assert [s.frame_index for s in result.scores] == [e.frame_index for e in expected]
+        for got, want in zip(result.scores, expected, strict=True):
+            assert np.array_equal(got.scores, want.scores), (engine, got.frame_index)
+    all_scores = np.stack([s.scores for s in result.scores])
+    assert len(np.unique(all_scores)) > 10  # a comparison of varied values, not constants
+
+    replay = _expected_detections(result.scores, cfg)
+    assert [(d.frame_index, d.label, d.average) for d in result.detections] == replay
+
+
+def test_cli_run_json(projects, tmp_path, capsys) -> None:
+    import soundfile as sf
+
+    from kws.cli import main
+
+    _, pdir = projects["micro"]
+    wav = tmp_path / "clip.wav"
+    sf.write(wav, _clip(("yes", "no")), 16000, subtype="PCM_16")
+    assert main(["firmware", "run", str(pdir), "--wav", str(wav), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["labels"] == LABELS
+    assert [s["frame_index"] for s in out["scores"]] == list(range(49, 100, 7))
+    assert main(["firmware", "run", str(pdir), "--wav", str(wav)]) == 0
+    text = capsys.readouterr().out
+    assert "frame" in text and "_silence_" in text
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"RIFF\x00\x00")
+    assert main(["firmware", "run", str(pdir), "--wav", str(bad)]) == 2
+
+
+def _random_inputs(shape, n: int, seed: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [rng.integers(-128, 128, size=shape).astype(np.int8) for _ in range(n)]
+
+
+def _assert_engine_equal(model: Path, inputs: list[np.ndarray]) -> None:
+    from kws.engines import run_model
+
+    want = run_model("tflm", model, inputs)
+    got = run_model("qemu", model, inputs)
+    bad = [i for i, (a, b) in enumerate(zip(want, got, strict=True)) if not np.array_equal(a, b)]
+    assert not bad, f"{model.name}: {len(bad)}/{len(inputs)} outputs differ (first {bad[:5]})"
+
+
+def test_qemu_engine_micro_speech_random(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("KWS_CACHE_DIR", str(tmp_path))
+    _assert_engine_equal(MICRO_SPEECH, _random_inputs((1, 1960), NUM_RANDOM, 11))
+
+
+def test_qemu_engine_ds_cnn_random_and_real(projects, tmp_path, monkeypatch) -> None:
+    from kws.features import compute_features, frontend_from_dict
+    from kws.project import load_project, quantize_features
+
+    monkeypatch.setenv("KWS_CACHE_DIR", str(tmp_path))
+    model, pdir = projects["mfcc"]
+    cfg = load_project(pdir)
+    inputs = _random_inputs(cfg["input_shape"], NUM_RANDOM, 12)
+    fe = frontend_from_dict(cfg["frontend"])
+    for name in ("yes", "no", "noise", "silence"):
+        raw = compute_features(_clip((name,)), fe)
+        inputs.append(quantize_features(raw, fe, cfg["input_scale"], cfg["input_zero_point"]))
+    _assert_engine_equal(model, inputs)
+
+
+def test_bench_reports_instruction_counts(projects, capsys) -> None:
+    from kws.cli import main
+
+    _, pdir = projects["mfcc"]
+    assert main(["firmware", "bench", str(pdir), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) >= {"instructions_per_inference", "macs", "instructions_per_mac"}
+    cfg = json.loads((pdir / "project.json").read_text())
+    assert out["macs"] == cfg["macs"] > 0
+    # Not below the SMLAD limit (0.5/MAC) and not a stuck counter.
+    assert 0.5 < out["instructions_per_mac"] < 50
+    assert out["instructions_per_inference"] == pytest.approx(
+        out["instructions_per_mac"] * out["macs"], rel=1e-3)
