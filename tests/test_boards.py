@@ -353,5 +353,102 @@ def test_deployed_project_builds_for_stm32f4_mic(tmp_path):
     assert "mic_dma_buffer" in _symbols(project / "build" / "firmware.elf")
 
 
+# --- nano33ble: exported Arduino library ----------------------------------------------------
+
+PIPELINE_CDEF = """
+typedef struct { uint32_t frame_index; int label; int8_t score; const int8_t* scores; } KwsResult;
+int kws_pipeline_init(void);
+int kws_pipeline_process(const int16_t* samples, size_t n, KwsResult* result);
+"""
+
+
+@pytest.fixture(scope="module")
+def arduino_library(tmp_path_factory):
+    from kws.arduino import export_arduino_library
+
+    out = tmp_path_factory.mktemp("arduino") / "KwsMicroSpeech"
+    return export_arduino_library(MICRO_SPEECH, out, stride_frames=1)
+
+
+def test_arduino_library_layout(arduino_library):
+    lib = arduino_library
+    props = dict(line.split("=", 1) for line in (lib / "library.properties").read_text()
+                 .splitlines())
+    assert props["name"] == "KwsMicroSpeech" and props["includes"] == "kws_micro_speech.h"
+    sketch = (lib / "examples" / "kws_micro_speech" / "kws_micro_speech.ino").read_text()
+    assert "PDM.onReceive(onPDMdata)" in sketch and "PDM.begin(1, 16000)" in sketch
+    assert "#include <kws_micro_speech.h>" in sketch
+    src = lib / "src"
+    for name in ["kws_micro_speech.h", "kws_pipeline.c", "kws_settings.c", "model.c",
+                 "model_weights.c", "frontend/micro_frontend.c", "kernels/conv_2d.c"]:
+        assert (src / name).is_file(), name
+    assert not list(lib.rglob("*.in")) and not (src / "model.json").exists()
+    settings = (src / "kws_settings.h").read_text()
+    assert "#define KWS_FEATURE_FRAMES 49" in settings
+    assert "#define KWS_FEATURE_CHANNELS 40" in settings
+
+
+@pytest.mark.arm
+@needs_arm
+def test_arduino_library_compiles_for_nano33ble(arduino_library, tmp_path):
+    gcc = shutil.which("arm-none-eabi-gcc")
+    assert gcc is not None
+    sources = sorted((arduino_library / "src").rglob("*.c"))
+    assert len(sources) >= 15
+    for source in sources:
+        proc = subprocess.run(
+            [gcc, "-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16",
+             "-std=c99", "-Wall", "-Wextra", "-Werror", "-O2",
+             f"-I{arduino_library / 'src'}", "-c", str(source), "-o",
+             str(tmp_path / (source.stem + ".o"))],
+            capture_output=True, text=True)
+        assert proc.returncode == 0, f"{source}: {proc.stderr}"
+
+
+def test_arduino_pipeline_matches_host_on_real_clips(arduino_library, tmp_path):
+    """The library's pipeline, compiled for the host, scores clips exactly as kws does."""
+    from cffi import FFI
+
+    from kws.audio import load_audio
+    from kws.export import TflmRunner, quantize_inputs
+    from kws.features import MicroFrontendConfig, compute_features, to_model_input
+
+    src = arduino_library / "src"
+    ffi = FFI()
+    ffi.cdef(PIPELINE_CDEF)
+    ffi.set_source("_kws_arduino_pipeline_test", '#include "kws_pipeline.h"',
+                   sources=[str(p) for p in sorted(src.rglob("*.c"))], include_dirs=[str(src)],
+                   extra_compile_args=["-std=c99", "-Wall", "-Wextra", "-Werror", "-O1",
+                                       "-ffp-contract=off"])
+    lib_path = ffi.compile(tmpdir=str(tmp_path), verbose=False)
+    spec = importlib.util.spec_from_file_location("_kws_arduino_pipeline_test", lib_path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+    clips = [load_audio(FIXTURES / f"{w}_1000ms.wav") for w in ("yes", "no", "noise")]
+    audio = np.concatenate(clips).astype(np.int16)
+    assert module.lib.kws_pipeline_init() == 1
+    result = module.ffi.new("KwsResult*")
+    device = {}
+    for start in range(0, len(audio), 320):  # one 20 ms hop at a time
+        chunk = np.ascontiguousarray(audio[start:start + 320])
+        ptr = module.ffi.cast("const int16_t*", module.ffi.from_buffer(chunk))
+        if module.lib.kws_pipeline_process(ptr, len(chunk), result):
+            scores = np.frombuffer(module.ffi.buffer(result.scores, 4), dtype=np.int8).copy()
+            device[int(result.frame_index)] = (int(result.label), scores)
+    config = MicroFrontendConfig()
+    features = compute_features(audio, config)
+    q = quantize_inputs(to_model_input(features, config), 0.10171568393707275, -128)
+    runner = TflmRunner(MICRO_SPEECH)
+    assert sorted(device) == list(range(49, len(features) + 1))
+    for end, (label, scores) in device.items():
+        expected = runner(q[end - 49:end])
+        assert np.array_equal(scores, expected), end
+        assert label == int(np.argmax(expected))
+    # The clips themselves are recognised once the window holds them.
+    assert device[49][0] == 2 and device[98][0] == 3
+
+
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))
