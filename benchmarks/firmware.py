@@ -1,0 +1,194 @@
+"""Firmware benchmark: flash, RAM and QEMU instructions per inference/MAC per model, beside
+the tflite-micro interpreter's arena for the same model.
+
+    python benchmarks/firmware.py --out results/firmware [--models micro_speech,ds-cnn-s]
+
+Models: ``micro_speech`` (TFLM's micro_speech_quantized.tflite, micro frontend 49x40) and
+``ds-cnn-s|m|l`` (kws DS-CNN shapes on 49x10 MFCC, 12 classes, random weights int8-calibrated
+on random features: sizes and speed do not depend on training).  Each is deployed for
+``qemu-mps2-an386`` with its frontend, built with arm-none-eabi-gcc -O2 (Cortex-M4 DSP
+path), and timed under ``qemu-system-arm -icount shift=0`` (one SysTick tick = 40
+instructions).  Writes ``firmware.md`` (table) and ``firmware.json`` to ``--out``.
+
+Columns: flash = text + data of the whole firmware (weights + code: app, frontend, kernels,
+protocol, board); model RAM = the model's static arena + its input and output buffers;
+peak RAM = data + bss of the firmware, which includes the frontend state, the feature
+window, protocol buffers and the 16 KiB reserved stack; TFLM arena = "Arena allocation
+total" from tflite-micro's ``print_allocations()``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+MICRO_SPEECH = ROOT / "tests" / "fixtures" / "models" / "micro_speech_quantized.tflite"
+ALL_MODELS = ("micro_speech", "ds-cnn-s", "ds-cnn-m", "ds-cnn-l")
+TARGET_INSTRUCTIONS_PER_MAC = 1.5
+
+
+def tflm_arena_bytes(model: Path) -> int:
+    """tflite-micro's arena total for ``model`` (its C++ prints go to fd 1: a subprocess)."""
+    code = ("from tflite_micro.python.tflite_micro import runtime\n"
+            f"runtime.Interpreter.from_file({str(model)!r}).print_allocations()\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    m = re.search(r"Arena allocation total (\d+) bytes", proc.stdout + proc.stderr)
+    if not m:
+        raise RuntimeError(f"{model}: no arena report from tflite-micro:\n{proc.stderr[-500:]}")
+    return int(m.group(1))
+
+
+def make_ds_cnn(size: str, out_dir: Path) -> Path:
+    """DS-CNN of ``size`` on MFCC 49x10 with random weights, plus its model.json."""
+    import keras
+
+    from kws.export import convert_int8
+    from kws.features import MfccConfig
+    from kws.model import ds_cnn
+
+    keras.utils.set_random_seed(11)
+    model = ds_cnn((49, 10, 1), 12, size)
+    rng = np.random.default_rng(5)
+    rep = rng.normal(0.0, 3.0, (24, 49, 10, 1)).astype(np.float32)
+    out = out_dir / f"ds-cnn-{size}"
+    out.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        (out / "model_int8.tflite").write_bytes(convert_int8(model, rep))
+    labels = ["_silence_", "_unknown_"] + [f"word{i}" for i in range(10)]
+    (out / "model.json").write_text(json.dumps({
+        "model_file": "model_int8.tflite", "labels": labels,
+        "frontend": MfccConfig().to_dict()}))
+    return out / "model_int8.tflite"
+
+
+def micro_speech_model(out_dir: Path) -> Path:
+    import shutil
+
+    from kws.features import MicroFrontendConfig
+
+    out = out_dir / "micro_speech"
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copy(MICRO_SPEECH, out / "model_int8.tflite")
+    (out / "model.json").write_text(json.dumps({
+        "model_file": "model_int8.tflite", "labels": ["_silence_", "_unknown_", "yes", "no"],
+        "frontend": MicroFrontendConfig().to_dict()}))
+    return out / "model_int8.tflite"
+
+
+def symbol_bytes(elf: Path, names: tuple[str, ...]) -> int:
+    """Total size of the named (static) symbols in ``elf``."""
+    proc = subprocess.run(["arm-none-eabi-nm", "-S", str(elf)], capture_output=True, text=True)
+    total = 0
+    for line in proc.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 4 and parts[3] in names:
+            total += int(parts[1], 16)
+    return total
+
+
+def bench_model(name: str, model: Path, work: Path) -> dict[str, Any]:
+    from kws.project import bench_project, build_project, deploy
+
+    project = work / f"project_{name}"
+    cfg = deploy(model, project, "qemu-mps2-an386")
+    build = build_project(project)
+    bench = bench_project(project)
+    input_size = int(np.prod(cfg["input_shape"]))
+    output_size = int(np.prod(cfg["output_shape"]))
+    model_ram = cfg["arena_bytes"] + input_size + output_size
+    tflm = tflm_arena_bytes(model)
+    return {
+        "model": name,
+        "tflite_bytes": cfg["tflite_bytes"],
+        "macs": cfg["macs"],
+        "flash_bytes": build.flash_bytes,
+        "weight_bytes": cfg["weight_bytes"],
+        "code_bytes": build.flash_bytes - cfg["weight_bytes"],
+        "arena_bytes": cfg["arena_bytes"],
+        "model_ram_bytes": model_ram,
+        "frontend_state_bytes": symbol_bytes(build.elf, ("frontend",)),
+        "stack_reserved_bytes": build.stack,
+        "peak_ram_bytes": build.ram_bytes,
+        "tflm_arena_bytes": tflm,
+        "model_ram_vs_tflm": round(model_ram / tflm, 3),
+        "instructions_per_inference": bench["instructions_per_inference"],
+        "instructions_per_mac": bench["instructions_per_mac"],
+    }
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    head = ("| model | .tflite B | MACs | flash B (weights + code) | model RAM B (arena) | "
+            "peak RAM B | TFLM arena B | model RAM / TFLM | instr/inference | instr/MAC |\n"
+            "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+    lines = [
+        f"| {r['model']} | {r['tflite_bytes']:,} | {r['macs']:,} | {r['flash_bytes']:,} "
+        f"({r['weight_bytes']:,} + {r['code_bytes']:,}) | {r['model_ram_bytes']:,} "
+        f"({r['arena_bytes']:,}) | {r['peak_ram_bytes']:,} | {r['tflm_arena_bytes']:,} | "
+        f"{r['model_ram_vs_tflm']:.2f} | {r['instructions_per_inference']:,} | "
+        f"{r['instructions_per_mac']:.2f} |"
+        for r in rows
+    ]
+    notes = ("\nQEMU mps2-an386 (Cortex-M4F), arm-none-eabi-gcc -O2, -icount shift=0. Peak RAM "
+             "includes the 16 KiB reserved stack, the frontend state and the feature window.\n")
+    return head + "\n".join(lines) + "\n" + notes
+
+
+def main(argv: list[str] | None = None) -> int:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", required=True, type=Path, help="output directory")
+    parser.add_argument("--models", default=",".join(ALL_MODELS),
+                        help=f"comma-separated subset of {', '.join(ALL_MODELS)}")
+    args = parser.parse_args(argv)
+    names = [m.strip() for m in args.models.split(",") if m.strip()]
+    unknown = sorted(set(names) - set(ALL_MODELS))
+    if unknown:
+        parser.error(f"unknown models {unknown} (choose from {', '.join(ALL_MODELS)})")
+    console = Console(stderr=True)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp, Progress(console=console) as progress:
+        work = Path(tmp)
+        task = progress.add_task("benchmarking", total=len(names))
+        for name in names:
+            progress.update(task, description=f"{name}: model")
+            model = micro_speech_model(work) if name == "micro_speech" else make_ds_cnn(
+                name.rsplit("-", 1)[1], work)
+            progress.update(task, description=f"{name}: build + QEMU")
+            rows.append(bench_model(name, model, work))
+            progress.advance(task)
+    args.out.mkdir(parents=True, exist_ok=True)
+    table = markdown(rows)
+    for path, text in ((args.out / "firmware.md", table),
+                       (args.out / "firmware.json", json.dumps(rows, indent=2) + "\n")):
+        tmp_path = path.with_suffix(path.suffix + ".tmp")
+        tmp_path.write_text(text)
+        os.replace(tmp_path, path)
+    print(table)
+    for r in rows:
+        if r["model"] == "ds-cnn-s":
+            ok_speed = r["instructions_per_mac"] <= TARGET_INSTRUCTIONS_PER_MAC
+            ok_ram = r["model_ram_vs_tflm"] < 0.5
+            console.print(f"DS-CNN-S targets: instructions/MAC <= {TARGET_INSTRUCTIONS_PER_MAC}: "
+                          f"{'met' if ok_speed else 'MISSED'}; model RAM < TFLM arena / 2: "
+                          f"{'met' if ok_ram else 'MISSED'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
