@@ -1,7 +1,7 @@
 """Each int8 kernel against the tflite-micro interpreter, bit for bit.
 
 Every case is a one-op (or RESHAPE + op) model built with Keras and the full-int8 converter,
-compiled by kws.deploy, built for the host (the portable C path) and run on 300 random int8
+compiled by kws.deploy, built for the host (the portable C path) and run on 200 random int8
 inputs next to tflite-micro. Models are built once per session.
 """
 
@@ -17,7 +17,7 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-NUM_INPUTS = 300
+NUM_INPUTS = 200
 
 
 def _convert(model, rep: np.ndarray, per_tensor_dense: bool = False) -> bytes:
