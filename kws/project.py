@@ -661,9 +661,12 @@ def bench_project(project_dir: str | os.PathLike, timeout: float = 300.0) -> dic
 def _engine_key(model_path: Path, board: str) -> str:
     digest = hashlib.sha256(model_path.read_bytes())
     digest.update(board.encode())
-    for root in (APP_DIR, CORE_DIR / "kernels", FIRMWARE_DIR / "boards" / board):
+    # Everything that shapes the firmware: app, kernels, board and the model compiler.
+    roots = (APP_DIR, CORE_DIR / "kernels", FIRMWARE_DIR / "boards" / board,
+             ROOT / "kws" / "deploy")
+    for root in roots:
         for p in sorted(root.rglob("*")):
-            if p.is_file() and p.suffix in (".c", ".h", ".ld", ".json"):
+            if p.is_file() and p.suffix in (".c", ".h", ".ld", ".json", ".py"):
                 digest.update(p.name.encode() + b"\0" + p.read_bytes())
     return digest.hexdigest()[:24]
 
