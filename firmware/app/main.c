@@ -41,10 +41,16 @@ static int16_t mic_samples[MIC_CHUNK_SAMPLES];
 /* Largest device -> host payload: an OUTPUT, a SCORES vector or a FEATURES frame. */
 #define SEND_CAPACITY (KWS_MODEL_OUTPUT_SIZE + 16 + KWS_APP_CHANNELS * 5)
 
-static KwsProtocolParser parser;
+#define UART_COMMANDS (KWS_APP_AUDIO_SOURCE == KWS_AUDIO_UART)
+
 static uint8_t send_buffer[SEND_CAPACITY];
-static int16_t audio_samples[KWS_PROTOCOL_MAX_PAYLOAD / 2];
+#if UART_COMMANDS || KWS_APP_BENCH
 static int8_t tensor_output[KWS_MODEL_OUTPUT_SIZE];
+#endif
+#if UART_COMMANDS
+static KwsProtocolParser parser;
+static int16_t audio_samples[KWS_PROTOCOL_MAX_PAYLOAD / 2];
+#endif
 static uint8_t device_seq;
 static uint8_t options = KWS_OPTION_SEND_SCORES;
 
@@ -52,6 +58,7 @@ static void send(uint8_t type, const uint8_t* payload, uint16_t length) {
   kws_protocol_send(board_uart_write, type, device_seq++, payload, length);
 }
 
+#if UART_COMMANDS
 static void send_ack(const KwsFrame* frame, uint8_t status) {
   uint8_t payload[3];
   payload[0] = frame->type;
@@ -59,6 +66,7 @@ static void send_ack(const KwsFrame* frame, uint8_t status) {
   payload[2] = status;
   send(KWS_MSG_ACK, payload, 3);
 }
+#endif
 
 static void send_error(uint8_t code, const char* text) {
   uint16_t n = 0;
@@ -134,6 +142,7 @@ void kws_app_on_detection(uint32_t frame_index, int label, int32_t average) {
   send(KWS_MSG_DETECTION, p, 7);
 }
 
+#if UART_COMMANDS
 static void handle_audio(const KwsFrame* frame) {
   size_t i, n;
   if (frame->length % 2) {
@@ -193,6 +202,7 @@ static void handle_frame(const KwsFrame* frame) {
       break;
   }
 }
+#endif /* UART_COMMANDS */
 
 #if KWS_APP_BENCH
 /* Model-only timing on a fixed pseudo-random input (a linear congruential sequence). */
@@ -221,7 +231,9 @@ static void run_bench(void) {
 
 int main(void) {
   board_init();
+#if UART_COMMANDS
   kws_protocol_parser_reset(&parser);
+#endif
   if (!kws_app_init()) {
     send_error(KWS_ERROR_NO_FRONTEND, "frontend config rejected");
     board_exit(3);
