@@ -44,6 +44,8 @@ FULLY_CONNECTED and SOFTMAX.  It writes ``RUN_DIR/model_int8.tflite`` and
     Operator names of the int8 graph in execution order.
 ``representative_examples``
     Number of training feature arrays used for calibration.
+``convert_seconds``
+    Wall time of the conversion (informational).
 """
 
 from __future__ import annotations

@@ -62,6 +62,7 @@ def ds_cnn(
     size: str = "s",
     dropout: float = 0.2,
     final_dropout: float | None = None,
+    bn_momentum: float = 0.9,
     name: str | None = None,
 ) -> keras.Model:
     """Build a DS-CNN classifier.
@@ -79,6 +80,10 @@ def ds_cnn(
     final_dropout
         Dropout before pooling; defaults to ``2 * dropout`` capped at 0.5 (MLPerf Tiny uses
         0.2 / 0.4).
+    bn_momentum
+        Momentum of the batch-norm moving statistics.  0.9 rather than Keras' 0.99: small
+        keyword datasets give only a few steps per epoch, and with 0.99 the inference-time
+        statistics (what validation and the int8 export see) lag far behind the weights.
     name
         Keras model name; defaults to ``ds_cnn_<size>``.
 
@@ -107,17 +112,17 @@ def ds_cnn(
         spec.channels, spec.first_kernel, strides=spec.first_stride, padding="same",
         use_bias=False, name="conv0",
     )(inputs)
-    x = layers.BatchNormalization(name="conv0_bn")(x)
+    x = layers.BatchNormalization(momentum=bn_momentum, name="conv0_bn")(x)
     x = layers.ReLU(name="conv0_relu")(x)
     x = layers.Dropout(dropout, name="conv0_dropout")(x)
     for i, stride in enumerate(spec.block_strides, start=1):
         x = layers.DepthwiseConv2D(
             (3, 3), strides=stride, padding="same", use_bias=False, name=f"block{i}_dw"
         )(x)
-        x = layers.BatchNormalization(name=f"block{i}_dw_bn")(x)
+        x = layers.BatchNormalization(momentum=bn_momentum, name=f"block{i}_dw_bn")(x)
         x = layers.ReLU(name=f"block{i}_dw_relu")(x)
         x = layers.Conv2D(spec.channels, (1, 1), use_bias=False, name=f"block{i}_pw")(x)
-        x = layers.BatchNormalization(name=f"block{i}_pw_bn")(x)
+        x = layers.BatchNormalization(momentum=bn_momentum, name=f"block{i}_pw_bn")(x)
         x = layers.ReLU(name=f"block{i}_pw_relu")(x)
     x = layers.Dropout(final_dropout, name="final_dropout")(x)
     # Pool over the whole remaining map: becomes AVERAGE_POOL_2D (GlobalAveragePooling2D

@@ -27,7 +27,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,7 @@ class TrainConfig:
     model: str = "ds-cnn-s"
     frontend: dict[str, Any] = field(default_factory=lambda: {"type": "micro"})
     epochs: int = 30
-    batch_size: int = 100
+    batch_size: int | None = None
     lr: float = 1e-3
     lr_schedule: str = "cosine"
     seed: int = 0
@@ -75,7 +75,7 @@ class TrainConfig:
             raise KwsError(str(exc)) from exc
         if self.epochs < 1:
             raise KwsError(f"--epochs must be at least 1, got {self.epochs}")
-        if self.batch_size < 1:
+        if self.batch_size is not None and self.batch_size < 1:
             raise KwsError(f"--batch-size must be at least 1, got {self.batch_size}")
         if not (self.lr > 0 and np.isfinite(self.lr)):
             raise KwsError(f"--lr must be a positive number, got {self.lr}")
@@ -151,6 +151,15 @@ def make_strategy(name: str) -> Any:
                 "the first TensorFlow work in the process"
             ) from exc
     raise KwsError(f"unknown strategy {name!r} (expected one of {', '.join(STRATEGIES)})")
+
+
+def auto_batch_size(num_train: int) -> int:
+    """Default batch size: 100 (MLPerf Tiny) but at least ~20 steps per epoch, 16 minimum.
+
+    Small keyword datasets would otherwise give a handful of steps per epoch, and the
+    batch-norm moving statistics that validation and export use would trail the weights.
+    """
+    return max(16, min(100, num_train // 20))
 
 
 def _lr_schedule(config: TrainConfig, steps_per_epoch: int) -> Any:
@@ -306,6 +315,8 @@ def train(config: TrainConfig, out_dir: str | os.PathLike[str], *, progress: boo
         return clean_train
 
     input_shape = (int(x_val.shape[1]), int(x_val.shape[2]), 1)
+    if config.batch_size is None:
+        config = replace(config, batch_size=auto_batch_size(len(splits.train)))
     steps_per_epoch = -(-len(splits.train) // config.batch_size)
 
     def build() -> Any:
@@ -373,6 +384,9 @@ def train(config: TrainConfig, out_dir: str | os.PathLike[str], *, progress: boo
     else:
         (out / "test.npz").unlink(missing_ok=True)
     write_json_atomic(out / "train.json", result)
+    # An export of an earlier model in this folder no longer describes model.keras.
+    for stale in ("model_int8.tflite", "model.json"):
+        (out / stale).unlink(missing_ok=True)
     console.print(f"best epoch {best_epoch}: val_acc {result['best_val_accuracy']:.4f}"
                   + (f", test_acc {test_accuracy:.4f}" if test_accuracy is not None else "")
                   + f"; saved {out}")

@@ -13,6 +13,7 @@ import pytest
 
 from kws.cli import main
 from kws.errors import KwsError
+from kws.train import auto_batch_size
 
 SAMPLE = Path(__file__).resolve().parents[1] / "datasets" / "speech_commands_sample"
 LABELS = ["_silence_", "_unknown_", "yes", "no"]
@@ -198,7 +199,13 @@ def test_same_seed_same_weights(dataset: Path, run_dir: Path, tmp_path: Path) ->
     import keras
 
     cache = run_dir.parent / "cache"
+    # An old export in the run folder would no longer describe the new model.keras.
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "model.json").write_text("{}")
+    (tmp_path / "a" / "model_int8.tflite").write_bytes(b"old")
     assert main(train_args(dataset, tmp_path / "a", cache, "--seed", "1")) == 0
+    assert not (tmp_path / "a" / "model.json").exists()
+    assert not (tmp_path / "a" / "model_int8.tflite").exists()
     assert main(train_args(dataset, tmp_path / "b", cache, "--seed", "2")) == 0
     first = keras.models.load_model(run_dir / "model.keras", compile=False).get_weights()
     again = keras.models.load_model(tmp_path / "a" / "model.keras", compile=False).get_weights()
@@ -211,14 +218,23 @@ def test_same_seed_same_weights(dataset: Path, run_dir: Path, tmp_path: Path) ->
     assert [r["loss"] for r in h1] == [r["loss"] for r in h2]
 
 
-def test_mirrored_strategy_on_cpu(dataset: Path, run_dir: Path, tmp_path: Path) -> None:
+def test_mirrored_strategy_on_cpu_with_mfcc(dataset: Path, run_dir: Path,
+                                           tmp_path: Path) -> None:
     out = tmp_path / "mirrored"
-    args = train_args(dataset, out, run_dir.parent / "cache", "--strategy", "mirrored")
+    args = train_args(dataset, out, run_dir.parent / "cache", "--strategy", "mirrored",
+                      "--frontend", "mfcc", "--no-augment")
     args[args.index("--epochs") + 1] = "1"
+    del args[args.index("--batch-size"):args.index("--batch-size") + 2]
     assert main(args) == 0
     info = json.loads((out / "train.json").read_text())
-    assert info["config"]["strategy"] == "mirrored"
+    assert info["config"]["strategy"] == "mirrored" and not info["config"]["augment"]
+    # No --batch-size: at least ~20 steps per epoch on this small set, never below 16.
+    assert info["config"]["batch_size"] == auto_batch_size(info["counts"]["train"]) == 16
+    assert info["frontend"]["type"] == "mfcc" and info["input_shape"] == [49, 10, 1]
     assert len(info["history"]) == 1 and (out / "model.keras").is_file()
+    assert main(["export", str(out), "--quiet"]) == 0
+    meta = json.loads((out / "model.json").read_text())
+    assert meta["frontend"] == info["frontend"] and meta["input_shape"] == [1, 49, 10, 1]
 
 
 def test_export_refuses_run_without_model(tmp_path: Path,
@@ -280,3 +296,9 @@ def test_cli_help_does_not_import_tensorflow() -> None:
             "for m in (train, export, evaluate): m.register(sub)\n"
             "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_auto_batch_size() -> None:
+    assert auto_batch_size(85_000) == 100  # full Speech Commands: the MLPerf Tiny batch
+    assert auto_batch_size(683) == 34
+    assert auto_batch_size(50) == 16

@@ -33,7 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default="ds-cnn-s", choices=MODELS, help="architecture")
     p.add_argument("--out", type=Path, required=True, help="run directory to write")
     p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--batch-size", type=int, default=100)
+    p.add_argument("--batch-size", type=int,
+                   help="default: 100, smaller for small datasets (>= ~20 steps per epoch)")
     p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (Adam)")
     p.add_argument("--lr-schedule", choices=["cosine", "step"], default="cosine")
     p.add_argument("--seed", type=int, default=0)
