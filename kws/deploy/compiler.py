@@ -148,6 +148,48 @@ def _same_padding(in_size: int, k: int, stride: int, out_size: int, padding: str
     return total // 2
 
 
+_FAST_REQUANTIZE_LIMIT = 2**30  # |accumulator| bound for kws_requantize_fast
+
+
+def _pack_int8_words(rows: np.ndarray) -> np.ndarray:
+    """int8 ``[n][k]`` -> int32 ``[n][ceil(k/4)]``: value ``4j + i`` in bits ``8i..8i+7``
+    of word ``j``, rows zero-padded (the kernels' SXTB16 layout, independent of endianness)."""
+    rows = np.asarray(rows, np.int64).reshape(rows.shape[0], -1)
+    k4 = -(-rows.shape[1] // 4) * 4
+    padded = np.zeros((rows.shape[0], k4), np.int64)
+    padded[:, : rows.shape[1]] = rows
+    b = (padded & 0xFF).reshape(rows.shape[0], -1, 4)
+    words = b[..., 0] | (b[..., 1] << 8) | (b[..., 2] << 16) | (b[..., 3] << 24)
+    return np.where(words >= 2**31, words - 2**32, words)
+
+
+def _pack_int16_pairs(pairs: np.ndarray) -> np.ndarray:
+    """int16 ``[..., 2]`` -> int32 words, element 0 in the low half (SMLAD operands)."""
+    p = np.asarray(pairs, np.int64)
+    words = (p[..., 0] & 0xFFFF) | ((p[..., 1] & 0xFFFF) << 16)
+    return np.where(words >= 2**31, words - 2**32, words)
+
+
+def _requantize_fields(w: _Weights, tag: str, mult: np.ndarray, shift: np.ndarray,
+                       acc_bound: int) -> dict[str, Any]:
+    """Multiplier, shift and the fast-path rounding terms of a per-channel requantization.
+
+    ``kws_requantize_fast`` is exact when every channel shifts right (or has multiplier 0)
+    and ``|acc| <= acc_bound < 2^30`` (see firmware/core/kernels/quantize.h).
+    """
+    mult = np.asarray(mult, np.int64)
+    shift = np.asarray(shift, np.int64)
+    right = np.maximum(-shift, 0)
+    rounding = np.where((shift <= -1), np.left_shift(1, np.maximum(right - 1, 0)), 0)
+    fast = bool(np.all((shift <= -1) | (mult == 0)) and acc_bound < _FAST_REQUANTIZE_LIMIT)
+    return {
+        "output_multiplier": w.add(f"{tag}_multiplier", "int32_t", mult),
+        "output_shift": w.add(f"{tag}_shift", "int32_t", shift),
+        "output_rounding": w.add(f"{tag}_rounding", "int32_t", rounding),
+        "fast_requantize": int(fast),
+    }
+
+
 def _lower_conv(graph: Graph, op: Op, w: _Weights, depthwise: bool) -> Call:
     inp, out = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
     filt = graph.tensor(op.inputs[1])
@@ -159,12 +201,6 @@ def _lower_conv(graph: Graph, op: Op, w: _Weights, depthwise: bool) -> Call:
     filter_data = filt.data.astype(np.int64)
     bias = (bias_t.data.astype(np.int64).reshape(-1) if bias_t is not None
             else np.zeros(oc, np.int64))
-    # Fold the input offset into the bias: sum over every tap of each output channel.
-    if depthwise:
-        tap_sums = filter_data.reshape(kh * kw, oc).sum(axis=0)
-    else:
-        tap_sums = filter_data.reshape(oc, -1).sum(axis=1)
-    folded = bias + (-inp.zero_point) * tap_sums
     mult, shift = q.per_channel_multipliers(inp.scale, filt.scales, out.scale, oc)
     act_min, act_max = q.activation_range(o["activation"], out.scale, out.zero_point)
     tag = f"op{op.index}"
@@ -181,22 +217,46 @@ def _lower_conv(graph: Graph, op: Op, w: _Weights, depthwise: bool) -> Call:
         "padding_left": _same_padding(iw, kw, o["stride_w"], ow, o["padding"]),
         "input_offset": -inp.zero_point, "output_offset": out.zero_point,
         "activation_min": act_min, "activation_max": act_max,
-        "filter": w.add(f"{tag}_filter", "int8_t", filt.data),
-    })
-    if depthwise:
-        fields["bias"] = w.add(f"{tag}_bias", "int32_t", bias)
-    fields.update({
-        "folded_bias": w.add(f"{tag}_folded_bias", "int32_t", folded),
-        "output_multiplier": w.add(f"{tag}_multiplier", "int32_t", mult),
-        "output_shift": w.add(f"{tag}_shift", "int32_t", shift),
     })
     macs = oh * ow * oc * kh * kw * (1 if depthwise else ic)
     if depthwise:
+        # Per output channel, each filter row as int16 tap pairs (odd widths end with a
+        # zero tap): one SMLAD per pair over the kernel's widened input plane, whose values
+        # already carry the input offset, so the plain bias applies and padding reads 0.
+        taps = filter_data.reshape(kh, kw, oc).transpose(2, 0, 1)  # [oc][kh][kw]
+        pairs = -(-kw // 2)
+        padded = np.zeros((oc, kh, 2 * pairs), np.int64)
+        padded[:, :, :kw] = taps
+        acc_bound = int(np.max(np.abs(bias) + 255 * np.abs(taps).reshape(oc, -1).sum(axis=1)))
+        # The plane holds every tap any output reads (KWS_DEPTHWISE_CONV_2D_SCRATCH_BYTES).
+        plane_h = (oh - 1) * o["stride_h"] + kh
+        plane_w = (ow - 1) * o["stride_w"] + 2 * pairs
+        scratch = -(-2 * plane_h * plane_w // 4) * 4
+        fields.update({
+            "plane_height": plane_h, "plane_width": plane_w, "filter_pairs": pairs,
+            "filter": w.add(f"{tag}_filter", "int32_t",
+                            _pack_int16_pairs(padded.reshape(oc, kh, pairs, 2))),
+            "bias": w.add(f"{tag}_bias", "int32_t", bias),
+            **_requantize_fields(w, tag, mult, shift, acc_bound),
+            "scratch": SCRATCH,
+        })
         return Call(op, "kws_depthwise_conv_2d", "KwsDepthwiseConv2DParams", fields, macs,
-                    inp.index, out.index)
+                    inp.index, out.index, scratch)
+    # Fold the input offset into the bias: sum over every tap of each output channel.
+    rows = filter_data.reshape(oc, -1)
+    folded = bias + (-inp.zero_point) * rows.sum(axis=1)
+    acc_bound = int(np.max(np.abs(folded) + 128 * np.abs(rows).sum(axis=1)))
+    patch_size = -(-rows.shape[1] // 4) * 4
     pointwise = kh == kw == 1 and fields["padding_top"] == fields["padding_left"] == 0
-    scratch = 0 if pointwise else 2 * kh * kw * ic  # KWS_CONV_2D_SCRATCH_BYTES
-    fields["scratch"] = SCRATCH if scratch else None
+    fields.update({
+        "patch_size": patch_size,
+        "filter": w.add(f"{tag}_filter", "int32_t", _pack_int8_words(rows)),
+        "folded_bias": w.add(f"{tag}_folded_bias", "int32_t", folded),
+        **_requantize_fields(w, tag, mult, shift, acc_bound),
+        "scratch": SCRATCH,
+    })
+    # KWS_CONV_2D_SCRATCH_BYTES: 4 pixels widened to int16, plus an int8 im2col patch.
+    scratch = 4 * 2 * patch_size + (0 if pointwise else patch_size)
     return Call(op, "kws_conv_2d", "KwsConv2DParams", fields, macs, inp.index, out.index,
                 scratch)
 

@@ -1,35 +1,27 @@
 #include "kernels/conv_2d.h"
 
-#include "kernels/dot_s8.h"
 #include "kernels/quantize.h"
+#include "kernels/simd.h"
 
-static inline int8_t requantize_channel(const KwsConv2DParams* p, int32_t acc, int channel) {
-  return kws_requantize(acc, p->output_multiplier[channel], (int)p->output_shift[channel],
-                        p->output_offset, p->activation_min, p->activation_max);
-}
-
-/* Output channels of one or two pixels whose inputs are contiguous vectors of length n
- * (x1 == 0: one pixel). Pairs of pixels and channels share every loaded value. */
-static void conv_pixels(const KwsConv2DParams* p, const int8_t* x0, const int8_t* x1, int n,
-                        int8_t* out0, int8_t* out1) {
-  const int out_depth = p->output_depth;
-  int c = 0;
-  if (x1) {
-    int32_t acc[4];
-    for (; c + 1 < out_depth; c += 2) {
-      const int8_t* w0 = p->filter + c * n;
-      const int32_t bias0 = p->folded_bias[c], bias1 = p->folded_bias[c + 1];
-      kws_dot_s8_2x2(x0, x1, w0, w0 + n, n, acc);
-      out0[c] = requantize_channel(p, bias0 + acc[0], c);
-      out0[c + 1] = requantize_channel(p, bias1 + acc[1], c + 1);
-      out1[c] = requantize_channel(p, bias0 + acc[2], c);
-      out1[c + 1] = requantize_channel(p, bias1 + acc[3], c + 1);
-    }
+/* Widened inputs: for every group of 4 patch values (v0..v3) and every pixel slot, two
+ * words [v0 v2] and [v1 v3] (int16 halves) -- SXTB16's natural output, which SMLAD pairs
+ * with the filter word's own SXTB16 halves. Layout [group][slot][2]. */
+static void widen_pixel(const int8_t* values, int count, int patch_size, int slot,
+                        int32_t* words) {
+  int k = 0;
+  int32_t* out = words + 2 * slot;
+  for (; k + 4 <= count; k += 4) {
+    const int32_t v = kws_load_int8x4(values + k);
+    out[0] = kws_sxtb16(v);
+    out[1] = kws_sxtb16_ror8(v);
+    out += 2 * KWS_CONV_2D_PIXELS;
   }
-  for (; c < out_depth; ++c) {
-    const int8_t* w = p->filter + c * n;
-    out0[c] = requantize_channel(p, p->folded_bias[c] + kws_dot_s8(x0, w, n), c);
-    if (x1) out1[c] = requantize_channel(p, p->folded_bias[c] + kws_dot_s8(x1, w, n), c);
+  if (k < patch_size) { /* tail: the filter row is zero there, the values must be defined */
+    int32_t v = 0;
+    int j;
+    for (j = 0; k + j < count; ++j) v |= (int32_t)((uint32_t)(uint8_t)values[k + j] << (8 * j));
+    out[0] = kws_sxtb16(v);
+    out[1] = kws_sxtb16_ror8(v);
   }
 }
 
@@ -59,33 +51,152 @@ static void im2col_pixel(const KwsConv2DParams* p, const int8_t* input, int pixe
   }
 }
 
-void kws_conv_2d(const KwsConv2DParams* p, const int8_t* input, int8_t* output) {
+/* acc[s] += patch(slot s) . filter row, for the KWS_CONV_2D_PIXELS slots: each weight word
+ * (4 taps, two SXTB16) feeds 8 SMLADs, 16 multiply-accumulates. */
+#if defined(__ARM_FEATURE_DSP)
+/* One group: LDM brings a pixel pair's widened taps in one instruction (15 instructions
+ * for 16 MACs; GCC emits eight single loads from the C version). */
+#define KWS_CONV_GROUP_ASM                                  \
+  "ldr %[w], [%[wp]], #4\n\t"                               \
+  "ldmia %[xp]!, {%[x0], %[x1], %[x2], %[x3]}\n\t"          \
+  "sxtb16 %[we], %[w]\n\t"                                  \
+  "sxtb16 %[w], %[w], ror #8\n\t"                           \
+  "smlad %[a0], %[x0], %[we], %[a0]\n\t"                    \
+  "smlad %[a0], %[x1], %[w], %[a0]\n\t"                     \
+  "smlad %[a1], %[x2], %[we], %[a1]\n\t"                    \
+  "smlad %[a1], %[x3], %[w], %[a1]\n\t"                     \
+  "ldmia %[xp]!, {%[x0], %[x1], %[x2], %[x3]}\n\t"          \
+  "smlad %[a2], %[x0], %[we], %[a2]\n\t"                    \
+  "smlad %[a2], %[x1], %[w], %[a2]\n\t"                     \
+  "smlad %[a3], %[x2], %[we], %[a3]\n\t"                    \
+  "smlad %[a3], %[x3], %[w], %[a3]\n\t"
+
+static inline void dot_group(const int32_t* wp, const int32_t* xp, int groups,
+                             int32_t* acc) {
+  /* LDM needs its registers in ascending order: pin them (r7 stays free for a frame
+   * pointer). */
+  register int32_t x0 __asm__("r4");
+  register int32_t x1 __asm__("r5");
+  register int32_t x2 __asm__("r6");
+  register int32_t x3 __asm__("r8");
+  int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+  int32_t w, we;
+  const int32_t* const w_end = wp + groups;
+  if (groups & 1) {
+    __asm__ volatile(KWS_CONV_GROUP_ASM
+                     : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
+                       [wp] "+r"(wp), [xp] "+r"(xp), [w] "=&r"(w), [we] "=&r"(we),
+                       [x0] "=&r"(x0), [x1] "=&r"(x1), [x2] "=&r"(x2), [x3] "=&r"(x3)
+                     :
+                     : "memory");
+  }
+  if (wp != w_end) {
+    /* Two groups per iteration: the loop test costs 2 instructions per 32 MACs. */
+    __asm__ volatile("1:\n\t" KWS_CONV_GROUP_ASM KWS_CONV_GROUP_ASM
+                     "cmp %[wp], %[w_end]\n\t"
+                     "bne 1b\n\t"
+                     : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
+                       [wp] "+r"(wp), [xp] "+r"(xp), [w] "=&r"(w), [we] "=&r"(we),
+                       [x0] "=&r"(x0), [x1] "=&r"(x1), [x2] "=&r"(x2), [x3] "=&r"(x3)
+                     : [w_end] "r"(w_end)
+                     : "cc", "memory");
+  }
+  acc[0] = a0;
+  acc[1] = a1;
+  acc[2] = a2;
+  acc[3] = a3;
+}
+#else
+static inline void dot_group(const int32_t* wp, const int32_t* xp, int groups,
+                             int32_t* acc) {
+  int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+  int g;
+  for (g = 0; g < groups; ++g) {
+    const int32_t w = wp[g];
+    const int32_t w_even = kws_sxtb16(w), w_odd = kws_sxtb16_ror8(w);
+    a0 = kws_smlad(xp[0], w_even, a0);
+    a0 = kws_smlad(xp[1], w_odd, a0);
+    a1 = kws_smlad(xp[2], w_even, a1);
+    a1 = kws_smlad(xp[3], w_odd, a1);
+    a2 = kws_smlad(xp[4], w_even, a2);
+    a2 = kws_smlad(xp[5], w_odd, a2);
+    a3 = kws_smlad(xp[6], w_even, a3);
+    a3 = kws_smlad(xp[7], w_odd, a3);
+    xp += 2 * KWS_CONV_2D_PIXELS;
+  }
+  acc[0] = a0;
+  acc[1] = a1;
+  acc[2] = a2;
+  acc[3] = a3;
+}
+#endif
+
+/* Every output channel of a group of up to KWS_CONV_2D_PIXELS pixels. Parameters are read
+ * into locals once: the int8 stores could alias them, so GCC would reload them per store. */
+static void conv_group(const KwsConv2DParams* p, const int32_t* words, int count,
+                       int8_t* out) {
+  const int groups = p->patch_size / 4;
   const int out_depth = p->output_depth;
+  const int32_t offset = p->output_offset;
+  const int32_t act_min = p->activation_min, act_max = p->activation_max;
+  const int fast = p->fast_requantize;
+  const int32_t* w_row = p->filter;
+  const int32_t* bias = p->folded_bias;
+  const int32_t* multipliers = p->output_multiplier;
+  const int32_t* shifts = p->output_shift;
+  const int32_t* roundings = p->output_rounding;
+  int c, s;
+  for (c = 0; c < out_depth; ++c, w_row += groups, ++out) {
+    const int32_t multiplier = multipliers[c];
+    const int shift = (int)shifts[c];
+    int32_t acc[KWS_CONV_2D_PIXELS];
+    acc[0] = acc[1] = acc[2] = acc[3] = bias[c];
+    dot_group(w_row, words, groups, acc);
+    if (fast) {
+      const int32_t rounding = roundings[c];
+      const int right_shift = -shift;
+      for (s = 0; s < count; ++s) {
+        out[s * out_depth] = kws_clamp_output(
+            kws_requantize_fast(acc[s], multiplier, right_shift, rounding), offset, act_min,
+            act_max);
+      }
+    } else {
+      for (s = 0; s < count; ++s) {
+        out[s * out_depth] =
+            kws_requantize(acc[s], multiplier, shift, offset, act_min, act_max);
+      }
+    }
+  }
+}
+
+void kws_conv_2d(const KwsConv2DParams* p, const int8_t* input, int8_t* output) {
   const int num_pixels = p->output_height * p->output_width;
   const int pointwise = p->filter_height == 1 && p->filter_width == 1 &&
                         p->padding_top == 0 && p->padding_left == 0;
-  const int n = p->filter_height * p->filter_width * p->input_depth;
-  int pixel;
-  for (pixel = 0; pixel < num_pixels; pixel += 2) {
-    const int two = pixel + 1 < num_pixels;
-    const int8_t* x0;
-    const int8_t* x1 = 0;
-    if (pointwise) {
-      /* 1x1 without padding: the pixel's input vector is already contiguous. */
-      const int y0 = pixel / p->output_width, xx0 = pixel % p->output_width;
-      x0 = input + (y0 * p->stride_height * p->input_width + xx0 * p->stride_width) * n;
-      if (two) {
-        const int y1 = (pixel + 1) / p->output_width, xx1 = (pixel + 1) % p->output_width;
-        x1 = input + (y1 * p->stride_height * p->input_width + xx1 * p->stride_width) * n;
-      }
-    } else {
-      im2col_pixel(p, input, pixel, p->scratch);
-      x0 = p->scratch;
-      if (two) {
-        im2col_pixel(p, input, pixel + 1, p->scratch + n);
-        x1 = p->scratch + n;
+  /* The arena is word-aligned and the planner aligns every scratch area to 16 bytes. */
+  int32_t* words = (int32_t*)(void*)p->scratch;
+  int8_t* patch = p->scratch + KWS_CONV_2D_PIXELS * 2 * p->patch_size;
+  int first, s, k;
+  if (!pointwise) {
+    const int n = p->filter_height * p->filter_width * p->input_depth;
+    for (k = n; k < p->patch_size; ++k) patch[k] = 0;
+  }
+  for (first = 0; first < num_pixels; first += KWS_CONV_2D_PIXELS) {
+    const int left = num_pixels - first;
+    const int count = left < KWS_CONV_2D_PIXELS ? left : KWS_CONV_2D_PIXELS;
+    for (s = 0; s < KWS_CONV_2D_PIXELS; ++s) {
+      /* A short last group repeats its last pixel; those results are not stored. */
+      const int pixel = first + (s < count ? s : count - 1);
+      if (pointwise) {
+        const int y = pixel / p->output_width, x = pixel % p->output_width;
+        const int8_t* src = input + (y * p->stride_height * p->input_width +
+                                     x * p->stride_width) * p->input_depth;
+        widen_pixel(src, p->input_depth, p->patch_size, s, words);
+      } else {
+        im2col_pixel(p, input, pixel, patch);
+        widen_pixel(patch, p->patch_size, p->patch_size, s, words);
       }
     }
-    conv_pixels(p, x0, x1, n, output + pixel * out_depth, output + (pixel + 1) * out_depth);
+    conv_group(p, words, count, output + first * p->output_depth);
   }
 }

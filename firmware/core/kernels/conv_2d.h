@@ -4,6 +4,9 @@
 
 #include <stdint.h>
 
+/* Output pixels computed together: each weight word loaded feeds this many pixels. */
+#define KWS_CONV_2D_PIXELS 4
+
 typedef struct {
   int input_height, input_width, input_depth;
   int output_height, output_width, output_depth;
@@ -13,22 +16,32 @@ typedef struct {
   int32_t input_offset;          /* -input zero point */
   int32_t output_offset;         /* output zero point */
   int32_t activation_min, activation_max;
-  const int8_t* filter; /* OHWI: [output_depth][filter_height][filter_width][input_depth] */
+  /* filter_height * filter_width * input_depth rounded up to a multiple of 4. */
+  int patch_size;
+  /* [output_depth][patch_size / 4]: OHWI filter rows, zero-padded to patch_size, four
+   * int8 per word (value k in bits 8k..8k+7), packed by the model compiler. */
+  const int32_t* filter;
   /* [output_depth]: bias + input_offset * sum(filter[c]), computed on the host, so every
    * output is a plain int8 dot product (padding taps read the input zero point, which
    * contributes nothing). */
   const int32_t* folded_bias;
   const int32_t* output_multiplier; /* [output_depth] Q31 */
   const int32_t* output_shift;      /* [output_depth] power-of-two exponent */
-  /* 2 * filter_height * filter_width * input_depth bytes of working memory (planned in
-   * the arena) for the receptive fields of two pixels; unused (may be NULL) for a 1x1
-   * filter without padding, which reads the input in place. */
+  /* [output_depth] 2^(-shift - 1) (0 when the multiplier is 0): kws_requantize_fast's
+   * rounding term; used when fast_requantize is set. */
+  const int32_t* output_rounding;
+  /* Set by the model compiler when every shift is <= -1 (or its multiplier 0) and no
+   * accumulator can reach 2^30, so kws_requantize_fast is exact; else kws_requantize. */
+  int fast_requantize;
+  /* KWS_CONV_2D_SCRATCH_BYTES of word-aligned working memory, planned in the arena. */
   int8_t* scratch;
 } KwsConv2DParams;
 
-/* Bytes of scratch kws_conv_2d needs for these dimensions. */
-#define KWS_CONV_2D_SCRATCH_BYTES(filter_height, filter_width, input_depth) \
-  (2 * (filter_height) * (filter_width) * (input_depth))
+/* Scratch: the inputs of KWS_CONV_2D_PIXELS pixels widened to int16 (patch_size * 2 bytes
+ * each), plus one int8 patch for the receptive field when the filter is not 1x1 or has
+ * padding (im2col). */
+#define KWS_CONV_2D_SCRATCH_BYTES(patch_size, needs_im2col) \
+  (KWS_CONV_2D_PIXELS * 2 * (patch_size) + ((needs_im2col) ? (patch_size) : 0))
 
 /* input NHWC [1][input_height][input_width][input_depth] -> output NHWC. */
 void kws_conv_2d(const KwsConv2DParams* params, const int8_t* input, int8_t* output);

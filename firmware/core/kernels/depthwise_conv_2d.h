@@ -15,12 +15,26 @@ typedef struct {
   int32_t input_offset;  /* -input zero point */
   int32_t output_offset; /* output zero point */
   int32_t activation_min, activation_max;
-  const int8_t* filter;        /* [1][filter_height][filter_width][output_depth] */
-  const int32_t* bias;         /* [output_depth] (zeros when the model has none) */
-  const int32_t* folded_bias;  /* [output_depth]: bias + input_offset * sum(filter[.., c]) */
+  /* One input channel widened to int16 with the input offset added and zero padding:
+   * plane_height = (output_height - 1) * stride_height + filter_height rows of
+   * plane_width = (output_width - 1) * stride_width + 2 * filter_pairs values. */
+  int plane_height, plane_width;
+  int filter_pairs; /* (filter_width + 1) / 2 */
+  /* [output_depth][filter_height][filter_pairs]: taps (2j, 2j+1) of a filter row as int16
+   * halves of one word (low half first; a zero tap pads odd widths), packed by the model
+   * compiler. */
+  const int32_t* filter;
+  const int32_t* bias; /* [output_depth] (zeros when the model has none) */
   const int32_t* output_multiplier;
   const int32_t* output_shift;
+  /* See KwsConv2DParams: kws_requantize_fast's rounding terms and when it applies. */
+  const int32_t* output_rounding;
+  int fast_requantize;
+  int8_t* scratch; /* KWS_DEPTHWISE_CONV_2D_SCRATCH_BYTES, word-aligned, in the arena */
 } KwsDepthwiseConv2DParams;
+
+#define KWS_DEPTHWISE_CONV_2D_SCRATCH_BYTES(plane_height, plane_width) \
+  (((2 * (plane_height) * (plane_width) + 3) / 4) * 4)
 
 void kws_depthwise_conv_2d(const KwsDepthwiseConv2DParams* params, const int8_t* input,
                            int8_t* output);

@@ -9,6 +9,8 @@
 
 #include <stdint.h>
 
+#include "kernels/simd.h"
+
 /* gemmlowp SaturatingRoundingDoublingHighMul: round(a * b / 2^31), saturating the one
  * overflowing case INT32_MIN * INT32_MIN. The nudge rounds half away from zero. */
 static inline int32_t kws_srdhm(int32_t a, int32_t b) {
@@ -58,6 +60,28 @@ static inline int8_t kws_requantize(int32_t acc, int32_t multiplier, int shift,
   /* multiplier is 0 or in [2^30, 2^31) (QuantizeMultiplier), so no saturation case. */
   int32_t value = kws_rounding_divide_by_pot(kws_srdhm_positive(shifted, multiplier),
                                              right_shift) + output_offset;
+  if (value < activation_min) value = activation_min;
+  if (value > activation_max) value = activation_max;
+  return (int8_t)value;
+}
+
+/* kws_requantize in five instructions, for the common case the model compiler proves at
+ * build time (and flags per op): every channel shifts right (shift <= -1, or multiplier 0)
+ * and |acc| < 2^30. Then
+ * - SRDHM(acc, M) = floor((acc * M + 2^30) / 2^31) = SMMULR(2 * acc, M), 2 * acc fits;
+ * - RoundingDivideByPOT(v, r) = (v + 2^(r-1) - (v < 0)) >> r for r >= 1 (half away from
+ *   zero; |v| < 2^30 so the sum cannot overflow); rounding = 2^(r-1), or 0 with M = 0,
+ *   where v = 0. */
+static inline int32_t kws_requantize_fast(int32_t acc, int32_t multiplier, int right_shift,
+                                          int32_t rounding) {
+  const int32_t v = kws_smmulr((int32_t)((uint32_t)acc << 1), multiplier);
+  return (v + rounding + (v >> 31)) >> right_shift;
+}
+
+/* Output zero point and fused-activation clamp. */
+static inline int8_t kws_clamp_output(int32_t value, int32_t output_offset,
+                                      int32_t activation_min, int32_t activation_max) {
+  value += output_offset;
   if (value < activation_min) value = activation_min;
   if (value > activation_max) value = activation_max;
   return (int8_t)value;
