@@ -62,6 +62,9 @@ class TrainConfig:
     testing_percentage: float = 10.0
     cache_dir: str | None = None
     augment: bool = True
+    time_shift_ms: float = 100.0
+    background_probability: float = 0.8
+    snr_db: tuple[float, float] = (10.0, 40.0)
     clip_ms: int = 1000
     representative_size: int = 300
 
@@ -303,7 +306,9 @@ def train(config: TrainConfig, out_dir: str | os.PathLike[str], *, progress: boo
                       replace=False)
     x_rep, _ = features([splits.train[i] for i in sorted(pick)])
     clean_train: tuple[np.ndarray, np.ndarray] | None = None
-    augment = AugmentConfig()
+    augment = AugmentConfig(time_shift_ms=config.time_shift_ms,
+                            background_probability=config.background_probability,
+                            snr_db=(float(config.snr_db[0]), float(config.snr_db[1])))
 
     def next_epoch(epoch: int) -> tuple[np.ndarray, np.ndarray]:
         nonlocal clean_train

@@ -52,10 +52,26 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "or $KWS_CACHE_DIR/features)")
     p.add_argument("--no-augment", dest="augment", action="store_false",
                    help="train on clean features (no shift, gain or background noise)")
+    p.add_argument("--time-shift-ms", type=float, default=100.0,
+                   help="augmentation: random shift of each clip, +- this many ms")
+    p.add_argument("--background-probability", type=float, default=0.8,
+                   help="augmentation: chance of mixing background noise into a clip")
+    p.add_argument("--snr-db", type=_snr_range, default=(10.0, 40.0), metavar="LO,HI",
+                   help="augmentation: signal-to-noise range of the mixed noise (default 10,40)")
     p.add_argument("--clip-ms", type=int, default=1000, help="clip length per example")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     add_frontend_args(p)
     p.set_defaults(func=run)
+
+
+def _snr_range(text: str) -> tuple[float, float]:
+    try:
+        lo, hi = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected LO,HI in dB, got {text!r}") from None
+    if not lo <= hi:
+        raise argparse.ArgumentTypeError(f"LO must not exceed HI, got {text!r}")
+    return lo, hi
 
 
 def run(args: argparse.Namespace) -> int:
@@ -76,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
         validation_percentage=args.validation_percentage,
         testing_percentage=args.testing_percentage,
         cache_dir=None if args.cache_dir is None else str(args.cache_dir),
-        augment=args.augment, clip_ms=args.clip_ms,
+        augment=args.augment, clip_ms=args.clip_ms, time_shift_ms=args.time_shift_ms,
+        background_probability=args.background_probability, snr_db=args.snr_db,
     )
     train(config, args.out, progress=not args.quiet)
     return 0
