@@ -17,7 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("model", type=Path, help="int8 .tflite model")
     p.add_argument("--board", default="qemu-mps2-an386",
-                   help="board under firmware/boards (default: qemu-mps2-an386)")
+                   help="board under firmware/boards (default: qemu-mps2-an386); nano33ble "
+                   "exports an Arduino library instead of a make project")
     p.add_argument("--out", required=True, type=Path, help="project directory (replaced)")
     p.add_argument("--stride-frames", type=int, default=10,
                    help="feature frames between inferences (default: 10)")
@@ -37,6 +38,8 @@ def run(args: argparse.Namespace) -> int:
     from kws.project import deploy
 
     console = Console(stderr=True)
+    if args.board == "nano33ble":
+        return _export_arduino(args, console)
     with console.status(f"compiling {args.model} for {args.board}"):
         cfg = deploy(args.model, args.out, args.board, stride_frames=args.stride_frames,
                      frontend=args.frontend, threshold=args.threshold,
@@ -49,4 +52,19 @@ def run(args: argparse.Namespace) -> int:
           f"{len(cfg['labels'])} labels, arena {cfg['arena_bytes']} B, weights "
           f"{cfg['weight_bytes']} B, {cfg['macs']:,} MACs")
     print(f"build it with `kws firmware build {args.out}` or `make -C {args.out}`")
+    return 0
+
+
+def _export_arduino(args: argparse.Namespace, console: object) -> int:
+    """The Nano 33 BLE is programmed through the Arduino IDE: hand it a library."""
+    from kws.arduino import export_arduino_library
+    from kws.errors import KwsError
+
+    if args.frontend not in (None, "micro"):
+        raise KwsError("the nano33ble export supports micro-frontend models only")
+    out = export_arduino_library(args.model, args.out, stride_frames=args.stride_frames,
+                                 threshold=args.threshold)
+    print(f"wrote Arduino library {out} (examples/kws_micro_speech): open the example in the "
+          "Arduino IDE or build it with arduino-cli -b arduino:mbed_nano:nano33ble, then "
+          "`kws flash SKETCH.bin --board nano33ble`")
     return 0
