@@ -23,7 +23,8 @@ import numpy as np
 
 from kws.deploy import quantize as q
 from kws.deploy.graph import Graph, Op, Tensor, load_graph
-from kws.deploy.planner import MemoryPlan, plan_memory
+from kws.deploy.inplace import in_place_variant
+from kws.deploy.planner import MemoryPlan, plan_memory, select_in_place
 from kws.errors import KwsError
 
 _ACTIVATION_NAMES = {0: "NONE", 1: "RELU", 3: "RELU6"}
@@ -47,6 +48,9 @@ class Call:
     input: int
     output: int
     scratch_bytes: int = 0  # working memory in the arena, live during this op only
+    in_place: bool = False  # writes its output over its input: function(&params, data)
+    # Params structs the main one points to, emitted before it: (name suffix, type, fields).
+    structs: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
 
 
 @dataclass
@@ -430,6 +434,14 @@ def _emit(
             " * it word-aligned in portable C99. */\n"
             f"static union {{\n  int32_t align;\n  int8_t bytes[{plan.arena_bytes}];\n}} arena;\n\n"
         )
+    def field_value(call: Call, value: Any) -> Any:
+        # SCRATCH, or SCRATCH + "+<bytes>" for a part of the op's scratch area.
+        if isinstance(value, str) and value.startswith(SCRATCH):
+            base = _tensor_expr(plan, scratch_id(call.op.index))
+            extra = value[len(SCRATCH):]
+            return f"{base} {extra[0]} {extra[1:]}" if extra else base
+        return value
+
     body = []
     for call in calls:
         src, dst = _tensor_expr(plan, call.input), _tensor_expr(plan, call.output)
@@ -444,15 +456,21 @@ def _emit(
                 body.append(comment.replace(" */", " (in place) */"))
             continue
         params = f"op{call.op.index}_params"
-        lines = [f"static const {call.struct} {params} = {{\n"]
-        for key, value in call.fields.items():
-            if value == SCRATCH:
-                value = _tensor_expr(plan, scratch_id(call.op.index))
-            lines.append(f"    .{key} = {_c_value(value)},\n")
-        lines.append("};\n\n")
+        lines = []
+        for suffix, struct, struct_fields in [*call.structs,
+                                              ("params", call.struct, call.fields)]:
+            lines.append(f"static const {struct} op{call.op.index}_{suffix} = {{\n")
+            for key, value in struct_fields.items():
+                lines.append(f"    .{key} = {_c_value(field_value(call, value))},\n")
+            lines.append("};\n\n")
         source.append("".join(lines))
+        if call.in_place:
+            comment = comment.replace(" */", " (in place) */")
+            args = dst
+        else:
+            args = f"{src}, {dst}"
         body.append(comment + f"  KWS_OP_BEGIN({call.op.index});\n"
-                    f"  {call.function}(&{params}, {src}, {dst});\n"
+                    f"  {call.function}(&{params}, {args});\n"
                     f"  KWS_OP_END({call.op.index});\n")
     source.append(f"void kws_{name}_invoke(const int8_t* input, int8_t* output) {{\n")
     if not any(plan.location(c.input)[0] == "input" for c in calls):
@@ -516,7 +534,20 @@ def compile_model(
             sizes[scratch_id(call.op.index)] = call.scratch_bytes
             reads.append(scratch_id(call.op.index))
         op_io.append((call.op.kind, reads, call.output))
-    plan = plan_memory(len(calls), op_io, sizes, graph.input, graph.output)
+    # Ops whose kernel has an in-place variant write over their input when the planner
+    # finds nothing reads it afterwards (kws/deploy/inplace.py).
+    variants = {i: v for i, c in enumerate(calls) if (v := in_place_variant(
+        c.op.kind, c.fields, c.scratch_bytes, c.op.index, SCRATCH)) is not None}
+    in_place = select_in_place(op_io, sizes, graph.input, graph.output, variants)
+    for i in in_place:
+        v, call = variants[i], calls[i]
+        call.function, call.struct, call.fields, call.structs = (v.function, v.struct,
+                                                                 v.fields, v.structs)
+        call.in_place, call.scratch_bytes = True, v.scratch_bytes
+        sizes[scratch_id(call.op.index)] = v.scratch_bytes
+        if scratch_id(call.op.index) not in op_io[i][1]:
+            op_io[i][1].append(scratch_id(call.op.index))
+    plan = plan_memory(len(calls), op_io, sizes, graph.input, graph.output, in_place)
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -540,7 +571,9 @@ def compile_model(
         plan=_plan_rows(graph, plan),
         ops=[{"index": c.op.index, "kind": c.op.kind, "function": c.function, "macs": c.macs,
               "input": graph.tensor(c.input).name, "output": graph.tensor(c.output).name,
-              "in_place": c.op.kind == "RESHAPE" and c.op.index not in plan.copy_ops}
+              "in_place": c.in_place or (c.op.kind == "RESHAPE"
+                                         and c.op.index not in plan.copy_ops),
+              "scratch_bytes": c.scratch_bytes}
              for c in calls],
     )
     info_path = out / f"{name}.json"
@@ -585,6 +618,10 @@ def memory_plan_report(model: CompiledModel | str | Path) -> str:
         life = f"op {r['first_op']}..{r['last_op']}"
         lines.append(f"{r['tensor']:>6}  {r['name'][:40]:<40} {r['storage']:<7} {offset:>7} "
                      f"{r['bytes']:>7}  {life}")
+    in_place = [f"op {o['index']} {o['kind']} ({o['function']})" for o in model.ops
+                if o["in_place"] and o["kind"] != "RESHAPE"]
+    lines.append("in place (output over input, one buffer): "
+                 + (", ".join(in_place) if in_place else "none"))
     total = sum(r["bytes"] for r in model.plan if r["storage"] == "arena")
     lines.append(f"arena: {model.arena_bytes} bytes (unshared sum {total}); input "
                  f"{model.input_size} + output {model.output_size} bytes are caller buffers; "

@@ -4,7 +4,9 @@
 
 #include "kernels/average_pool_2d.h"
 #include "kernels/conv_2d.h"
+#include "kernels/conv_2d_inplace.h"
 #include "kernels/depthwise_conv_2d.h"
+#include "kernels/depthwise_conv_2d_inplace.h"
 #include "kernels/fully_connected.h"
 #include "kernels/mean.h"
 #include "kernels/reshape.h"

@@ -1,0 +1,24 @@
+/* DEPTHWISE_CONV_2D with depth multiplier 1, output written over its own input.
+ *
+ * Output channel c depends only on input channel c, and in NHWC both sit at bytes
+ * congruent to c modulo the depth. The kernel copies channel c (widened to int16, as
+ * kws_depthwise_conv_2d does) into a scratch plane, then writes output channel c into
+ * the same bytes: no other channel is touched, so it is exact for any stride, padding
+ * and filter size. The model compiler fills the same KwsDepthwiseConv2DParams as for the
+ * out-of-place kernel (depth_multiplier 1); only the scratch size differs. */
+#ifndef KWS_KERNELS_DEPTHWISE_CONV_2D_INPLACE_H_
+#define KWS_KERNELS_DEPTHWISE_CONV_2D_INPLACE_H_
+
+#include <stdint.h>
+
+#include "kernels/depthwise_conv_2d.h"
+
+/* Scratch: the int16 plane of one channel, then one output row's int32 accumulators. */
+#define KWS_DEPTHWISE_CONV_2D_INPLACE_SCRATCH_BYTES(plane_height, plane_width, output_width) \
+  (((2 * (plane_height) * (plane_width) + 3) / 4) * 4 + 4 * (output_width))
+
+/* data: the NHWC input on entry, the NHWC output on return; it must hold
+ * max(input, output) bytes. params->depth_multiplier must be 1. */
+void kws_depthwise_conv_2d_inplace(const KwsDepthwiseConv2DParams* params, int8_t* data);
+
+#endif /* KWS_KERNELS_DEPTHWISE_CONV_2D_INPLACE_H_ */
