@@ -140,10 +140,13 @@ def test_memory_plan_is_sound(ds_cnn_models, tmp_path) -> None:
             overlap = (a["offset"] < b["offset"] + b["bytes"]
                        and b["offset"] < a["offset"] + a["bytes"])
             assert not (live_together and overlap), (a, b)
-    # Buffers are reused: far less than one buffer per tensor, about two live activations.
-    largest = max(r["bytes"] for r in arena)
+    # Buffers are reused: far less than one buffer per tensor, about two live activations
+    # plus one op's kernel scratch (widened patches / depthwise plane, kept small).
+    largest = max(r["bytes"] for r in arena if r["tensor"] >= 0)
+    scratch = max((r["bytes"] for r in arena if r["tensor"] < 0), default=0)
+    assert scratch <= largest // 8
     assert compiled.arena_bytes < sum(r["bytes"] for r in rows)
-    assert compiled.arena_bytes <= 2 * largest + 64
+    assert compiled.arena_bytes <= 2 * largest + scratch + 64
     # RESHAPE (if the converter kept one) runs in place.
     assert all(op["in_place"] for op in compiled.ops if op["kind"] == "RESHAPE")
     report = memory_plan_report(compiled)

@@ -235,15 +235,26 @@ def _lower_conv(graph: Graph, op: Op, w: _Weights, depthwise: bool) -> Call:
         # The plane holds every tap any output reads (KWS_DEPTHWISE_CONV_2D_SCRATCH_BYTES).
         plane_h = (oh - 1) * o["stride_h"] + kh
         plane_w = (ow - 1) * o["stride_w"] + 2 * pairs
-        scratch = -(-2 * plane_h * plane_w // 4) * 4
+        scratch = -(-2 * plane_h * plane_w // 4) * 4 + 4 * oh * ow
+        # The plane path pays off when many channels share one small plane; for a few
+        # wide channels (micro_speech: 1 channel x 8) it would cost more RAM than the input
+        # itself, so those use the direct kernel with the offset folded into the bias.
+        use_plane = scratch <= inp.size // 2
+        folded = bias + (-inp.zero_point) * taps.reshape(oc, -1).sum(axis=1)
         fields.update({
             "plane_height": plane_h, "plane_width": plane_w, "filter_pairs": pairs,
             "filter": w.add(f"{tag}_filter", "int32_t",
                             _pack_int16_pairs(padded.reshape(oc, kh, pairs, 2))),
             "bias": w.add(f"{tag}_bias", "int32_t", bias),
+            "filter_hwc": (None if use_plane
+                           else w.add(f"{tag}_filter_hwc", "int8_t", filt.data)),
+            "folded_bias": (None if use_plane
+                            else w.add(f"{tag}_folded_bias", "int32_t", folded)),
             **_requantize_fields(w, tag, mult, shift, acc_bound),
-            "scratch": SCRATCH,
+            "scratch": SCRATCH if use_plane else None,
         })
+        if not use_plane:
+            scratch = 0
         return Call(op, "kws_depthwise_conv_2d", "KwsDepthwiseConv2DParams", fields, macs,
                     inp.index, out.index, scratch)
     # Fold the input offset into the bias: sum over every tap of each output channel.

@@ -82,7 +82,7 @@ static inline void dot_group(const int32_t* wp, const int32_t* xp, int groups,
   int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
   int32_t w, we;
   const int32_t* const w_end = wp + groups;
-  if (groups & 1) {
+  for (; groups & 3; --groups) {
     __asm__ volatile(KWS_CONV_GROUP_ASM
                      : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
                        [wp] "+r"(wp), [xp] "+r"(xp), [w] "=&r"(w), [we] "=&r"(we),
@@ -91,8 +91,9 @@ static inline void dot_group(const int32_t* wp, const int32_t* xp, int groups,
                      : "memory");
   }
   if (wp != w_end) {
-    /* Two groups per iteration: the loop test costs 2 instructions per 32 MACs. */
-    __asm__ volatile("1:\n\t" KWS_CONV_GROUP_ASM KWS_CONV_GROUP_ASM
+    /* Four groups per iteration: the loop test costs 2 instructions per 64 MACs. */
+    __asm__ volatile("1:\n\t" KWS_CONV_GROUP_ASM KWS_CONV_GROUP_ASM KWS_CONV_GROUP_ASM
+                     KWS_CONV_GROUP_ASM
                      "cmp %[wp], %[w_end]\n\t"
                      "bne 1b\n\t"
                      : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
@@ -133,8 +134,8 @@ static inline void dot_group(const int32_t* wp, const int32_t* xp, int groups,
 
 /* Every output channel of a group of up to KWS_CONV_2D_PIXELS pixels. Parameters are read
  * into locals once: the int8 stores could alias them, so GCC would reload them per store. */
-static void conv_group(const KwsConv2DParams* p, const int32_t* words, int count,
-                       int8_t* out) {
+static KWS_NOINLINE void conv_group(const KwsConv2DParams* p, const int32_t* words,
+                                    int count, int8_t* out) {
   const int groups = p->patch_size / 4;
   const int out_depth = p->output_depth;
   const int32_t offset = p->output_offset;
@@ -155,6 +156,20 @@ static void conv_group(const KwsConv2DParams* p, const int32_t* words, int count
     if (fast) {
       const int32_t rounding = roundings[c];
       const int right_shift = -shift;
+      if (count == KWS_CONV_2D_PIXELS) { /* every group but a short last one */
+        out[0] = kws_clamp_output(kws_requantize_fast(acc[0], multiplier, right_shift,
+                                                      rounding), offset, act_min, act_max);
+        out[out_depth] = kws_clamp_output(
+            kws_requantize_fast(acc[1], multiplier, right_shift, rounding), offset, act_min,
+            act_max);
+        out[2 * out_depth] = kws_clamp_output(
+            kws_requantize_fast(acc[2], multiplier, right_shift, rounding), offset, act_min,
+            act_max);
+        out[3 * out_depth] = kws_clamp_output(
+            kws_requantize_fast(acc[3], multiplier, right_shift, rounding), offset, act_min,
+            act_max);
+        continue;
+      }
       for (s = 0; s < count; ++s) {
         out[s * out_depth] = kws_clamp_output(
             kws_requantize_fast(acc[s], multiplier, right_shift, rounding), offset, act_min,

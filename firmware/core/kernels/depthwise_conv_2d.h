@@ -25,16 +25,23 @@ typedef struct {
    * compiler. */
   const int32_t* filter;
   const int32_t* bias; /* [output_depth] (zeros when the model has none) */
+  /* Direct path (scratch == NULL, chosen by the compiler when a plane would cost more RAM
+   * than the input; the plane fields stay filled): the filter as [1][filter_height][filter_width][output_depth] int8 and
+   * bias + input_offset * sum(filter[.., c]). NULL on the plane path. */
+  const int8_t* filter_hwc;
+  const int32_t* folded_bias;
   const int32_t* output_multiplier;
   const int32_t* output_shift;
   /* See KwsConv2DParams: kws_requantize_fast's rounding terms and when it applies. */
   const int32_t* output_rounding;
   int fast_requantize;
-  int8_t* scratch; /* KWS_DEPTHWISE_CONV_2D_SCRATCH_BYTES, word-aligned, in the arena */
+  /* KWS_DEPTHWISE_CONV_2D_SCRATCH_BYTES, word-aligned, in the arena: the plane, then one
+   * channel's int32 accumulators. */
+  int8_t* scratch;
 } KwsDepthwiseConv2DParams;
 
-#define KWS_DEPTHWISE_CONV_2D_SCRATCH_BYTES(plane_height, plane_width) \
-  (((2 * (plane_height) * (plane_width) + 3) / 4) * 4)
+#define KWS_DEPTHWISE_CONV_2D_SCRATCH_BYTES(plane_height, plane_width, output_pixels) \
+  (((2 * (plane_height) * (plane_width) + 3) / 4) * 4 + 4 * (output_pixels))
 
 void kws_depthwise_conv_2d(const KwsDepthwiseConv2DParams* params, const int8_t* input,
                            int8_t* output);

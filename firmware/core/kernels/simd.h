@@ -9,6 +9,14 @@
 
 #include <stdint.h>
 
+/* Keeps a hot loop in its own function: inlined into a large caller, GCC runs out of the
+ * M4's registers and spills inside the loop. */
+#if defined(__GNUC__)
+#define KWS_NOINLINE __attribute__((noinline))
+#else
+#define KWS_NOINLINE
+#endif
+
 #if defined(__ARM_FEATURE_DSP)
 #include <arm_acle.h>
 
