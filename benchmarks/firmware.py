@@ -4,14 +4,18 @@ the tflite-micro interpreter's arena for the same model.
     python benchmarks/firmware.py --out results/firmware [--models micro_speech,ds-cnn-s]
 
 Models: ``micro_speech`` (TFLM's micro_speech_quantized.tflite, micro frontend 49x40) and
-``ds-cnn-s|m|l`` (kws DS-CNN shapes on 49x10 MFCC, 12 classes, random weights int8-calibrated
-on random features: sizes and speed do not depend on training).  Each is deployed for
+``ds-cnn-s|m|l`` (kws DS-CNN shapes on 49x10 MFCC, 12 classes, random weights and random
+batch-norm statistics, int8-calibrated on random features: sizes and speed do not depend on
+training).  Each is deployed for
 ``qemu-mps2-an386`` with its frontend, built with arm-none-eabi-gcc -O2 (Cortex-M4 DSP
 path), and timed under ``qemu-system-arm -icount shift=0`` (one SysTick tick = 40
 instructions).  Writes ``firmware.md`` (table) and ``firmware.json`` to ``--out``.
 
 Columns: flash = text + data of the whole firmware (weights + code: app, frontend, kernels,
-protocol, board); model RAM = the model's static arena + its input and output buffers;
+protocol, board); model RAM = the model's static arena (activations, in-place ops sharing
+one buffer, kernel scratch) + its input and output buffers; model stack = the worst-case
+stack of ``kws_model_invoke`` and its kernels (GCC ``-fcallgraph-info=su``, same flags as the
+firmware), reported beside it (the firmware's reserved stack holds it);
 peak RAM = data + bss of the firmware, which includes the frontend state, the feature
 window, protocol buffers and the 16 KiB reserved stack; TFLM arena = "Arena allocation
 total" from tflite-micro's ``print_allocations()``.
@@ -51,6 +55,24 @@ def tflm_arena_bytes(model: Path) -> int | None:
     return int(m.group(1)) if m else None
 
 
+def _randomize_batch_norm(model: Any, rng: np.random.Generator) -> None:
+    """Trained-like batch-norm statistics. With the initial ones (identity) random conv
+    weights shrink the activations block by block: DS-CNN-M/L's logits scale falls below
+    2^-26, where TFLM's softmax input multiplier is not above one and the tflite-micro
+    interpreter aborts while loading (QuantizeMultiplierGreaterThanOne)."""
+    import keras
+
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            gamma, beta, mean, var = layer.get_weights()
+            layer.set_weights([
+                rng.uniform(0.5, 1.5, gamma.shape).astype(np.float32),
+                rng.normal(0.0, 0.3, beta.shape).astype(np.float32),
+                rng.normal(0.0, 0.3, mean.shape).astype(np.float32),
+                rng.uniform(0.5, 2.0, var.shape).astype(np.float32),
+            ])
+
+
 def make_ds_cnn(size: str, out_dir: Path) -> Path:
     """DS-CNN of ``size`` on MFCC 49x10 with random weights, plus its model.json."""
     import keras
@@ -62,6 +84,7 @@ def make_ds_cnn(size: str, out_dir: Path) -> Path:
     keras.utils.set_random_seed(11)
     model = ds_cnn((49, 10, 1), 12, size)
     rng = np.random.default_rng(5)
+    _randomize_batch_norm(model, rng)
     rep = rng.normal(0.0, 3.0, (24, 49, 10, 1)).astype(np.float32)
     out = out_dir / f"ds-cnn-{size}"
     out.mkdir(parents=True, exist_ok=True)
@@ -100,7 +123,39 @@ def symbol_bytes(elf: Path, names: tuple[str, ...]) -> int:
     return total
 
 
+def model_stack_bytes(project: Path, cflags: list[str]) -> int:
+    """Worst-case stack of ``kws_model_invoke``: its frame plus the deepest chain of callee
+    frames, from GCC's ``-fcallgraph-info=su`` over the generated model and the kernels,
+    compiled with the firmware's flags (libgcc helpers, if any are called, count 0)."""
+    sources = [project / "generated" / "model.c",
+               *sorted((project / "core" / "kernels").glob("*.c"))]
+    frames: dict[str, int] = {}
+    calls: dict[str, set[str]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(["arm-none-eabi-gcc", *cflags, "-std=c99", "-O2", "-c",
+                        "-fcallgraph-info=su", f"-I{project / 'core'}",
+                        f"-I{project / 'generated'}", *map(str, sources)],
+                       cwd=tmp, check=True, capture_output=True)
+        for ci in Path(tmp).glob("*.ci"):
+            for line in ci.read_text().splitlines():
+                node = re.match(r'node: \{ title: "([^"]+)" label: "[^"]*?(\d+) bytes', line)
+                edge = re.match(r'edge: \{ sourcename: "([^"]+)" targetname: "([^"]+)"', line)
+                if node:
+                    frames[node.group(1)] = int(node.group(2))
+                elif edge:
+                    calls.setdefault(edge.group(1), set()).add(edge.group(2))
+
+    def deepest(fn: str, path: tuple[str, ...]) -> int:
+        if fn in path:  # recursion would make the stack unbounded
+            raise RuntimeError(f"recursive call chain {' -> '.join((*path, fn))}")
+        below = [deepest(c, (*path, fn)) for c in calls.get(fn, ())]
+        return frames.get(fn, 0) + max(below, default=0)
+
+    return deepest("kws_model_invoke", ())
+
+
 def bench_model(name: str, model: Path, work: Path) -> dict[str, Any]:
+    from kws.boards import get_board
     from kws.project import bench_project, build_project, deploy
 
     project = work / f"project_{name}"
@@ -110,6 +165,7 @@ def bench_model(name: str, model: Path, work: Path) -> dict[str, Any]:
     input_size = int(np.prod(cfg["input_shape"]))
     output_size = int(np.prod(cfg["output_shape"]))
     model_ram = cfg["arena_bytes"] + input_size + output_size
+    stack = model_stack_bytes(project, list(get_board("qemu-mps2-an386").cflags()))
     tflm = tflm_arena_bytes(model)
     return {
         "model": name,
@@ -120,11 +176,13 @@ def bench_model(name: str, model: Path, work: Path) -> dict[str, Any]:
         "code_bytes": build.flash_bytes - cfg["weight_bytes"],
         "arena_bytes": cfg["arena_bytes"],
         "model_ram_bytes": model_ram,
+        "model_stack_bytes": stack,
         "frontend_state_bytes": symbol_bytes(build.elf, ("frontend",)),
         "stack_reserved_bytes": build.stack,
         "peak_ram_bytes": build.ram_bytes,
         "tflm_arena_bytes": tflm,
         "model_ram_vs_tflm": round(model_ram / tflm, 3) if tflm else None,
+        "model_ram_with_stack_vs_tflm": round((model_ram + stack) / tflm, 3) if tflm else None,
         "instructions_per_inference": bench["instructions_per_inference"],
         "instructions_per_mac": bench["instructions_per_mac"],
     }
@@ -136,13 +194,15 @@ def _fmt(value: float | None, spec: str) -> str:
 
 def markdown(rows: list[dict[str, Any]]) -> str:
     head = ("| model | .tflite B | MACs | flash B (weights + code) | model RAM B (arena) | "
-            "peak RAM B | TFLM arena B | model RAM / TFLM | instr/inference | instr/MAC |\n"
-            "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+            "model stack B | peak RAM B | TFLM arena B | model RAM / TFLM | "
+            "(+ stack) / TFLM | instr/inference | instr/MAC |\n"
+            "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
     lines = [
         f"| {r['model']} | {r['tflite_bytes']:,} | {r['macs']:,} | {r['flash_bytes']:,} "
         f"({r['weight_bytes']:,} + {r['code_bytes']:,}) | {r['model_ram_bytes']:,} "
-        f"({r['arena_bytes']:,}) | {r['peak_ram_bytes']:,} | "
+        f"({r['arena_bytes']:,}) | {r['model_stack_bytes']:,} | {r['peak_ram_bytes']:,} | "
         f"{_fmt(r['tflm_arena_bytes'], ',')} | {_fmt(r['model_ram_vs_tflm'], '.2f')} | "
+        f"{_fmt(r['model_ram_with_stack_vs_tflm'], '.2f')} | "
         f"{r['instructions_per_inference']:,} | "
         f"{r['instructions_per_mac']:.2f} |"
         for r in rows
