@@ -53,8 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from kws.engines import open_session
     from kws.evaluate import classification_metrics
-    from kws.export import TflmRunner, export_run, quantize_inputs, run_int8
+    from kws.export import export_run, quantize_inputs, run_int8
     from kws.features import MfccConfig, MicroFrontendConfig
     from kws.train import TrainConfig, train
 
@@ -76,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
 
     test = np.load(args.out / "test.npz")
     q = quantize_inputs(test["x"], info["input_scale"], info["input_zero_point"])
-    outputs = run_int8(TflmRunner(args.out / info["model_file"]), q)
+    outputs = run_int8(open_session("tflm", args.out / info["model_file"]), q)
     metrics = classification_metrics(test["y"], outputs.argmax(axis=1), info["labels"])
     results = {
         "task": f"{len(info['labels'])}-class Speech Commands, unseen speakers",

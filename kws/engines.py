@@ -81,23 +81,28 @@ def _prepare_inputs(model_path: Path, inputs: list[np.ndarray]) -> list[np.ndarr
     return prepared
 
 
-def run_tflm(model_path: Path, inputs: list[np.ndarray]) -> list[np.ndarray]:
-    """tflite-micro interpreter (reference kernels)."""
+Session = Callable[[np.ndarray], np.ndarray]
+
+
+def tflm_session(model_path: Path) -> Session:
+    """One-input-at-a-time runner on the tflite-micro interpreter (reference kernels)."""
     from tflite_micro.python.tflite_micro import runtime
 
     try:
         interpreter = runtime.Interpreter.from_file(str(model_path))
     except (RuntimeError, ValueError) as exc:
         raise KwsError(f"{model_path}: tflite-micro cannot load the model ({exc})") from exc
-    outputs = []
-    for x in inputs:
-        interpreter.set_input(x, 0)
+    shape = tuple(int(d) for d in interpreter.get_input_details(0)["shape"])
+
+    def invoke(x: np.ndarray) -> np.ndarray:
+        interpreter.set_input(np.asarray(x, dtype=np.int8).reshape(shape), 0)
         interpreter.invoke()
-        outputs.append(np.array(interpreter.get_output(0), dtype=np.int8, copy=True))
-    return outputs
+        return np.array(interpreter.get_output(0), dtype=np.int8, copy=True)
+
+    return invoke
 
 
-def run_litert(model_path: Path, inputs: list[np.ndarray]) -> list[np.ndarray]:
+def litert_session(model_path: Path) -> Session:
     """LiteRT interpreter with reference kernels (reported against TFLM, never asserted)."""
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
@@ -111,20 +116,49 @@ def run_litert(model_path: Path, inputs: list[np.ndarray]) -> list[np.ndarray]:
         raise KwsError(f"{model_path}: LiteRT cannot load the model ({exc})") from exc
     inp = interpreter.get_input_details()[0]
     out = interpreter.get_output_details()[0]
-    outputs = []
-    for x in inputs:
-        interpreter.set_tensor(inp["index"], x)
+
+    def invoke(x: np.ndarray) -> np.ndarray:
+        interpreter.set_tensor(inp["index"], np.asarray(x, dtype=np.int8).reshape(inp["shape"]))
         interpreter.invoke()
-        outputs.append(np.array(interpreter.get_tensor(out["index"]), dtype=np.int8, copy=True))
-    return outputs
+        return np.array(interpreter.get_tensor(out["index"]), dtype=np.int8, copy=True)
+
+    return invoke
 
 
-def run_native(model_path: Path, inputs: list[np.ndarray]) -> list[np.ndarray]:
+def native_session(model_path: Path) -> Session:
     """The kws-compiled C model built for the host (same C as the firmware)."""
     from kws.deploy.native import load_native
 
-    model = load_native(model_path)
-    return [model.invoke(x) for x in inputs]
+    return load_native(model_path).invoke
+
+
+SESSIONS: dict[str, Callable[[Path], Session]] = {
+    "tflm": tflm_session,
+    "litert": litert_session,
+    "native": native_session,
+}
+
+
+def open_session(engine: str, model_path: str | Path) -> Session:
+    """A callable running one int8 input through ``model_path`` on an in-process engine."""
+    if engine not in SESSIONS:
+        raise KwsError(f"engine {engine!r} has no in-process session "
+                       f"(available: {', '.join(SESSIONS)})")
+    return SESSIONS[engine](Path(model_path))
+
+
+def _batch(session: Callable[[Path], Session]) -> EngineFn:
+    def run(model_path: Path, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        invoke = session(model_path)
+        return [invoke(x) for x in inputs]
+
+    run.__doc__ = session.__doc__
+    return run
+
+
+run_tflm = _batch(tflm_session)
+run_litert = _batch(litert_session)
+run_native = _batch(native_session)
 
 
 register_engine("tflm", run_tflm)

@@ -154,7 +154,8 @@ def evaluate_model(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from kws.data import SILENCE_LABEL, UNKNOWN_LABEL, extract_features, load_dataset
-    from kws.export import LiteRtRunner, TflmRunner, quantize_inputs, run_int8
+    from kws.engines import open_session
+    from kws.export import quantize_inputs, run_int8
     from kws.features import frontend_from_dict
 
     if engine not in ENGINES:
@@ -184,7 +185,7 @@ def evaluate_model(
         raise KwsError(f"{model_path}: model input {list(expected)} does not match features "
                        f"{list(x.shape[1:])} from its frontend config")
     q = quantize_inputs(x, float(meta["input_scale"]), int(meta["input_zero_point"]))
-    runner = TflmRunner(model_path) if engine == "tflm" else LiteRtRunner(model_path)
+    runner = open_session(engine, model_path)
     with Progress(TextColumn(f"[bold]int8 inference ({engine})"), BarColumn(),
                   MofNCompleteColumn(), console=console, disable=not progress) as bar:
         task = bar.add_task("", total=len(q))

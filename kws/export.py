@@ -119,51 +119,12 @@ def convert_int8(model: Any, representative: np.ndarray) -> bytes:
         return bytes(converter.convert())
 
 
-class TflmRunner:
-    """Runs an int8 ``.tflite`` one example at a time in the tflite-micro interpreter."""
-
-    def __init__(self, model_path: str | os.PathLike[str]) -> None:
-        from tflite_micro.python.tflite_micro import runtime
-
-        try:
-            self._interpreter = runtime.Interpreter.from_file(str(model_path))
-        except (RuntimeError, ValueError) as exc:
-            raise KwsError(f"{model_path}: tflite-micro cannot load the model ({exc})") from exc
-        self._shape = tuple(int(d) for d in self._interpreter.get_input_details(0)["shape"])
-
-    def __call__(self, q: np.ndarray) -> np.ndarray:
-        """int8 output ``[num_classes]`` for one int8 input ``[frames, channels(, 1)]``."""
-        self._interpreter.set_input(np.asarray(q, dtype=np.int8).reshape(self._shape), 0)
-        self._interpreter.invoke()
-        return np.asarray(self._interpreter.get_output(0)).reshape(-1).copy()
-
-
-class LiteRtRunner:
-    """Same interface as :class:`TflmRunner` through the desktop LiteRT interpreter."""
-
-    def __init__(self, model_path: str | os.PathLike[str]) -> None:
-        from ai_edge_litert.interpreter import Interpreter
-
-        try:
-            self._interpreter = Interpreter(model_path=str(model_path))
-            self._interpreter.allocate_tensors()
-        except (RuntimeError, ValueError) as exc:
-            raise KwsError(f"{model_path}: LiteRT cannot load the model ({exc})") from exc
-        self._in = self._interpreter.get_input_details()[0]
-        self._out = self._interpreter.get_output_details()[0]
-
-    def __call__(self, q: np.ndarray) -> np.ndarray:
-        self._interpreter.set_tensor(
-            self._in["index"], np.asarray(q, dtype=np.int8).reshape(self._in["shape"]))
-        self._interpreter.invoke()
-        return self._interpreter.get_tensor(self._out["index"]).reshape(-1).copy()
-
-
 def run_int8(runner: Any, q: np.ndarray, progress: Any = None, task: Any = None) -> np.ndarray:
-    """int8 outputs ``[n, num_classes]`` for int8 inputs ``[n, ...]`` through ``runner``."""
+    """int8 outputs ``[n, num_classes]`` for int8 inputs ``[n, ...]`` through ``runner``
+    (a :func:`kws.engines.open_session` callable)."""
     outputs = []
     for x in q:
-        outputs.append(runner(x))
+        outputs.append(runner(x).reshape(-1))
         if progress is not None:
             progress.advance(task)
     return np.stack(outputs) if outputs else np.zeros((0, 0), np.int8)
@@ -192,6 +153,7 @@ def export_run(run_dir: str | os.PathLike[str], data: str | os.PathLike[str] | N
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+    from kws.engines import open_session
     from kws.model import count_macs, count_params
     from kws.train import kws_version, predict_classes, write_atomic, write_json_atomic
 
@@ -244,7 +206,7 @@ def export_run(run_dir: str | os.PathLike[str], data: str | os.PathLike[str] | N
     float_acc = int8_acc = None
     if x_test is not None and len(x_test):
         float_acc = float(np.mean(predict_classes(model, x_test) == y_test))
-        runner = TflmRunner(model_path)
+        runner = open_session("tflm", model_path)
         q = quantize_inputs(x_test, in_q.scale, in_q.zero_point)
         with Progress(TextColumn("[bold]int8 test (tflite-micro)"), BarColumn(),
                       MofNCompleteColumn(), console=console, disable=not progress) as bar:

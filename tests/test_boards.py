@@ -346,10 +346,6 @@ def test_deployed_project_builds_for_stm32f4_uart_audio(tmp_path):
 
 @pytest.mark.arm
 @needs_arm
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "firmware/app/main.c (not this board's code): handle_frame() is unused when "
-    "KWS_APP_AUDIO_SOURCE is the microphone, an -Werror unused-function error; remove this "
-    "mark once the app is fixed"))
 def test_deployed_project_builds_for_stm32f4_mic(tmp_path):
     """The real firmware application reading the MP45DT02 (the board's default)."""
     project = _build_deployed(tmp_path, audio_source=None)
@@ -414,7 +410,8 @@ def test_arduino_pipeline_matches_host_on_real_clips(arduino_library, tmp_path):
     from cffi import FFI
 
     from kws.audio import load_audio
-    from kws.export import TflmRunner, quantize_inputs
+    from kws.engines import open_session
+    from kws.export import quantize_inputs
     from kws.features import MicroFrontendConfig, compute_features, to_model_input
 
     src = arduino_library / "src"
@@ -444,10 +441,10 @@ def test_arduino_pipeline_matches_host_on_real_clips(arduino_library, tmp_path):
     config = MicroFrontendConfig()
     features = compute_features(audio, config)
     q = quantize_inputs(to_model_input(features, config), 0.10171568393707275, -128)
-    runner = TflmRunner(MICRO_SPEECH)
+    runner = open_session("tflm", MICRO_SPEECH)
     assert sorted(device) == list(range(49, len(features) + 1))
     for end, (label, scores) in device.items():
-        expected = runner(q[end - 49:end])
+        expected = runner(q[end - 49:end]).reshape(-1)
         assert np.array_equal(scores, expected), end
         assert label == int(np.argmax(expected))
     # The clips themselves are recognised once the window holds them.

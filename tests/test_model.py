@@ -98,7 +98,7 @@ def test_int8_export_has_only_ds_cnn_kernels(size: str, shape: tuple[int, int]) 
 
 def test_int8_model_tracks_float_model(tmp_path) -> None:
     """tflite-micro output of the exported model is close to the float model's softmax."""
-    from kws.export import TflmRunner
+    from kws.engines import open_session
 
     rng = np.random.default_rng(1)
     model = ds_cnn((49, 40, 1), 4, "xs")
@@ -108,7 +108,7 @@ def test_int8_model_tracks_float_model(tmp_path) -> None:
     inp, out = io_quantization(path)
     x = _calibration(rng, 16, (49, 40))
     q = quantize_inputs(x, inp.scale, inp.zero_point)
-    got = run_int8(TflmRunner(path), q)
+    got = run_int8(open_session("tflm", path), q)
     assert got.shape == (16, 4) and got.dtype == np.int8
     probs = (got.astype(np.float32) - out.zero_point) * out.scale
     want = np.asarray(model(x[..., None], training=False))

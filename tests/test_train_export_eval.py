@@ -112,7 +112,8 @@ def test_saved_model_is_the_best_epoch(run_dir: Path, dataset: Path) -> None:
 
 
 def test_export_writes_int8_model_and_contract(run_dir: Path, exported: dict) -> None:
-    from kws.export import TflmRunner, quantize_inputs, run_int8
+    from kws.engines import open_session
+    from kws.export import quantize_inputs, run_int8
     from kws.modelinfo import DS_CNN_OPS, io_quantization, tflite_ops
 
     model_path = run_dir / "model_int8.tflite"
@@ -132,7 +133,7 @@ def test_export_writes_int8_model_and_contract(run_dir: Path, exported: dict) ->
     # The recorded int8 accuracy is what tflite-micro gives on the saved test features.
     with np.load(run_dir / "test.npz") as z:
         q = quantize_inputs(z["x"], inp.scale, inp.zero_point)
-        pred = np.argmax(run_int8(TflmRunner(model_path), q), axis=-1)
+        pred = np.argmax(run_int8(open_session("tflm", model_path), q), axis=-1)
         assert np.mean(pred == z["y"]) == exported["int8_accuracy"]
         assert exported["test_examples"] == len(z["y"])
 
