@@ -107,3 +107,12 @@ def test_streaming_in_chunks_gives_same_bits(tflm_clips):
 def test_config_over_capacity_is_refused():
     with pytest.raises(ValueError, match="capacity"):
         MicroFrontend(MicroFrontendConfig(window_ms=100, step_ms=10))
+
+
+def test_non_int16_samples_are_refused():
+    with pytest.raises(ValueError, match="int16"):
+        micro_features(np.zeros(1000, np.float32))
+    with pytest.raises(ValueError, match="1-D"):
+        micro_features(np.zeros((1000, 2), np.int16))
+    with pytest.raises(ValueError, match="outside"):
+        micro_features(np.full(1000, 40000, np.int32))

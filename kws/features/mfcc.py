@@ -23,6 +23,7 @@ import numpy as np
 
 from kws._core import ffi, lib
 from kws.errors import KwsError
+from kws.features._stream import c_array, stream_frames
 from kws.features.mfcc_tables import MfccTables, build_mfcc_tables
 
 
@@ -185,19 +186,6 @@ def mfcc_tables(config: MfccConfig | None = None) -> MfccTables:
     return tables
 
 
-def _as_int16_samples(samples: np.ndarray) -> np.ndarray:
-    x = np.asarray(samples)
-    if x.ndim != 1:
-        raise ValueError(f"MFCC front end expects mono 1-D samples, got shape {x.shape}")
-    if x.dtype == np.int16:
-        return np.ascontiguousarray(x)
-    if not np.issubdtype(x.dtype, np.integer):
-        raise ValueError(f"MFCC front end expects int16 samples, got dtype {x.dtype}")
-    if x.size and (x.min() < -32768 or x.max() > 32767):
-        raise ValueError("MFCC front end expects int16 samples, got values outside -32768..32767")
-    return np.ascontiguousarray(x, dtype=np.int16)
-
-
 class MfccFrontend:
     """A streaming MFCC front end: feed int16 samples, get float32 ``[frames, num_mfcc]``.
 
@@ -221,10 +209,10 @@ class MfccFrontend:
         )
 
         def f32(a: np.ndarray) -> Any:
-            return ffi.cast("const float*", ffi.from_buffer(a))
+            return c_array("float", a)
 
         def i16(a: np.ndarray) -> Any:
-            return ffi.cast("const int16_t*", ffi.from_buffer(a))
+            return c_array("int16_t", a)
 
         cfg = ffi.new("KwsMfccConfig*")
         cfg.window.size = t.window_size
@@ -261,17 +249,11 @@ class MfccFrontend:
 
     def process(self, samples: np.ndarray) -> np.ndarray:
         """Stream int16 ``samples`` in; return the frames completed, float32 ``[n, num_mfcc]``."""
-        x = _as_int16_samples(samples)
-        max_frames = (len(x) + self.tables.window_size) // self.tables.window_step + 1
-        out = np.zeros((max_frames, self.num_mfcc), dtype=np.float32)
-        n = lib.kws_mfcc_process_all(
-            self._state,
-            ffi.cast("const int16_t*", ffi.from_buffer(x)),
-            len(x),
-            ffi.cast("float*", ffi.from_buffer(out)),
-            max_frames,
+        return stream_frames(
+            lib.kws_mfcc_process_all, self._state, samples,
+            window_size=self.tables.window_size, window_step=self.tables.window_step,
+            width=self.num_mfcc, dtype=np.float32, out_ctype="float", what="MFCC front end",
         )
-        return out[:n]
 
 
 def mfcc_features(audio: np.ndarray, config: MfccConfig | None = None) -> np.ndarray:

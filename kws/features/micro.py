@@ -8,6 +8,7 @@ from functools import lru_cache
 import numpy as np
 
 from kws._core import ffi, lib
+from kws.features._stream import c_array, stream_frames
 from kws.features.micro_tables import MicroFrontendTables, micro_frontend_tables
 
 
@@ -80,10 +81,10 @@ class MicroFrontend:
         (window, tw, stw, fstarts, wstarts, widths, weights, unweights, lut) = self._keep
 
         def i16(a: np.ndarray):
-            return ffi.cast("const int16_t*", ffi.from_buffer(a))
+            return c_array("int16_t", a)
 
         def cpx(a: np.ndarray):
-            return ffi.cast("const KwsComplexInt16*", ffi.from_buffer(a))
+            return c_array("KwsComplexInt16", a)
 
         cfg = ffi.new("KwsMicroFrontendConfig*")
         cfg.window.size = t.window_size
@@ -131,17 +132,12 @@ class MicroFrontend:
 
     def process(self, samples: np.ndarray) -> np.ndarray:
         """Stream ``samples`` (int16) in; return the frames completed, ``[n, channels]`` uint16."""
-        x = np.ascontiguousarray(samples, dtype=np.int16)
-        max_frames = (len(x) + self.tables.window_size) // self.tables.window_step + 1
-        out = np.zeros((max_frames, self.num_channels), dtype=np.uint16)
-        n = lib.kws_micro_frontend_process_all(
-            self._state,
-            ffi.cast("const int16_t*", ffi.from_buffer(x)),
-            len(x),
-            ffi.cast("uint16_t*", ffi.from_buffer(out)),
-            max_frames,
+        return stream_frames(
+            lib.kws_micro_frontend_process_all, self._state, samples,
+            window_size=self.tables.window_size, window_step=self.tables.window_step,
+            width=self.num_channels, dtype=np.uint16, out_ctype="uint16_t",
+            what="micro frontend",
         )
-        return out[:n]
 
 
 def micro_features(audio: np.ndarray, config: MicroFrontendConfig | None = None) -> np.ndarray:
