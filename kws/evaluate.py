@@ -86,7 +86,7 @@ def plot_confusion(confusion: np.ndarray, labels: list[str], path: str | os.Path
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from kws.train import write_atomic
+    from kws.fileio import write_atomic
 
     confusion = np.asarray(confusion)
     k = len(labels)

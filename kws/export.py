@@ -154,8 +154,9 @@ def export_run(run_dir: str | os.PathLike[str], data: str | os.PathLike[str] | N
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from kws.engines import open_session
+    from kws.fileio import write_atomic, write_json_atomic
     from kws.model import count_macs, count_params
-    from kws.train import kws_version, predict_classes, write_atomic, write_json_atomic
+    from kws.train import kws_version, predict_classes
 
     run = Path(run_dir)
     console = Console(stderr=True, quiet=not progress)

@@ -33,6 +33,7 @@ import numpy as np
 from kws import protocol
 from kws.boards import Board, get_board
 from kws.errors import KwsError
+from kws.fileio import write_text_atomic
 
 ROOT = Path(__file__).resolve().parent.parent
 FIRMWARE_DIR = ROOT / "firmware"
@@ -125,17 +126,6 @@ def _model_meta(tflite: Path) -> dict[str, Any] | None:
     if meta.get("model_file", tflite.name) != tflite.name:
         return None
     return meta
-
-
-def _write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
 
 
 def _threshold_q(threshold: float, scale: float, zero_point: int) -> int:
@@ -415,7 +405,7 @@ def deploy(
             "elf": "build/firmware.elf",
             "bench_elf": "build/bench.elf",
         }
-        _write_text(generated / "kws_app_config.h", _app_config_header(cfg))
+        write_text_atomic(generated / "kws_app_config.h", _app_config_header(cfg))
         (generated / "model.json").unlink(missing_ok=True)
         shutil.copytree(APP_DIR, staging / "app",
                         ignore=shutil.ignore_patterns("*.o", "__pycache__"))
@@ -432,8 +422,8 @@ def deploy(
         for part in core_parts:
             sources += sorted(str(p.relative_to(staging))
                               for p in (staging / "core" / part).rglob("*.c"))
-        _write_text(staging / "Makefile", _makefile(board, sources, defines, bench_runs))
-        _write_text(staging / "project.json", json.dumps(cfg, indent=2) + "\n")
+        write_text_atomic(staging / "Makefile", _makefile(board, sources, defines, bench_runs))
+        write_text_atomic(staging / "project.json", json.dumps(cfg, indent=2) + "\n")
         if out.exists():
             trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
             os.replace(out, trash / "old")

@@ -21,8 +21,6 @@ best validation epoch are kept.  A run directory receives:
 
 from __future__ import annotations
 
-import io
-import json
 import os
 import tempfile
 import time
@@ -34,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from kws.errors import KwsError
+from kws.fileio import write_atomic, write_json_atomic
 
 STRATEGIES = ("none", "mirrored", "multiworker")
 LR_SCHEDULES = ("cosine", "step")
@@ -92,45 +91,14 @@ class TrainConfig:
             raise KwsError(f"--lr-schedule must be one of {', '.join(LR_SCHEDULES)}")
 
 
-def _umask_mode() -> int:
-    """File mode a plain ``open()`` would give (mkstemp files are 0600)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def write_atomic(path: Path, write: Callable[[io.BufferedWriter], None]) -> None:
-    """Write through a temp file in the same folder, then rename over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.chmod(tmp, _umask_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_json_atomic(path: Path, obj: Any) -> None:
-    """Write ``obj`` as indented JSON, atomically."""
-    text = json.dumps(obj, indent=2, sort_keys=False) + "\n"
-    write_atomic(path, lambda f: f.write(text.encode()))
-
-
 def save_keras_atomic(model: Any, path: Path) -> None:
     """``model.save`` to a temp ``.keras`` file beside ``path``, then rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".keras")
-    os.close(fd)
-    try:
+    # Keras picks the format from the suffix, so save to a temp .keras and write its bytes.
+    with tempfile.TemporaryDirectory(dir=path.parent if path.parent.is_dir() else None) as d:
+        tmp = Path(d) / "model.keras"
         model.save(tmp)
-        os.chmod(tmp, _umask_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        data = tmp.read_bytes()
+    write_atomic(path, lambda f: f.write(data))
 
 
 def make_strategy(name: str) -> Any:

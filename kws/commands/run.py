@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 from pathlib import Path
 
 ENGINE_CHOICES = ("tflm", "litert", "native", "qemu")
@@ -50,23 +48,15 @@ def load_inputs(path: Path, input_size: int):
                    "values nor a batch [N, ...] of them")
 
 
-def save_npy_atomic(path: Path, array) -> None:
+def save_output(path: Path, array) -> None:
     """Write ``array`` to ``path`` through a temporary file (no partial output)."""
-    import numpy as np
-
     from kws.errors import KwsError
+    from kws.fileio import save_npy_atomic
 
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise KwsError(f"{path}: output directory {parent} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, array)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    save_npy_atomic(path, array)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -85,6 +75,6 @@ def run(args: argparse.Namespace) -> int:
     with console.status(f"running {len(inputs)} input(s) on {args.engine}"):
         outputs = run_model(args.engine, args.model, inputs)
     result = np.stack(outputs) if batch else outputs[0]
-    save_npy_atomic(args.output, result)
+    save_output(args.output, result)
     console.print(f"{args.output}: {list(result.shape)} int8 from {args.engine}")
     return 0

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from kws.features import (
     num_frames,
     to_model_input,
 )
+from kws.fileio import save_npy_atomic
 
 # Bump when the cached content changes meaning (e.g. a new clipping rule).
 CACHE_VERSION = 1
@@ -181,18 +181,6 @@ def _progress(items: range, show: bool, description: str) -> Iterator[int]:
             bar.advance(task)
 
 
-def _save_atomic(path: Path, array: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, array)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def extract_features(
     examples: Sequence[Example],
     labels: Sequence[str],
@@ -240,7 +228,7 @@ def extract_features(
         f"features ({len(examples)} clips)",
     )
     if cache_file is not None:
-        _save_atomic(cache_file, X)
+        save_npy_atomic(cache_file, X)
     return X, y
 
 

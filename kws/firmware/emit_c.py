@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -323,13 +322,6 @@ def c_source(includes: Iterable[str], fragments: Iterable[str], comment: str = "
 
 def write_c_file(path: str | os.PathLike, text: str) -> Path:
     """Write generated C atomically (temp file + ``os.replace``)."""
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=out.name + ".", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, out)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-    return out
+    from kws.fileio import write_text_atomic
+
+    return write_text_atomic(path, text)
