@@ -207,3 +207,16 @@ def test_fused_options_are_what_the_cases_claim(op_models) -> None:
     assert graph.tensor(graph.ops[0].inputs[1]).scales.size == 1
     graph = load_graph(op_models("fc_per_channel")[0])
     assert graph.tensor(graph.ops[0].inputs[1]).scales.size == 10
+
+
+def test_softmax_scale_tflm_refuses_is_refused_too():
+    """TFLM aborts on a softmax whose input multiplier is not above one; so do we."""
+    from kws.deploy.quantize import softmax_params
+
+    tiny = 0.99 / 2.0**26  # beta * scale * 2^26 = 0.99
+    with pytest.raises(ValueError, match="not above one"):
+        softmax_params(1.0, tiny)
+    with pytest.raises(ValueError, match="not above one"):
+        softmax_params(1.0, 1.0 / 2.0**26)
+    mult, shift, diff_min = softmax_params(1.0, 0.1)
+    assert mult > 0 and shift >= 0 and diff_min < 0

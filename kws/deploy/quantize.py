@@ -90,9 +90,11 @@ def softmax_params(beta: float, input_scale: float) -> tuple[int, int, int]:
     scaled_diff_integer_bits = 5
     real = min(float(beta) * float(input_scale) * float(1 << (31 - scaled_diff_integer_bits)),
                float((1 << 31) - 1))
+    # TFLM's QuantizeMultiplierGreaterThanOne refuses (aborts on) anything not above one.
+    if real <= 1.0:
+        raise ValueError(f"softmax input multiplier {real:.3g} is not above one "
+                         "(tflite-micro refuses this model too)")
     multiplier, left_shift = quantize_multiplier(real)
-    if left_shift < 0:
-        raise ValueError("softmax input multiplier is below one")
     max_input_rescaled = (
         1.0 * ((1 << scaled_diff_integer_bits) - 1)
         * float(1 << (31 - scaled_diff_integer_bits)) / float(1 << left_shift)
