@@ -70,9 +70,10 @@ def in_place_variant(kind: str, fields: dict[str, Any], scratch_bytes: int, op_i
     if kind == "DEPTHWISE_CONV_2D":
         if fields["depth_multiplier"] != 1:
             return None
-        plane = fields["plane_height"] * fields["plane_width"]
+        plane = (fields["plane_height"] + 1) * fields["plane_width"]
         # KWS_DEPTHWISE_CONV_2D_INPLACE_SCRATCH_BYTES
-        scratch = -(-2 * plane // 4) * 4 + 4 * fields["output_width"]
+        scratch = -(-2 * plane // 4) * 4 + 4 * max(fields["output_height"],
+                                                   fields["output_width"])
         # Always the plane path: the out-of-place kernel's direct-path arrays (if the
         # compiler chose that path) are not used.
         plane_fields = {**fields, "scratch": scratch_marker}

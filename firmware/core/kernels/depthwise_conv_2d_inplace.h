@@ -13,9 +13,13 @@
 
 #include "kernels/depthwise_conv_2d.h"
 
-/* Scratch: the int16 plane of one channel, then one output row's int32 accumulators. */
-#define KWS_DEPTHWISE_CONV_2D_INPLACE_SCRATCH_BYTES(plane_height, plane_width, output_width) \
-  (((2 * (plane_height) * (plane_width) + 3) / 4) * 4 + 4 * (output_width))
+/* Scratch: the int16 plane of one channel with one spare row (plane_height + 1 values per
+ * column when a 3x3 stride-1 filter stores it transposed), then the int32 accumulators of
+ * one output row or column. */
+#define KWS_DEPTHWISE_CONV_2D_INPLACE_SCRATCH_BYTES(plane_height, plane_width, output_height, \
+                                                    output_width)                              \
+  (((2 * ((plane_height) + 1) * (plane_width) + 3) / 4) * 4 +                                 \
+   4 * ((output_height) > (output_width) ? (output_height) : (output_width)))
 
 /* data: the NHWC input on entry, the NHWC output on return; it must hold
  * max(input, output) bytes. params->depth_multiplier must be 1. */

@@ -87,4 +87,15 @@ static inline int8_t kws_clamp_output(int32_t value, int32_t output_offset,
   return (int8_t)value;
 }
 
+/* Clamp to [-128, 127]: one SSAT on the M4. */
+static inline int8_t kws_saturate_int8(int32_t value) {
+#if defined(__ARM_FEATURE_DSP)
+  return (int8_t)__ssat(value, 8);
+#else
+  if (value < -128) value = -128;
+  if (value > 127) value = 127;
+  return (int8_t)value;
+#endif
+}
+
 #endif /* KWS_KERNELS_QUANTIZE_H_ */
