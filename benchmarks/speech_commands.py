@@ -44,6 +44,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--validation-percentage", type=float, default=10.0)
     p.add_argument("--testing-percentage", type=float, default=10.0)
     p.add_argument("--snr-db", default="10,40", help="background noise SNR range LO,HI")
+    p.add_argument("--time-mask", type=int, default=0, help="SpecAugment time mask (frames)")
+    p.add_argument("--channel-mask", type=int, default=0,
+                   help="SpecAugment channel mask (channels)")
     return p.parse_args(argv)
 
 
@@ -70,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         silence_percentage=args.silence_percentage,
         validation_percentage=args.validation_percentage,
         testing_percentage=args.testing_percentage, snr_db=(snr[0], snr[1]),
+        time_mask_frames=args.time_mask, channel_mask_channels=args.channel_mask,
     )
     started = time.perf_counter()
     trained = train(config, args.out)

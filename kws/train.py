@@ -64,6 +64,10 @@ class TrainConfig:
     time_shift_ms: float = 100.0
     background_probability: float = 0.8
     snr_db: tuple[float, float] = (10.0, 40.0)
+    # SpecAugment-style masks on training features: up to this many frames / channels per
+    # mask, one time mask and one channel mask per example (0 disables).
+    time_mask_frames: int = 0
+    channel_mask_channels: int = 0
     clip_ms: int = 1000
     representative_size: int = 300
 
@@ -216,6 +220,27 @@ def fit(
     return history, best_epoch
 
 
+def spec_mask(x: np.ndarray, rng: np.random.Generator, max_frames: int, max_channels: int
+              ) -> np.ndarray:
+    """SpecAugment masks: per example, one random span of up to ``max_frames`` frames and
+    one of up to ``max_channels`` channels is set to that example's mean feature value."""
+    if max_frames <= 0 and max_channels <= 0:
+        return x
+    x = x.copy()
+    n, frames, channels = x.shape
+    means = x.reshape(n, -1).mean(axis=1)
+    for i in range(n):
+        if max_frames > 0:
+            w = int(rng.integers(0, max_frames + 1))
+            t0 = int(rng.integers(0, frames - w + 1))
+            x[i, t0:t0 + w, :] = means[i]
+        if max_channels > 0:
+            w = int(rng.integers(0, max_channels + 1))
+            c0 = int(rng.integers(0, channels - w + 1))
+            x[i, :, c0:c0 + w] = means[i]
+    return x
+
+
 def train(config: TrainConfig, out_dir: str | os.PathLike[str], *, progress: bool = True
           ) -> dict[str, Any]:
     """Train a model as described by ``config`` and write the run directory ``out_dir``.
@@ -281,8 +306,9 @@ def train(config: TrainConfig, out_dir: str | os.PathLike[str], *, progress: boo
     def next_epoch(epoch: int) -> tuple[np.ndarray, np.ndarray]:
         nonlocal clean_train
         if config.augment:
-            return augmented_epoch(splits.train, labels, frontend, splits.background, augment,
+            x, y = augmented_epoch(splits.train, labels, frontend, splits.background, augment,
                                    rng, clip_ms=config.clip_ms)
+            return spec_mask(x, rng, config.time_mask_frames, config.channel_mask_channels), y
         if clean_train is None:
             clean_train = features(splits.train)
         return clean_train

@@ -303,3 +303,26 @@ def test_auto_batch_size() -> None:
     assert auto_batch_size(85_000) == 100  # full Speech Commands: the MLPerf Tiny batch
     assert auto_batch_size(683) == 34
     assert auto_batch_size(50) == 16
+
+
+def test_spec_mask_masks_one_span_per_axis() -> None:
+    from kws.train import spec_mask
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 49, 10)).astype(np.float32) + 5.0
+    assert spec_mask(x, rng, 0, 0) is x
+    y = spec_mask(x, np.random.default_rng(1), 8, 3)
+    assert y.shape == x.shape and not np.shares_memory(x, y)
+    changed = y != x
+    for i in range(len(x)):
+        rows = np.flatnonzero(changed[i].all(axis=1))
+        cols = np.flatnonzero(changed[i].all(axis=0))
+        assert len(rows) <= 8 and len(cols) <= 3
+        # Everything that changed lies in the masked rows or columns, set to the example mean.
+        mask = np.zeros_like(changed[i])
+        mask[rows, :] = True
+        mask[:, cols] = True
+        assert not (changed[i] & ~mask).any()
+        assert np.allclose(y[i][changed[i]], x[i].mean())
+    assert changed.any()
+    assert np.array_equal(y, spec_mask(x, np.random.default_rng(1), 8, 3))

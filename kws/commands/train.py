@@ -58,6 +58,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="augmentation: chance of mixing background noise into a clip")
     p.add_argument("--snr-db", type=_snr_range, default=(10.0, 40.0), metavar="LO,HI",
                    help="augmentation: signal-to-noise range of the mixed noise (default 10,40)")
+    p.add_argument("--time-mask", type=int, default=0, metavar="FRAMES",
+                   help="augmentation: mask one random span of up to FRAMES frames (SpecAugment)")
+    p.add_argument("--channel-mask", type=int, default=0, metavar="CHANNELS",
+                   help="augmentation: mask one random span of up to CHANNELS feature channels")
     p.add_argument("--clip-ms", type=int, default=1000, help="clip length per example")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     add_frontend_args(p)
@@ -94,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
         cache_dir=None if args.cache_dir is None else str(args.cache_dir),
         augment=args.augment, clip_ms=args.clip_ms, time_shift_ms=args.time_shift_ms,
         background_probability=args.background_probability, snr_db=args.snr_db,
+        time_mask_frames=args.time_mask, channel_mask_channels=args.channel_mask,
     )
     train(config, args.out, progress=not args.quiet)
     return 0
