@@ -167,6 +167,25 @@ def _pack_int8_words(rows: np.ndarray) -> np.ndarray:
     return np.where(words >= 2**31, words - 2**32, words)
 
 
+# Largest int8 conv filter the compiler stores pre-widened (KwsConv2DParams.filter_widened):
+# each costs its size again in flash, which large models (DS-CNN-M/L) cannot spare.
+_WIDEN_FILTER_MAX_BYTES = 8 * 1024
+
+
+def _pack_widened_words(rows: np.ndarray) -> np.ndarray:
+    """int8 ``[n][k]`` -> int32 ``[n][ceil(k/4)][2]``: per group of four taps the words
+    (tap 0, tap 2) and (tap 1, tap 3), int16 halves low first -- SXTB16 of the
+    :func:`_pack_int8_words` word and of its ROR #8."""
+    rows = np.asarray(rows, np.int64).reshape(rows.shape[0], -1)
+    k4 = -(-rows.shape[1] // 4) * 4
+    padded = np.zeros((rows.shape[0], k4), np.int64)
+    padded[:, : rows.shape[1]] = rows
+    g = padded.reshape(rows.shape[0], -1, 4)
+    even = _pack_int16_pairs(np.stack([g[..., 0], g[..., 2]], axis=-1))
+    odd = _pack_int16_pairs(np.stack([g[..., 1], g[..., 3]], axis=-1))
+    return np.stack([even, odd], axis=-1)
+
+
 def _pack_int16_pairs(pairs: np.ndarray) -> np.ndarray:
     """int16 ``[..., 2]`` -> int32 words, element 0 in the low half (SMLAD operands)."""
     p = np.asarray(pairs, np.int64)
@@ -192,6 +211,31 @@ def _requantize_fields(w: _Weights, tag: str, mult: np.ndarray, shift: np.ndarra
         "output_rounding": w.add(f"{tag}_rounding", "int32_t", rounding),
         "fast_requantize": int(fast),
     }
+
+
+def _channel_terms(w: _Weights, tag: str, fast: int, folded: np.ndarray, mult: np.ndarray,
+                   shift: np.ndarray, output_offset: int, act_min: int,
+                   act_max: int) -> str | None:
+    """KwsConv2DParams.channel_terms, or ``None`` where the folded form is not proven exact.
+
+    Per channel ``(folded bias, multiplier, rounding + (output_offset << right_shift),
+    right_shift)``. With ``kws_requantize_fast`` exact (``fast``: ``|acc| < 2^30``, so
+    ``|v| <= 2^30`` after SMMULR) and ``right_shift >= 1``, adding ``output_offset *
+    2^right_shift`` before the arithmetic shift adds exactly ``output_offset`` after it;
+    the sum ``|v| + 2^(r-1) + 128 * 2^r + 1`` stays below 2^31 for ``r <= 22``. A full int8
+    activation range makes the clamp one saturation.
+    """
+    right = -np.asarray(shift, np.int64)
+    mult = np.asarray(mult, np.int64)
+    if not fast or act_min != -128 or act_max != 127 or np.any(right > 22):
+        return None
+    active = mult != 0  # multiplier 0: v = 0, rounding 0 (any right shift >= 0 works)
+    right = np.where(active, right, 1)
+    rounding = np.where(active, np.left_shift(1, right - 1), 0) + (output_offset << right)
+    if np.any(right < 1):
+        return None
+    terms = np.stack([np.asarray(folded, np.int64), mult, rounding, right], axis=1)
+    return w.add(f"{tag}_channel_terms", "int32_t", terms)
 
 
 def _lower_conv(graph: Graph, op: Op, w: _Weights, depthwise: bool) -> Call:
@@ -263,11 +307,18 @@ def _lower_conv(graph: Graph, op: Op, w: _Weights, depthwise: bool) -> Call:
     acc_bound = int(np.max(np.abs(folded) + 128 * np.abs(rows).sum(axis=1)))
     patch_size = -(-rows.shape[1] // 4) * 4
     pointwise = kh == kw == 1 and fields["padding_top"] == fields["padding_left"] == 0
+    requantize = _requantize_fields(w, tag, mult, shift, acc_bound)
+    # Pre-widened filters double the filter's flash; small ones (DS-CNN-S) only.
+    widened = rows.size <= _WIDEN_FILTER_MAX_BYTES
     fields.update({
         "patch_size": patch_size,
-        "filter": w.add(f"{tag}_filter", "int32_t", _pack_int8_words(rows)),
+        "filter": w.add(f"{tag}_filter", "int32_t",
+                        _pack_widened_words(rows) if widened else _pack_int8_words(rows)),
+        "filter_widened": int(widened),
         "folded_bias": w.add(f"{tag}_folded_bias", "int32_t", folded),
-        **_requantize_fields(w, tag, mult, shift, acc_bound),
+        **requantize,
+        "channel_terms": _channel_terms(w, tag, requantize["fast_requantize"], folded, mult,
+                                        shift, out.zero_point, act_min, act_max),
         "scratch": SCRATCH,
     })
     # KWS_CONV_2D_SCRATCH_BYTES: 4 pixels widened to int16, plus an int8 im2col patch.

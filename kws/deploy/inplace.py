@@ -2,7 +2,8 @@
 
 - DEPTHWISE_CONV_2D with depth multiplier 1 (any filter, stride, padding):
   ``kws_depthwise_conv_2d_inplace`` over the same ``KwsDepthwiseConv2DParams``; its scratch
-  is one channel's int16 plane plus one output row of int32 accumulators.
+  is one channel's int16 plane with a spare row (stored transposed for 3x3 stride-1 filters)
+  plus the int32 accumulators of one output row or column.
 - Pointwise CONV_2D (1x1, stride 1, no padding): ``kws_conv_2d_pointwise_inplace`` runs the
   ordinary ``kws_conv_2d`` over blocks of pixels staged in scratch (see
   firmware/core/kernels/conv_2d_inplace.h for the overlap argument), so both share one

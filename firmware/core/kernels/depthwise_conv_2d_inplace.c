@@ -144,6 +144,17 @@ static KWS_NOINLINE void store_line(const KwsDepthwiseConv2DParams* p, const int
     /* No fused activation narrower than int8 (DS-CNN's ReLU outputs): one saturation. */
     const int32_t rounding = p->output_rounding[c];
     const int right_shift = -shift;
+    if (right_shift <= 22) {
+      /* The offset folded into the rounding term: adding offset * 2^right_shift before
+       * the arithmetic shift adds exactly offset after it, and with |v| <= 2^30 (the
+       * compiler's fast_requantize bound) v + 2^21 + 128 * 2^22 + 1 cannot overflow. */
+      const int32_t folded = rounding + (int32_t)((uint32_t)offset << right_shift);
+      for (; acc != end; ++acc, out += step) {
+        const int32_t v = kws_smmulr((int32_t)((uint32_t)*acc << 1), multiplier);
+        *out = kws_saturate_int8((v + folded + (v >> 31)) >> right_shift);
+      }
+      return;
+    }
     for (; acc != end; ++acc, out += step) {
       *out = kws_saturate_int8(kws_requantize_fast(*acc, multiplier, right_shift, rounding) +
                                offset);

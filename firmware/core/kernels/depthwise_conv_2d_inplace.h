@@ -5,7 +5,8 @@
  * kws_depthwise_conv_2d does) into a scratch plane, then writes output channel c into
  * the same bytes: no other channel is touched, so it is exact for any stride, padding
  * and filter size. The model compiler fills the same KwsDepthwiseConv2DParams as for the
- * out-of-place kernel (depth_multiplier 1); only the scratch size differs. */
+ * out-of-place kernel (depth_multiplier 1); only the scratch size differs. 3x3 stride-1
+ * filters run over the plane transposed (see depthwise_conv_2d_inplace.c). */
 #ifndef KWS_KERNELS_DEPTHWISE_CONV_2D_INPLACE_H_
 #define KWS_KERNELS_DEPTHWISE_CONV_2D_INPLACE_H_
 
