@@ -138,6 +138,23 @@ def test_export_writes_int8_model_and_contract(run_dir: Path, exported: dict) ->
         assert exported["test_examples"] == len(z["y"])
 
 
+def test_trained_model_compiled_to_c_equals_tflite_micro(run_dir: Path, exported: dict) -> None:
+    """A model trained and exported by kws, compiled by kws.deploy and run as host C, gives
+    tflite-micro's bits on its real test features and on random inputs."""
+    from kws.engines import run_model
+    from kws.export import quantize_inputs
+
+    model_path = run_dir / "model_int8.tflite"
+    with np.load(run_dir / "test.npz") as z:
+        inputs = list(quantize_inputs(z["x"], exported["input_scale"],
+                                      exported["input_zero_point"]))
+    rng = np.random.default_rng(4)
+    inputs += list(rng.integers(-128, 128, (100, 49, 40), dtype=np.int8))
+    expected = run_model("tflm", model_path, inputs)
+    got = run_model("native", model_path, inputs)
+    assert all(np.array_equal(e, g) for e, g in zip(expected, got, strict=True))
+
+
 def test_export_rebuilds_test_split_from_data(run_dir: Path, exported: dict,
                                               dataset: Path) -> None:
     from kws.export import export_run
