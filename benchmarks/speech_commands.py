@@ -44,8 +44,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--validation-percentage", type=float, default=10.0)
     p.add_argument("--testing-percentage", type=float, default=10.0)
     p.add_argument("--snr-db", default="10,40", help="background noise SNR range LO,HI")
-    p.add_argument("--time-mask", type=int, default=0, help="SpecAugment time mask (frames)")
-    p.add_argument("--channel-mask", type=int, default=0,
+    p.add_argument("--time-mask", type=int, default=10, help="SpecAugment time mask (frames)")
+    p.add_argument("--channel-mask", type=int, default=2,
                    help="SpecAugment channel mask (channels)")
     return p.parse_args(argv)
 
