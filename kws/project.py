@@ -312,6 +312,12 @@ def deploy(
     kind = frontend or (meta["frontend"]["type"] if meta and "frontend" in meta else "none")
     if kind not in FRONTEND_KINDS:
         raise KwsError(f"frontend must be one of {', '.join(FRONTEND_KINDS)}, not {kind!r}")
+    if kind == "none" and board.has_mic:
+        # A mic board's firmware only listens to its microphone; a model-only build there
+        # would never run the model.
+        raise KwsError(f"{tflite}: {board.name} takes audio from its microphone, so it needs "
+                       "a frontend: export the model with kws export (model.json) or pass "
+                       "--frontend micro|mfcc")
 
     out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)

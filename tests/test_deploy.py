@@ -122,6 +122,8 @@ def test_deploy_refusals_leave_nothing(tmp_path) -> None:
         "model_file": model.name, "labels": ["a", "b"]}))
     with pytest.raises(KwsError, match="2 labels, the model has 4 outputs"):
         deploy(model, tmp_path / "f", frontend="micro")
+    with pytest.raises(KwsError, match="microphone, so it needs a frontend"):
+        deploy(model, tmp_path / "g", "stm32f4-disco", frontend="none")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["corrupt.tflite", "model.json",
                                                           "model_int8.tflite"]
     with pytest.raises(KwsError, match="not a kws firmware project"):
