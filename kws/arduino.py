@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CORE_DIR = ROOT / "firmware" / "core"
 TEMPLATE_DIR = ROOT / "firmware" / "boards" / "nano33ble"
 CORE_PARTS = ("frontend", "kernels")
-CORE_HEADERS = ("kws_bits.h",)
+CORE_HEADERS = ("kws_bits.h", "kws_frame_buffer.h")
 DEFAULT_NAME = "KwsMicroSpeech"
 HEADER_NAME = "kws_micro_speech.h"
 # TFLM micro_speech's classes, for models without a model.json.

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "kws_config.h"
+#include "kws_frame_buffer.h"
 
 #define KWS_WINDOW_BITS 12
 
@@ -17,9 +18,8 @@ typedef struct {
 
 typedef struct {
   KwsWindowConfig config;
-  int input_used;
+  KwsFrameBuffer frames;
   int16_t max_abs_output_value;
-  int16_t input[KWS_MAX_WINDOW_SIZE];
   int16_t output[KWS_MAX_WINDOW_SIZE];
 } KwsWindowState;
 

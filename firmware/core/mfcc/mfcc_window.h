@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "kws_config.h"
+#include "kws_frame_buffer.h"
 
 typedef struct {
   int size;                  /* window length in samples */
@@ -18,8 +19,7 @@ typedef struct {
 
 typedef struct {
   KwsMfccWindowConfig config;
-  int input_used;
-  int16_t input[KWS_MAX_WINDOW_SIZE];
+  KwsFrameBuffer frames;
   float output[KWS_MAX_WINDOW_SIZE];
 } KwsMfccWindowState;
 
