@@ -1,5 +1,6 @@
 #include "kernels/depthwise_conv_2d.h"
 
+#include "kernels/depthwise_lines.h"
 #include "kernels/quantize.h"
 #include "kernels/simd.h"
 
@@ -37,69 +38,9 @@ static KWS_NOINLINE void accumulate_channel(const KwsDepthwiseConv2DParams* p, c
   int oy, ox, fy, j;
   if (filter_height == 3 && pairs == 2 && col_step == 1) {
     /* 3x3, stride 1 (DS-CNN): three row pointers walk the plane. */
-    for (oy = 0; oy < out_h; ++oy) {
+    for (oy = 0; oy < out_h; ++oy, acc += out_w) {
       const int16_t* r0 = plane + oy * row_step;
-      const int16_t* r1 = r0 + width;
-      const int16_t* r2 = r1 + width;
-      int32_t* const row_end = acc + out_w;
-#if defined(__ARM_FEATURE_DSP)
-      if (out_w >= 2) {
-        /* Two neighbouring outputs per iteration share each tap-pair load (LDRD) and
-         * their plane words: 15 instructions per output instead of GCC's ~40 (it runs out
-         * of registers and spills). */
-        int32_t* const pair_end = acc + (out_w & ~1);
-        int32_t a, b, x, wa, wb;
-        const int32_t* wp = w;
-        __asm__ volatile(
-            "1:\n\t"
-            "ldrd %[wa], %[wb], [%[wp]]\n\t"
-            "ldr %[x], [%[r0]], #4\n\t"
-            "smlad %[a], %[x], %[wa], %[bias]\n\t"
-            "ldr %[x], [%[r0], #-2]\n\t"
-            "smlad %[b], %[x], %[wa], %[bias]\n\t"
-            "ldr %[x], [%[r0]]\n\t"
-            "smlad %[a], %[x], %[wb], %[a]\n\t"
-            "ldr %[x], [%[r0], #2]\n\t"
-            "smlad %[b], %[x], %[wb], %[b]\n\t"
-            "ldrd %[wa], %[wb], [%[wp], #8]\n\t"
-            "ldr %[x], [%[r1]], #4\n\t"
-            "smlad %[a], %[x], %[wa], %[a]\n\t"
-            "ldr %[x], [%[r1], #-2]\n\t"
-            "smlad %[b], %[x], %[wa], %[b]\n\t"
-            "ldr %[x], [%[r1]]\n\t"
-            "smlad %[a], %[x], %[wb], %[a]\n\t"
-            "ldr %[x], [%[r1], #2]\n\t"
-            "smlad %[b], %[x], %[wb], %[b]\n\t"
-            "ldrd %[wa], %[wb], [%[wp], #16]\n\t"
-            "ldr %[x], [%[r2]], #4\n\t"
-            "smlad %[a], %[x], %[wa], %[a]\n\t"
-            "ldr %[x], [%[r2], #-2]\n\t"
-            "smlad %[b], %[x], %[wa], %[b]\n\t"
-            "ldr %[x], [%[r2]]\n\t"
-            "smlad %[a], %[x], %[wb], %[a]\n\t"
-            "ldr %[x], [%[r2], #2]\n\t"
-            "smlad %[b], %[x], %[wb], %[b]\n\t"
-            "strd %[a], %[b], [%[acc]], #8\n\t"
-            "cmp %[acc], %[end]\n\t"
-            "bne 1b\n\t"
-            : [r0] "+r"(r0), [r1] "+r"(r1), [r2] "+r"(r2), [acc] "+r"(acc), [a] "=&r"(a),
-              [b] "=&r"(b), [x] "=&r"(x), [wa] "=&r"(wa), [wb] "=&r"(wb)
-            : [wp] "r"(wp), [bias] "r"(bias), [end] "r"(pair_end)
-            : "cc", "memory");
-      }
-#endif
-      while (acc != row_end) {
-        int32_t a = kws_smlad(kws_load_int16x2(r0), w[0], bias);
-        a = kws_smlad(kws_load_int16x2(r0 + 2), w[1], a);
-        a = kws_smlad(kws_load_int16x2(r1), w[2], a);
-        a = kws_smlad(kws_load_int16x2(r1 + 2), w[3], a);
-        a = kws_smlad(kws_load_int16x2(r2), w[4], a);
-        a = kws_smlad(kws_load_int16x2(r2 + 2), w[5], a);
-        *acc++ = a;
-        ++r0;
-        ++r1;
-        ++r2;
-      }
+      kws_depthwise_accumulate_3_lines(r0, r0 + width, r0 + 2 * width, w, bias, out_w, acc);
     }
     return;
   }

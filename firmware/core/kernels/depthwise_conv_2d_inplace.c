@@ -1,5 +1,6 @@
 #include "kernels/depthwise_conv_2d_inplace.h"
 
+#include "kernels/depthwise_lines.h"
 #include "kernels/quantize.h"
 #include "kernels/simd.h"
 
@@ -42,68 +43,6 @@ static KWS_NOINLINE void load_channel(const KwsDepthwiseConv2DParams* p, const i
     const int8_t* src = data + iy * row_step + c;
     int16_t* dst = plane + (iy + p->padding_top) * width + p->padding_left;
     for (ix = 0; ix < cols; ++ix, src += depth) dst[ix] = (int16_t)(*src + offset);
-  }
-}
-
-/* acc[0..count) for three plane lines l0, l1, l2 (rows, or columns of the transposed
- * plane) and the six tap-pair words w[0..6) (two per line): acc[i] = bias + sum over
- * lines k of w[2k] . l_k[i..i+1] + w[2k+1] . l_k[i+2..i+3]. */
-static KWS_NOINLINE void accumulate_3_lines(const int16_t* l0, const int16_t* l1,
-                                            const int16_t* l2, const int32_t* w, int32_t bias,
-                                            int count, int32_t* acc) {
-  int32_t* const end = acc + count;
-#if defined(__ARM_FEATURE_DSP)
-  if (count >= 2) {
-    /* Two neighbouring outputs per iteration share each tap-pair load (LDRD) and their
-     * plane words: 15 instructions per output instead of GCC's ~40 (it runs out of
-     * registers and spills). */
-    int32_t* const pair_end = acc + (count & ~1);
-    int32_t a, b, x, wa, wb;
-    __asm__ volatile(
-        "1:\n\t"
-        "ldrd %[wa], %[wb], [%[wp]]\n\t"
-        "ldr %[x], [%[l0]], #4\n\t"
-        "smlad %[a], %[x], %[wa], %[bias]\n\t"
-        "ldr %[x], [%[l0], #-2]\n\t"
-        "smlad %[b], %[x], %[wa], %[bias]\n\t"
-        "ldr %[x], [%[l0]]\n\t"
-        "smlad %[a], %[x], %[wb], %[a]\n\t"
-        "ldr %[x], [%[l0], #2]\n\t"
-        "smlad %[b], %[x], %[wb], %[b]\n\t"
-        "ldrd %[wa], %[wb], [%[wp], #8]\n\t"
-        "ldr %[x], [%[l1]], #4\n\t"
-        "smlad %[a], %[x], %[wa], %[a]\n\t"
-        "ldr %[x], [%[l1], #-2]\n\t"
-        "smlad %[b], %[x], %[wa], %[b]\n\t"
-        "ldr %[x], [%[l1]]\n\t"
-        "smlad %[a], %[x], %[wb], %[a]\n\t"
-        "ldr %[x], [%[l1], #2]\n\t"
-        "smlad %[b], %[x], %[wb], %[b]\n\t"
-        "ldrd %[wa], %[wb], [%[wp], #16]\n\t"
-        "ldr %[x], [%[l2]], #4\n\t"
-        "smlad %[a], %[x], %[wa], %[a]\n\t"
-        "ldr %[x], [%[l2], #-2]\n\t"
-        "smlad %[b], %[x], %[wa], %[b]\n\t"
-        "ldr %[x], [%[l2]]\n\t"
-        "smlad %[a], %[x], %[wb], %[a]\n\t"
-        "ldr %[x], [%[l2], #2]\n\t"
-        "smlad %[b], %[x], %[wb], %[b]\n\t"
-        "strd %[a], %[b], [%[acc]], #8\n\t"
-        "cmp %[acc], %[end]\n\t"
-        "bne 1b\n\t"
-        : [l0] "+r"(l0), [l1] "+r"(l1), [l2] "+r"(l2), [acc] "+r"(acc), [a] "=&r"(a),
-          [b] "=&r"(b), [x] "=&r"(x), [wa] "=&r"(wa), [wb] "=&r"(wb)
-        : [wp] "r"(w), [bias] "r"(bias), [end] "r"(pair_end)
-        : "cc", "memory");
-  }
-#endif
-  for (; acc != end; ++acc, ++l0, ++l1, ++l2) {
-    int32_t a = kws_smlad(kws_load_int16x2(l0), w[0], bias);
-    a = kws_smlad(kws_load_int16x2(l0 + 2), w[1], a);
-    a = kws_smlad(kws_load_int16x2(l1), w[2], a);
-    a = kws_smlad(kws_load_int16x2(l1 + 2), w[3], a);
-    a = kws_smlad(kws_load_int16x2(l2), w[4], a);
-    *acc = kws_smlad(kws_load_int16x2(l2 + 2), w[5], a);
   }
 }
 
@@ -209,7 +148,8 @@ void kws_depthwise_conv_2d_inplace(const KwsDepthwiseConv2DParams* p, int8_t* da
       transpose_filter_3x3(p->filter + 6 * c, wt);
       for (ox = 0; ox < out_w; ++ox) {
         const int16_t* l0 = plane + ox * column;
-        accumulate_3_lines(l0, l0 + column, l0 + 2 * column, wt, p->bias[c], out_h, acc);
+        kws_depthwise_accumulate_3_lines(l0, l0 + column, l0 + 2 * column, wt, p->bias[c],
+                                         out_h, acc);
         store_line(p, acc, out_h, c, data + ox * depth + c, out_w * depth);
       }
     }
