@@ -54,13 +54,9 @@ static void im2col_pixel(const KwsConv2DParams* p, const int8_t* input, int pixe
 /* acc[s] += patch(slot s) . filter row, for the KWS_CONV_2D_PIXELS slots: each weight word
  * (4 taps, two SXTB16) feeds 8 SMLADs, 16 multiply-accumulates. */
 #if defined(__ARM_FEATURE_DSP)
-/* One group: LDM brings a pixel pair's widened taps in one instruction (15 instructions
- * for 16 MACs; GCC emits eight single loads from the C version). */
-#define KWS_CONV_GROUP_ASM                                  \
-  "ldr %[w], [%[wp]], #4\n\t"                               \
-  "ldmia %[xp]!, {%[x0], %[x1], %[x2], %[x3]}\n\t"          \
-  "sxtb16 %[we], %[w]\n\t"                                  \
-  "sxtb16 %[w], %[w], ror #8\n\t"                           \
+/* The 16 multiply-accumulates of one group once its two tap words (we, w) are in
+ * registers and the first pixel pair's widened inputs are loaded. */
+#define KWS_CONV_GROUP_SMLADS                               \
   "smlad %[a0], %[x0], %[we], %[a0]\n\t"                    \
   "smlad %[a0], %[x1], %[w], %[a0]\n\t"                     \
   "smlad %[a1], %[x2], %[we], %[a1]\n\t"                    \
@@ -71,20 +67,21 @@ static void im2col_pixel(const KwsConv2DParams* p, const int8_t* input, int pixe
   "smlad %[a3], %[x2], %[we], %[a3]\n\t"                    \
   "smlad %[a3], %[x3], %[w], %[a3]\n\t"
 
+/* One group: LDM brings a pixel pair's widened taps in one instruction (15 instructions
+ * for 16 MACs; GCC emits eight single loads from the C version). */
+#define KWS_CONV_GROUP_ASM                                  \
+  "ldr %[w], [%[wp]], #4\n\t"                               \
+  "ldmia %[xp]!, {%[x0], %[x1], %[x2], %[x3]}\n\t"          \
+  "sxtb16 %[we], %[w]\n\t"                                  \
+  "sxtb16 %[w], %[w], ror #8\n\t"                           \
+  KWS_CONV_GROUP_SMLADS
+
 /* The same group over a pre-widened filter (filter_widened): the two SXTB16 words come
  * from flash in one LDRD, 11 instructions for 16 MACs. */
 #define KWS_CONV_GROUP_WIDENED_ASM                          \
   "ldrd %[we], %[w], [%[wp]], #8\n\t"                        \
   "ldmia %[xp]!, {%[x0], %[x1], %[x2], %[x3]}\n\t"          \
-  "smlad %[a0], %[x0], %[we], %[a0]\n\t"                    \
-  "smlad %[a0], %[x1], %[w], %[a0]\n\t"                     \
-  "smlad %[a1], %[x2], %[we], %[a1]\n\t"                    \
-  "smlad %[a1], %[x3], %[w], %[a1]\n\t"                     \
-  "ldmia %[xp]!, {%[x0], %[x1], %[x2], %[x3]}\n\t"          \
-  "smlad %[a2], %[x0], %[we], %[a2]\n\t"                    \
-  "smlad %[a2], %[x1], %[w], %[a2]\n\t"                     \
-  "smlad %[a3], %[x2], %[we], %[a3]\n\t"                    \
-  "smlad %[a3], %[x3], %[w], %[a3]\n\t"
+  KWS_CONV_GROUP_SMLADS
 
 static KWS_NOINLINE void dot_group(const int32_t* wp, const int32_t* xp, int groups,
                                    int32_t* acc) {
