@@ -26,7 +26,8 @@ FULLY_CONNECTED and SOFTMAX.  It writes ``RUN_DIR/model_int8.tflite`` and
 ``input_shape``
     int8 input tensor shape, ``[1, frames, channels, 1]``.
 ``input_scale``, ``input_zero_point``
-    ``q = clip(round(f / input_scale) + input_zero_point, -128, 127)`` for float input ``f``.
+    ``q = clip(round(f / input_scale) + input_zero_point, -128, 127)`` for float input ``f``
+    (the input contract, :mod:`kws.features.quantize`).
 ``output_shape``
     ``[1, num_classes]``.
 ``output_scale``, ``output_zero_point``
@@ -60,20 +61,13 @@ from typing import Any
 import numpy as np
 
 from kws.errors import KwsError
+from kws.features.quantize import quantize_inputs
 from kws.modelinfo import DS_CNN_OPS, io_quantization, tflite_ops
 
 MODEL_FORMAT = "kws-model/1"
 MODEL_FILE = "model_int8.tflite"
 
-
-def quantize_inputs(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
-    """int8 model input from float features: ``clip(round(x / scale) + zp, -128, 127)``.
-
-    Rounds half away from zero like TFLite's quantizer (``np.round`` would round to even).
-    """
-    q = np.asarray(x, dtype=np.float32) / np.float32(scale)
-    q = np.sign(q) * np.floor(np.abs(q) + np.float32(0.5))
-    return np.clip(q + zero_point, -128, 127).astype(np.int8)
+__all__ = ["convert_int8", "export_run", "quantize_inputs", "run_int8"]
 
 
 def convert_int8(model: Any, representative: np.ndarray) -> bytes:
