@@ -9,10 +9,11 @@ from pathlib import Path
 Command = Callable[[argparse.Namespace], int]
 
 
-def add_command(sub: argparse._SubParsersAction, name: str, func: Command, summary: str,
+def add_command(sub: argparse._SubParsersAction, name: str, func: Command | None, summary: str,
                 description: str | None = None, *, as_written: bool = False
                 ) -> argparse.ArgumentParser:
-    """Add subcommand ``name`` whose parsed arguments go to ``func``.
+    """Add subcommand ``name`` whose parsed arguments go to ``func`` (``None``: to the
+    actions it adds in turn).
 
     ``summary`` is its line in ``kws --help``, ``description`` the text of its own ``--help``
     (rewrapped, or laid out ``as_written``, e.g. a module docstring).
@@ -20,7 +21,8 @@ def add_command(sub: argparse._SubParsersAction, name: str, func: Command, summa
     formatter = argparse.RawDescriptionHelpFormatter if as_written else argparse.HelpFormatter
     parser = sub.add_parser(name, help=summary, description=description or summary,
                             formatter_class=formatter)
-    parser.set_defaults(func=func)
+    if func is not None:
+        parser.set_defaults(func=func)
     return parser
 
 
