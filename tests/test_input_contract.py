@@ -8,11 +8,11 @@ from __future__ import annotations
 import ctypes
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import host_c_library
 
 from kws.cli import main
 from kws.errors import KwsError
@@ -54,15 +54,8 @@ class _WindowState(ctypes.Structure):
 
 @pytest.fixture(scope="module")
 def app_c(tmp_path_factory) -> ctypes.CDLL:
-    cc = shutil.which("gcc") or shutil.which("cc")
-    if cc is None:
-        pytest.skip("no host C compiler (gcc) to build firmware/app/feature_quantize.c")
-    out = tmp_path_factory.mktemp("contract_c") / "libcontract.so"
-    subprocess.run([cc, "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off",
-                    "-fPIC", "-shared", f"-I{APP}", "-o", str(out),
-                    str(APP / "feature_quantize.c"), str(APP / "feature_window.c")],
-                   check=True, capture_output=True)
-    lib = ctypes.CDLL(str(out))
+    lib = host_c_library(tmp_path_factory.mktemp("contract_c") / "libcontract.so",
+                         [APP / "feature_quantize.c", APP / "feature_window.c"])
     lib.kws_quantize_micro_frame.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int,
                                              ctypes.c_void_p]
     lib.kws_quantize_float_frame.argtypes = lib.kws_quantize_micro_frame.argtypes

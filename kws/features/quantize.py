@@ -187,11 +187,11 @@ class InputContract:
 
         path = Path(model_path)
         info_path = path.with_name("model.json")
+        if not info_path.is_file():
+            raise KwsError(f"{info_path}: not found (the model's frontend comes from the "
+                           "model.json `kws export` writes beside it)")
         try:
             meta = json.loads(info_path.read_text())
-        except FileNotFoundError:
-            raise KwsError(f"{info_path}: not found (the model's frontend comes from the "
-                           "model.json `kws export` writes beside it)") from None
         except (OSError, ValueError) as exc:
             raise KwsError(f"{info_path}: unreadable model.json ({exc})") from None
         in_q, _ = io_quantization(path)
