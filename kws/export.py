@@ -70,7 +70,8 @@ MODEL_FILE = "model_int8.tflite"
 __all__ = ["convert_int8", "export_run", "quantize_inputs", "run_int8"]
 
 
-def convert_int8(model: Any, representative: np.ndarray) -> bytes:
+def convert_int8(model: Any, representative: np.ndarray, *, per_tensor_dense: bool = False
+                 ) -> bytes:
     """Full-int8 TFLite flatbuffer of a Keras ``model`` with a fixed batch of 1.
 
     Parameters
@@ -79,6 +80,9 @@ def convert_int8(model: Any, representative: np.ndarray) -> bytes:
         Keras model with float input ``[batch, frames, channels, 1]``.
     representative
         float32 ``[n, frames, channels]`` (or with a trailing 1) calibration features.
+    per_tensor_dense
+        Quantize FULLY_CONNECTED weights with one scale per tensor (the older TFLite
+        scheme) instead of one per output channel.
     """
     import tensorflow as tf
     from tensorflow.python.framework.convert_to_constants import (
@@ -101,6 +105,8 @@ def convert_int8(model: Any, representative: np.ndarray) -> bytes:
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.int8
+    if per_tensor_dense:
+        converter._experimental_disable_per_channel_quantization_for_dense_layers = True
 
     def representative_dataset():
         for x in rep:
