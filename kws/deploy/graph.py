@@ -17,8 +17,8 @@ from kws.deploy import ops
 from kws.deploy.ops.common import fail, tensor_label
 from kws.errors import KwsError
 
-# tflite TensorType codes we can meet.
-_TYPE_NAMES = {
+# tflite TensorType code -> name, for the codes we can meet.
+TYPE_NAMES = {
     0: "float32", 1: "float16", 2: "int32", 3: "uint8", 4: "int64", 5: "string", 6: "bool",
     7: "int16", 9: "int8", 10: "float64", 17: "int4",
 }
@@ -116,7 +116,7 @@ def _read_tensors(path: Path, model: Any, subgraph: Any) -> list[Tensor]:
         name = (t.Name() or b"").decode("utf-8", "replace")
         shape = tuple(int(d) for d in t.ShapeAsNumpy()) if t.ShapeLength() else ()
         type_code = int(t.Type())
-        dtype = _TYPE_NAMES.get(type_code, f"type{type_code}")
+        dtype = TYPE_NAMES.get(type_code, f"type{type_code}")
         q = t.Quantization()
         scales = np.zeros(0, np.float32)
         zero_points = np.zeros(0, np.int64)
