@@ -5,34 +5,28 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from kws.deploy import quantize as q
+from kws.deploy.ops import common
 from kws.deploy.ops.base import Call, OpDef, Weights
-from kws.deploy.ops.common import (
-    check_activation_kind,
-    check_same_quantization,
-    check_window,
-    decode_window,
-    fail,
-    window_fields,
-)
+from kws.deploy.ops.common import fail
 
 if TYPE_CHECKING:
     from kws.deploy.graph import Graph, Op, Tensor
 
 
 def _decode(opts: Any) -> dict[str, Any]:
-    out = decode_window(opts, dilation=False)
+    out = common.decode_window(opts, dilation=False)
     out["filter_h"], out["filter_w"] = int(opts.FilterHeight()), int(opts.FilterWidth())
     return out
 
 
 def _validate(graph: Graph, op: Op, inp: Tensor, out: Tensor) -> None:
-    check_activation_kind(graph, op)
-    check_window(graph, op, inp, out, op.options["filter_h"], op.options["filter_w"])
+    common.check_activation_kind(graph, op)
+    common.check_window(graph, op, inp, out, op.options["filter_h"], op.options["filter_w"])
     if op.options["filter_h"] < 1 or op.options["filter_w"] < 1:
         raise fail(graph, op.label(), "filter size is invalid")
     if out.shape[3] != inp.shape[3]:
         raise fail(graph, op.label(), "output depth differs from input depth")
-    check_same_quantization(graph, op, inp, out)
+    common.check_same_quantization(graph, op, inp, out)
 
 
 def _lower(graph: Graph, op: Op, w: Weights) -> Call:
@@ -44,7 +38,7 @@ def _lower(graph: Graph, op: Op, w: Weights) -> Call:
     fields = {
         "input_height": ih, "input_width": iw, "depth": c,
         "output_height": oh, "output_width": ow,
-        **window_fields(op, inp, out, o["filter_h"], o["filter_w"]),
+        **common.window_fields(op, inp, out, o["filter_h"], o["filter_w"]),
         "activation_min": act_min, "activation_max": act_max,
     }
     return Call(op, "kws_average_pool_2d", "KwsAveragePool2DParams", fields, 0,

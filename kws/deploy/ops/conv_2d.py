@@ -13,19 +13,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from kws.deploy import quantize as q
+from kws.deploy.ops import common
 from kws.deploy.ops.base import SCRATCH, Call, InPlaceVariant, OpDef, Weights
-from kws.deploy.ops.common import (
-    bias_values,
-    check_activation_kind,
-    check_bias,
-    check_weights,
-    check_window,
-    conv_fields,
-    decode_window,
-    fail,
-    pack_int16_pairs,
-    requantize_fields,
-)
+from kws.deploy.ops.common import fail
 
 if TYPE_CHECKING:
     from kws.deploy.graph import Graph, Op, Tensor
@@ -40,7 +30,7 @@ _ALIGN = 16  # the planner's scratch alignment; kernels expect word-aligned area
 
 
 def _decode(opts: Any) -> dict[str, Any]:
-    return decode_window(opts, dilation=True)
+    return common.decode_window(opts, dilation=True)
 
 
 def _validate(graph: Graph, op: Op, inp: Tensor, out: Tensor) -> None:
@@ -49,15 +39,15 @@ def _validate(graph: Graph, op: Op, inp: Tensor, out: Tensor) -> None:
     w = graph.tensor(op.inputs[1])
     if len(w.shape) != 4:
         raise fail(graph, op.label(), f"filter shape {list(w.shape)} is not OHWI")
-    check_activation_kind(graph, op)
-    check_window(graph, op, inp, out, w.shape[1], w.shape[2])
+    common.check_activation_kind(graph, op)
+    common.check_window(graph, op, inp, out, w.shape[1], w.shape[2])
     if w.shape[3] != inp.shape[3]:
         raise fail(graph, op.label(), f"filter depth {w.shape[3]} != input depth "
                    f"{inp.shape[3]} (grouped convolution is not supported)")
     if w.shape[0] != out.shape[3]:
         raise fail(graph, op.label(), "filter count does not match output depth")
-    check_weights(graph, op, w, w.shape[0], 0)
-    check_bias(graph, op, w.shape[0])
+    common.check_weights(graph, op, w, w.shape[0], 0)
+    common.check_bias(graph, op, w.shape[0])
 
 
 def _pack_int8_words(rows: np.ndarray) -> np.ndarray:
@@ -81,8 +71,8 @@ def _pack_widened_words(rows: np.ndarray) -> np.ndarray:
     padded = np.zeros((rows.shape[0], k4), np.int64)
     padded[:, : rows.shape[1]] = rows
     g = padded.reshape(rows.shape[0], -1, 4)
-    even = pack_int16_pairs(np.stack([g[..., 0], g[..., 2]], axis=-1))
-    odd = pack_int16_pairs(np.stack([g[..., 1], g[..., 3]], axis=-1))
+    even = common.pack_int16_pairs(np.stack([g[..., 0], g[..., 2]], axis=-1))
+    odd = common.pack_int16_pairs(np.stack([g[..., 1], g[..., 3]], axis=-1))
     return np.stack([even, odd], axis=-1)
 
 
@@ -116,16 +106,16 @@ def _lower(graph: Graph, op: Op, w: Weights) -> Call:
     filt = graph.tensor(op.inputs[1])
     _, oh, ow, oc = out.shape
     kh, kw = filt.shape[1], filt.shape[2]
-    fields = conv_fields(op, inp, out, kh, kw, depthwise=False)
+    fields = common.conv_fields(op, inp, out, kh, kw, depthwise=False)
     mult, shift = q.per_channel_multipliers(inp.scale, filt.scales, out.scale, oc)
     tag = f"op{op.index}"
     # Fold the input offset into the bias: sum over every tap of each output channel.
     rows = filt.data.astype(np.int64).reshape(oc, -1)
-    folded = bias_values(graph, op, oc) + (-inp.zero_point) * rows.sum(axis=1)
+    folded = common.bias_values(graph, op, oc) + (-inp.zero_point) * rows.sum(axis=1)
     acc_bound = int(np.max(np.abs(folded) + 128 * np.abs(rows).sum(axis=1)))
     patch_size = -(-rows.shape[1] // 4) * 4
     pointwise = kh == kw == 1 and fields["padding_top"] == fields["padding_left"] == 0
-    requantize = requantize_fields(w, tag, mult, shift, acc_bound)
+    requantize = common.requantize_fields(w, tag, mult, shift, acc_bound)
     # Pre-widened filters double the filter's flash; small ones (DS-CNN-S) only.
     widened = rows.size <= _WIDEN_FILTER_MAX_BYTES
     fields.update({

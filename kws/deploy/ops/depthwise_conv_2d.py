@@ -13,26 +13,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from kws.deploy import quantize as q
+from kws.deploy.ops import common
 from kws.deploy.ops.base import SCRATCH, Call, InPlaceVariant, OpDef, Weights
-from kws.deploy.ops.common import (
-    bias_values,
-    check_activation_kind,
-    check_bias,
-    check_weights,
-    check_window,
-    conv_fields,
-    decode_window,
-    fail,
-    pack_int16_pairs,
-    requantize_fields,
-)
+from kws.deploy.ops.common import fail
 
 if TYPE_CHECKING:
     from kws.deploy.graph import Graph, Op, Tensor
 
 
 def _decode(opts: Any) -> dict[str, Any]:
-    out = decode_window(opts, dilation=True)
+    out = common.decode_window(opts, dilation=True)
     out["depth_multiplier"] = int(opts.DepthMultiplier())
     return out
 
@@ -43,8 +33,8 @@ def _validate(graph: Graph, op: Op, inp: Tensor, out: Tensor) -> None:
     w = graph.tensor(op.inputs[1])
     if len(w.shape) != 4 or w.shape[0] != 1:
         raise fail(graph, op.label(), f"filter shape {list(w.shape)} is not [1,H,W,C]")
-    check_activation_kind(graph, op)
-    check_window(graph, op, inp, out, w.shape[1], w.shape[2])
+    common.check_activation_kind(graph, op)
+    common.check_window(graph, op, inp, out, w.shape[1], w.shape[2])
     in_c, out_c = inp.shape[3], out.shape[3]
     if w.shape[3] != out_c or out_c % in_c:
         raise fail(graph, op.label(), f"filter depth {w.shape[3]} / output depth {out_c} "
@@ -52,8 +42,8 @@ def _validate(graph: Graph, op: Op, inp: Tensor, out: Tensor) -> None:
     mult = op.options.get("depth_multiplier", 0)
     if mult not in (0, out_c // in_c):
         raise fail(graph, op.label(), f"depth_multiplier {mult} != output/input depth")
-    check_weights(graph, op, w, out_c, 3)
-    check_bias(graph, op, out_c)
+    common.check_weights(graph, op, w, out_c, 3)
+    common.check_bias(graph, op, out_c)
 
 
 def _lower(graph: Graph, op: Op, w: Weights) -> Call:
@@ -62,8 +52,8 @@ def _lower(graph: Graph, op: Op, w: Weights) -> Call:
     o = op.options
     _, oh, ow, oc = out.shape
     kh, kw = filt.shape[1], filt.shape[2]
-    fields = conv_fields(op, inp, out, kh, kw, depthwise=True)
-    bias = bias_values(graph, op, oc)
+    fields = common.conv_fields(op, inp, out, kh, kw, depthwise=True)
+    bias = common.bias_values(graph, op, oc)
     mult, shift = q.per_channel_multipliers(inp.scale, filt.scales, out.scale, oc)
     tag = f"op{op.index}"
     # Per output channel, each filter row as int16 tap pairs (odd widths end with a
@@ -86,13 +76,13 @@ def _lower(graph: Graph, op: Op, w: Weights) -> Call:
     fields.update({
         "plane_height": plane_h, "plane_width": plane_w, "filter_pairs": pairs,
         "filter": w.add(f"{tag}_filter", "int32_t",
-                        pack_int16_pairs(padded.reshape(oc, kh, pairs, 2))),
+                        common.pack_int16_pairs(padded.reshape(oc, kh, pairs, 2))),
         "bias": w.add(f"{tag}_bias", "int32_t", bias),
         "filter_hwc": (None if use_plane
                        else w.add(f"{tag}_filter_hwc", "int8_t", filt.data)),
         "folded_bias": (None if use_plane
                         else w.add(f"{tag}_folded_bias", "int32_t", folded)),
-        **requantize_fields(w, tag, mult, shift, acc_bound),
+        **common.requantize_fields(w, tag, mult, shift, acc_bound),
         "scratch": SCRATCH if use_plane else None,
     })
     return Call(op, "kws_depthwise_conv_2d", "KwsDepthwiseConv2DParams", fields,

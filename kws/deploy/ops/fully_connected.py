@@ -8,14 +8,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from kws.deploy import quantize as q
+from kws.deploy.ops import common
 from kws.deploy.ops.base import Call, OpDef, Weights
-from kws.deploy.ops.common import (
-    bias_values,
-    check_activation_kind,
-    check_bias,
-    check_weights,
-    fail,
-)
+from kws.deploy.ops.common import fail
 
 if TYPE_CHECKING:
     from kws.deploy.graph import Graph, Op, Tensor
@@ -36,7 +31,7 @@ def _validate(graph: Graph, op: Op, inp: Tensor, out: Tensor) -> None:
     o = op.options
     if o.get("missing"):
         raise fail(graph, op.label(), "has no options table")
-    check_activation_kind(graph, op)
+    common.check_activation_kind(graph, op)
     if o["weights_format"] != 0:
         raise fail(graph, op.label(), "shuffled weights format is not supported")
     if o["asymmetric_quantize_inputs"]:
@@ -50,15 +45,15 @@ def _validate(graph: Graph, op: Op, inp: Tensor, out: Tensor) -> None:
     if out.size != inp.size // w.shape[1] * w.shape[0]:
         raise fail(graph, op.label(), f"output {list(out.shape)} does not match weights "
                    f"{list(w.shape)}")
-    check_weights(graph, op, w, w.shape[0], 0)
-    check_bias(graph, op, w.shape[0])
+    common.check_weights(graph, op, w, w.shape[0], 0)
+    common.check_bias(graph, op, w.shape[0])
 
 
 def _lower(graph: Graph, op: Op, w: Weights) -> Call:
     inp, out = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
     weights = graph.tensor(op.inputs[1])
     out_c, in_c = weights.shape
-    folded = (bias_values(graph, op, out_c)
+    folded = (common.bias_values(graph, op, out_c)
               + (-inp.zero_point) * weights.data.astype(np.int64).sum(axis=1))
     per_channel = weights.scales.size > 1
     n = out_c if per_channel else 1

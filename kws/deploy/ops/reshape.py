@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from kws.deploy.ops import common
 from kws.deploy.ops.base import Call, OpDef, Weights
-from kws.deploy.ops.common import check_same_quantization, fail
+from kws.deploy.ops.common import fail
 
 if TYPE_CHECKING:
     from kws.deploy.graph import Graph, Op, Tensor
@@ -17,7 +18,7 @@ def _validate(graph: Graph, op: Op, inp: Tensor, out: Tensor) -> None:
     if out.size != inp.size:
         raise fail(graph, op.label(), f"changes the element count ({inp.size} -> "
                    f"{out.size})")
-    check_same_quantization(graph, op, inp, out)
+    common.check_same_quantization(graph, op, inp, out)
 
 
 def _lower(graph: Graph, op: Op, w: Weights) -> Call:
