@@ -178,3 +178,18 @@ def test_softmax_scale_tflm_refuses_is_refused_too():
         softmax_params(1.0, 1.0 / 2.0**26)
     mult, shift, diff_min = softmax_params(1.0, 0.1)
     assert mult > 0 and shift >= 0 and diff_min < 0
+
+
+def test_every_registered_op_has_a_kernel_and_a_case() -> None:
+    """An op is one module in kws/deploy/ops, one kernel in firmware/core/kernels (same
+    name, included by kernels.h) and at least one case here."""
+    from kws.deploy import ops
+
+    kernels = Path(__file__).resolve().parent.parent / "firmware" / "core" / "kernels"
+    included = (kernels / "kernels.h").read_text()
+    for module in ops.MODULES:
+        name = module.__name__.rsplit(".", 1)[1]
+        assert (kernels / f"{name}.c").is_file(), f"no kernel {name}.c for {module.OP.kind}"
+        assert f'#include "kernels/{name}.h"' in included, name
+    tested = {kind for _, kinds, _ in _cases().values() for kind in kinds}
+    assert tested == set(ops.SUPPORTED_OPS)

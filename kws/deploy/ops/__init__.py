@@ -7,9 +7,10 @@ kernel call of ``firmware/core/kernels`` (params and constants), and whether it 
 place. The graph reader, the compiler and the planner ask this registry instead of
 switching on op names.
 
-Adding an op: a module here with its ``OP``, listed in ``_MODULES``; its kernel as one C file
-(+ header) in ``firmware/core/kernels`` included from ``kernels.h``; a case in
-``tests/test_kernels.py`` comparing it with tflite-micro bit for bit.
+Adding an op: a module here with its ``OP``, listed in ``MODULES``; its kernel as one C file
+(+ header) of the same name in ``firmware/core/kernels``, included from ``kernels.h``; a case
+in ``tests/test_kernels.py`` comparing it with tflite-micro bit for bit (a test there checks
+all three are present).
 """
 
 from __future__ import annotations
@@ -25,10 +26,10 @@ from kws.deploy.ops import (
 )
 from kws.deploy.ops.base import SCRATCH, Call, InPlaceVariant, OpDef, Weights
 
-# In this order in the "supported:" list of refusals.
-_MODULES = (conv_2d, depthwise_conv_2d, average_pool_2d, mean, fully_connected, softmax,
+# Every op module, in the order of the "supported:" list in refusals.
+MODULES = (conv_2d, depthwise_conv_2d, average_pool_2d, mean, fully_connected, softmax,
             reshape)
-REGISTRY: dict[str, OpDef] = {m.OP.kind: m.OP for m in _MODULES}
+REGISTRY: dict[str, OpDef] = {m.OP.kind: m.OP for m in MODULES}
 SUPPORTED_OPS: tuple[str, ...] = tuple(REGISTRY)
 
 
@@ -43,5 +44,5 @@ def aliases_input(kind: str) -> bool:
     return op is not None and op.aliases_input
 
 
-__all__ = ["SCRATCH", "SUPPORTED_OPS", "Call", "InPlaceVariant", "OpDef", "Weights",
-           "aliases_input", "get"]
+__all__ = ["MODULES", "REGISTRY", "SCRATCH", "SUPPORTED_OPS", "Call", "InPlaceVariant", "OpDef",
+           "Weights", "aliases_input", "get"]
