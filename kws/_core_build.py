@@ -52,7 +52,7 @@ size_t kws_micro_frontend_process_all(KwsMicroFrontendState* state, const int16_
 # from files named *.cdef next to their headers, keeping this script stable.
 EXTRA_CDEFS = sorted(CORE.rglob("*.cdef"))
 
-HEADERS = ["frontend/micro_frontend.h"] + [
+HEADERS = ["micro_frontend/micro_frontend.h"] + [
     p.with_suffix(".h").relative_to(CORE).as_posix() for p in EXTRA_CDEFS
 ]
 

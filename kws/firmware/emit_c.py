@@ -24,7 +24,7 @@ from kws.features.micro_tables import MicroFrontendTables
 if TYPE_CHECKING:
     from kws.features.mfcc_tables import MfccTables
 
-MICRO_FRONTEND_INCLUDES = ("frontend/micro_frontend.h",)
+MICRO_FRONTEND_INCLUDES = ("micro_frontend/micro_frontend.h",)
 MFCC_INCLUDES = ("mfcc/mfcc.h",)
 
 # C scalar type -> (numpy dtype it holds, literal suffix).
@@ -169,7 +169,7 @@ def emit_micro_frontend_config(
     :func:`kws.features.micro_tables.micro_frontend_tables`), the very arrays the host
     frontend hands to the C core, so a firmware built from this source computes the same
     bits.  Arrays are named ``<name>_window``, ``<name>_twiddles`` ...  The fragment needs
-    ``#include "frontend/micro_frontend.h"`` (:data:`MICRO_FRONTEND_INCLUDES`).
+    ``#include "micro_frontend/micro_frontend.h"`` (:data:`MICRO_FRONTEND_INCLUDES`).
     """
     _check_identifier(name)
     t = tables
