@@ -27,7 +27,7 @@ system-deps:
 	    echo "warning: $$t not found (install: sudo apt-get install $(APT_PACKAGES))"; done; \
 	fi
 
-$(STAMP): pyproject.toml setup.py kws/_core_build.py $(CORE_SRC)
+$(STAMP): pyproject.toml setup.py kws/_core_build.py kws/features/c_structs.py $(CORE_SRC)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -e '.[dev]'

@@ -6,38 +6,33 @@ features (and, later, runs models) with exactly the code that runs on the board.
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from pathlib import Path
+from types import ModuleType
 
 from cffi import FFI
 
 ROOT = Path(__file__).resolve().parent.parent
 CORE = ROOT / "firmware" / "core"
 
-CDEF = r"""
-typedef struct { int16_t real; int16_t imag; } KwsComplexInt16;
 
-typedef struct { int size; int step; const int16_t* coefficients; } KwsWindowConfig;
-typedef struct {
-  int input_size; int fft_size;
-  const KwsComplexInt16* twiddles; const KwsComplexInt16* super_twiddles;
-} KwsFftConfig;
-typedef struct {
-  int num_channels; int start_index; int end_index;
-  const int16_t* channel_frequency_starts; const int16_t* channel_weight_starts;
-  const int16_t* channel_widths; const int16_t* weights; const int16_t* unweights;
-} KwsFilterbankConfig;
-typedef struct {
-  int num_channels; int smoothing_bits;
-  uint16_t even_smoothing; uint16_t odd_smoothing; uint16_t min_signal_remaining;
-} KwsNoiseReductionConfig;
-typedef struct {
-  int enable_pcan; int num_channels; int snr_shift; const int16_t* gain_lut;
-} KwsPcanConfig;
-typedef struct { int enable_log; int scale_shift; } KwsLogScaleConfig;
-typedef struct {
-  KwsWindowConfig window; KwsFftConfig fft; KwsFilterbankConfig filterbank;
-  KwsNoiseReductionConfig noise_reduction; KwsPcanConfig pcan; KwsLogScaleConfig log_scale;
-} KwsMicroFrontendConfig;
+def _load_c_structs() -> ModuleType:
+    """``kws/features/c_structs.py``, by path: importing it through the package would import
+    ``kws._core``, the extension this script builds."""
+    path = ROOT / "kws" / "features" / "c_structs.py"
+    spec = importlib.util.spec_from_file_location("kws_c_structs", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while building
+    spec.loader.exec_module(module)
+    return module
+
+
+C_STRUCTS = _load_c_structs()
+
+# The config structs come from their one description (c_structs.py); the rest by hand.
+MICRO_FRONTEND_CDEF = r"""
 typedef struct { ...; } KwsMicroFrontendState;
 
 int kws_micro_frontend_init(KwsMicroFrontendState* state, const KwsMicroFrontendConfig* config);
@@ -52,12 +47,18 @@ size_t kws_micro_frontend_process_all(KwsMicroFrontendState* state, const int16_
 # from files named *.cdef next to their headers, keeping this script stable.
 EXTRA_CDEFS = sorted(CORE.rglob("*.cdef"))
 
-HEADERS = ["micro_frontend/micro_frontend.h"] + [
+HEADERS = [C_STRUCTS.MICRO_FRONTEND_CONFIG.header] + [
     p.with_suffix(".h").relative_to(CORE).as_posix() for p in EXTRA_CDEFS
 ]
 
 ffibuilder = FFI()
-ffibuilder.cdef(CDEF + "\n".join(p.read_text() for p in EXTRA_CDEFS))
+ffibuilder.cdef(
+    "typedef struct { int16_t real; int16_t imag; } KwsComplexInt16;\n"
+    + C_STRUCTS.MICRO_FRONTEND_CONFIG.cdef()
+    + MICRO_FRONTEND_CDEF
+    + C_STRUCTS.MFCC_CONFIG.cdef()
+    + "\n".join(p.read_text() for p in EXTRA_CDEFS)
+)
 ffibuilder.set_source(
     "kws._core",
     "\n".join(f'#include "{h}"' for h in HEADERS),
