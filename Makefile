@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.kws-installed
-CORE_SRC := $(shell find firmware/core -name '*.c' -o -name '*.h' -o -name '*.cdef')
+CORE_SRC := $(shell find firmware/core -name '*.c' -o -name '*.h' -o -name '*.cdef' -o -name '*.json')
 # Debian packages: the ARM toolchain and emulator for firmware, libsndfile/PortAudio for audio.
 APT_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm libsndfile1 libportaudio2
 PYTEST_ARGS ?=

@@ -1,17 +1,25 @@
-"""The config struct descriptions (kws/features/c_structs.py) against the C headers.
+"""The config struct descriptions (firmware/core/config_structs.json) against the C headers.
 
 The cdef derived from them is also checked by cffi when ``kws._core`` is built (a field
 whose offset or size differs from the compiled struct fails the build)."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from kws.features.c_structs import CONFIG_STRUCTS, MFCC_CONFIG, MICRO_FRONTEND_CONFIG
+from kws.features.c_structs import (
+    CONFIG_STRUCTS,
+    DESCRIPTION_FILE,
+    MFCC_CONFIG,
+    MICRO_FRONTEND_CONFIG,
+    ConfigStruct,
+    load_config_structs,
+)
 from kws.features.mfcc import MfccConfig, mfcc_tables
 from kws.features.micro import MicroFrontendConfig, tables_for
 
@@ -36,24 +44,33 @@ def header_struct(header: str, ctype: str) -> list[tuple[str, str]]:
     return fields
 
 
+def drift(spec: ConfigStruct) -> list[str]:
+    """Where ``spec`` and the C headers disagree (empty when they agree)."""
+    problems = []
+    members = [(stage.ctype, member) for member, stage in spec.members]
+    if header_struct(spec.header, spec.ctype) != members:
+        problems.append(spec.ctype)
+    for _, stage in spec.members:
+        if header_struct(stage.header, stage.ctype) != [(f.ctype, f.name) for f in stage.fields]:
+            problems.append(stage.ctype)
+    return problems
+
+
 @pytest.mark.parametrize("spec", CONFIG_STRUCTS, ids=lambda s: s.ctype)
 def test_descriptions_match_the_headers(spec):
-    assert header_struct(spec.header, spec.ctype) == [
-        (stage.ctype, member) for member, stage in spec.members
-    ]
-    for _, stage in spec.members:
-        assert header_struct(stage.header, stage.ctype) == [
-            (f.ctype, f.name) for f in stage.fields
-        ], f"{stage.ctype} in {stage.header} drifted from kws/features/c_structs.py"
+    assert drift(spec) == [], "firmware/core/config_structs.json drifted from the headers"
 
 
-def test_header_parser_sees_a_drift():
-    """The check above is not vacuous: a renamed or retyped field differs."""
-    fields = header_struct("micro_frontend/window.h", "KwsWindowConfig")
-    assert fields == [("int", "size"), ("int", "step"), ("const int16_t*", "coefficients")]
-    window = MICRO_FRONTEND_CONFIG.members[0][1]
-    assert [(f.ctype, f.name) for f in window.fields] == fields
-    assert ("int", "step_size") not in fields
+def test_a_drifted_description_is_caught(tmp_path):
+    described = json.loads(DESCRIPTION_FILE.read_text())
+    fields = described["KwsMfccConfig"]["members"]["dct"]["fields"]
+    fields[0][1] = "num_input"  # a renamed field
+    described["KwsMicroFrontendConfig"]["members"]["window"]["fields"][0][0] = "int16_t"
+    path = tmp_path / "config_structs.json"
+    path.write_text(json.dumps(described))
+    specs = load_config_structs(path)
+    assert drift(specs["KwsMfccConfig"]) == ["KwsDctConfig"]
+    assert drift(specs["KwsMicroFrontendConfig"]) == ["KwsWindowConfig"]
 
 
 def test_every_field_source_exists_in_the_tables():

@@ -1,10 +1,11 @@
 """The C config structs of the front ends, described once.
 
 Each front end's C config (``KwsMicroFrontendConfig``, ``KwsMfccConfig``) is a struct of
-per-stage structs.  :data:`MICRO_FRONTEND_CONFIG` and :data:`MFCC_CONFIG` list every field:
-its C name, its C type, and the attribute of the host tables
+per-stage structs.  ``firmware/core/config_structs.json``, beside the headers, lists every
+field: its C type, its C name, and the attribute of the host tables
 (:class:`~kws.features.micro_tables.MicroFrontendTables`,
-:class:`~kws.features.mfcc_tables.MfccTables`) its value comes from.  From these lists come
+:class:`~kws.features.mfcc_tables.MfccTables`) its value comes from.  This module reads it
+into :data:`MICRO_FRONTEND_CONFIG` and :data:`MFCC_CONFIG`, from which come
 
 - the cffi declarations (:meth:`ConfigStruct.cdef`, used by ``kws/_core_build.py``),
 - the cffi config the host passes to the C core (``kws.features._stream.new_c_config``),
@@ -18,8 +19,10 @@ Only the standard library is imported here: the cffi build script loads this fil
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 
@@ -31,8 +34,8 @@ class Field:
     firmware stores that array as ``<config name>_<array>`` (``array`` defaults to ``source``).
     """
 
-    name: str
     ctype: str
+    name: str
     source: str
     array: str = ""
 
@@ -115,97 +118,25 @@ class ConfigStruct:
         return "\n".join([*stages, f"typedef struct {{ {body} }} {self.ctype};"]) + "\n"
 
 
-def _stage(ctype: str, header: str, *fields: Field) -> StageStruct:
-    return StageStruct(ctype, header, fields)
+CORE_DIR = Path(__file__).resolve().parent.parent.parent / "firmware" / "core"
+DESCRIPTION_FILE = CORE_DIR / "config_structs.json"
 
 
-MICRO_FRONTEND_CONFIG = ConfigStruct(
-    "KwsMicroFrontendConfig",
-    "micro_frontend/micro_frontend.h",
-    (
-        ("window", _stage(
-            "KwsWindowConfig", "micro_frontend/window.h",
-            Field("size", "int", "window_size"),
-            Field("step", "int", "window_step"),
-            Field("coefficients", "const int16_t*", "window"),
-        )),
-        ("fft", _stage(
-            "KwsFftConfig", "micro_frontend/fft.h",
-            Field("input_size", "int", "window_size"),
-            Field("fft_size", "int", "fft_size"),
-            Field("twiddles", "const KwsComplexInt16*", "twiddles"),
-            Field("super_twiddles", "const KwsComplexInt16*", "super_twiddles"),
-        )),
-        ("filterbank", _stage(
-            "KwsFilterbankConfig", "micro_frontend/filterbank.h",
-            Field("num_channels", "int", "num_channels"),
-            Field("start_index", "int", "start_index"),
-            Field("end_index", "int", "end_index"),
-            Field("channel_frequency_starts", "const int16_t*", "channel_frequency_starts"),
-            Field("channel_weight_starts", "const int16_t*", "channel_weight_starts"),
-            Field("channel_widths", "const int16_t*", "channel_widths"),
-            Field("weights", "const int16_t*", "weights"),
-            Field("unweights", "const int16_t*", "unweights"),
-        )),
-        ("noise_reduction", _stage(
-            "KwsNoiseReductionConfig", "micro_frontend/noise_reduction.h",
-            Field("num_channels", "int", "num_channels"),
-            Field("smoothing_bits", "int", "smoothing_bits"),
-            Field("even_smoothing", "uint16_t", "even_smoothing"),
-            Field("odd_smoothing", "uint16_t", "odd_smoothing"),
-            Field("min_signal_remaining", "uint16_t", "min_signal_remaining"),
-        )),
-        ("pcan", _stage(
-            "KwsPcanConfig", "micro_frontend/pcan_gain_control.h",
-            Field("enable_pcan", "int", "enable_pcan"),
-            Field("num_channels", "int", "num_channels"),
-            Field("snr_shift", "int", "snr_shift"),
-            Field("gain_lut", "const int16_t*", "gain_lut"),
-        )),
-        ("log_scale", _stage(
-            "KwsLogScaleConfig", "micro_frontend/log_scale.h",
-            Field("enable_log", "int", "enable_log"),
-            Field("scale_shift", "int", "scale_shift"),
-        )),
-    ),
-)
+def load_config_structs(path: Path = DESCRIPTION_FILE) -> dict[str, ConfigStruct]:
+    """Every config struct described in ``path`` (``firmware/core/config_structs.json``)."""
+    described = json.loads(path.read_text())
+    return {
+        ctype: ConfigStruct(ctype, entry["header"], tuple(
+            (member, StageStruct(stage["struct"], stage["header"],
+                                 tuple(Field(*row) for row in stage["fields"])))
+            for member, stage in entry["members"].items()
+        ))
+        for ctype, entry in described.items()
+        if not ctype.startswith("_")
+    }
 
-MFCC_CONFIG = ConfigStruct(
-    "KwsMfccConfig",
-    "mfcc/mfcc.h",
-    (
-        ("window", _stage(
-            "KwsMfccWindowConfig", "mfcc/mfcc_window.h",
-            Field("size", "int", "window_size"),
-            Field("step", "int", "window_step"),
-            Field("coefficients", "const float*", "window"),
-        )),
-        ("fft", _stage(
-            "KwsRealFftConfig", "mfcc/real_fft.h",
-            Field("input_size", "int", "window_size"),
-            Field("fft_size", "int", "fft_size"),
-            Field("twiddles", "const float*", "twiddles"),
-        )),
-        ("mel", _stage(
-            "KwsMelFilterbankConfig", "mfcc/mel_filterbank.h",
-            Field("num_channels", "int", "num_mel_bins"),
-            Field("num_spectrum_bins", "int", "num_spectrum_bins"),
-            Field("bin_starts", "const int16_t*", "mel_bin_starts"),
-            Field("bin_counts", "const int16_t*", "mel_bin_counts"),
-            Field("weights", "const float*", "mel_weights"),
-        )),
-        ("log_mel", _stage(
-            "KwsLogMelConfig", "mfcc/log_mel.h",
-            Field("num_channels", "int", "num_mel_bins"),
-            Field("offset", "float", "log_offset"),
-        )),
-        ("dct", _stage(
-            "KwsDctConfig", "mfcc/dct.h",
-            Field("num_inputs", "int", "num_mel_bins"),
-            Field("num_outputs", "int", "num_mfcc"),
-            Field("matrix", "const float*", "dct_matrix", array="dct"),
-        )),
-    ),
-)
 
+_DESCRIBED = load_config_structs()
+MICRO_FRONTEND_CONFIG = _DESCRIBED["KwsMicroFrontendConfig"]
+MFCC_CONFIG = _DESCRIBED["KwsMfccConfig"]
 CONFIG_STRUCTS = (MICRO_FRONTEND_CONFIG, MFCC_CONFIG)
