@@ -93,18 +93,7 @@ def mfcc_tables(config: MfccConfig | None = None) -> MfccTables:
     The result is what the C core consumes; the firmware emitter bakes the same arrays as C
     ``const`` data.  Cached per config; treat the arrays as read-only.
     """
-    c = config or MfccConfig()
-    tables = build_mfcc_tables(
-        sample_rate=c.sample_rate,
-        window_size=c.window_size,
-        window_step=c.window_step,
-        fft_size=c.fft_length,
-        num_mel_bins=c.num_mel_bins,
-        num_mfcc=c.num_mfcc,
-        lower_hz=float(c.lower_hz),
-        upper_hz=float(c.upper_hz),
-        log_offset=float(c.log_offset),
-    )
+    tables = build_mfcc_tables(config or MfccConfig())
     for array in (
         tables.window,
         tables.twiddles,
@@ -126,18 +115,11 @@ class MfccFrontend(CoreFrontend):
     chunking gives the same bits as one call.
     """
 
-    c_config = MFCC_CONFIG
-    c_state = "KwsMfccState"
-    c_prefix = "kws_mfcc"
-    out_dtype = np.float32
+    c_config, c_state, c_prefix, out_dtype = MFCC_CONFIG, "KwsMfccState", "kws_mfcc", np.float32
 
     def __init__(self, config: MfccConfig | None = None) -> None:
         config = config or MfccConfig()
         super().__init__(config, mfcc_tables(config))
-
-    @property
-    def num_mfcc(self) -> int:
-        return self.tables.num_mfcc
 
 
 def mfcc_features(audio: np.ndarray, config: MfccConfig | None = None) -> np.ndarray:

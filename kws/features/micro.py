@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -92,7 +92,8 @@ class MicroFrontendConfig(FrontendConfigBase):
 
     @property
     def correction_bits(self) -> int:
-        """Bits the log stage shifts the filterbank back by (the FFT scales by 1/size)."""
+        """Bits the log stage shifts the filterbank back by (the FFT scales by 1/size; the C
+        core computes the same in ``kws_micro_frontend_init``)."""
         return self.fft_length.bit_length() - 1 - FILTERBANK_BITS // 2
 
     @property
@@ -104,7 +105,7 @@ class MicroFrontendConfig(FrontendConfigBase):
 @lru_cache(maxsize=32)
 def tables_for(config: MicroFrontendConfig) -> MicroFrontendTables:
     """Tables for ``config`` (cached: building them walks every FFT bin in Python)."""
-    return micro_frontend_tables(**asdict(config))
+    return micro_frontend_tables(config)
 
 
 class MicroFrontend(CoreFrontend):
@@ -114,17 +115,11 @@ class MicroFrontend(CoreFrontend):
     """
 
     c_config = MICRO_FRONTEND_CONFIG
-    c_state = "KwsMicroFrontendState"
-    c_prefix = "kws_micro_frontend"
-    out_dtype = np.uint16
+    c_state, c_prefix, out_dtype = "KwsMicroFrontendState", "kws_micro_frontend", np.uint16
 
     def __init__(self, config: MicroFrontendConfig | None = None) -> None:
         config = config or MicroFrontendConfig()
         super().__init__(config, tables_for(config))
-
-    @property
-    def num_channels(self) -> int:
-        return self.tables.num_channels
 
 
 def micro_features(audio: np.ndarray, config: MicroFrontendConfig | None = None) -> np.ndarray:
