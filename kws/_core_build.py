@@ -1,7 +1,10 @@
 """cffi build script for ``kws._core``: the firmware C core compiled for the host.
 
 Every C file under ``firmware/core`` is compiled into the extension, so Python computes
-features (and, later, runs models) with exactly the code that runs on the board.
+features (and, later, runs models) with exactly the code that runs on the board.  The
+config structs are declared from their one description (``firmware/core/config_structs.json``
+through ``kws/features/c_structs.py``); cffi checks each declared field against the compiled
+struct.  Functions and opaque state types come from the ``*.cdef`` file next to each header.
 """
 
 from __future__ import annotations
@@ -30,34 +33,14 @@ def _load_c_structs() -> ModuleType:
 
 
 C_STRUCTS = _load_c_structs()
-
-# The config structs come from their one description (c_structs.py); the rest by hand.
-MICRO_FRONTEND_CDEF = r"""
-typedef struct { ...; } KwsMicroFrontendState;
-
-int kws_micro_frontend_init(KwsMicroFrontendState* state, const KwsMicroFrontendConfig* config);
-void kws_micro_frontend_reset(KwsMicroFrontendState* state);
-int kws_micro_frontend_process(KwsMicroFrontendState* state, const int16_t* samples,
-                               size_t num_samples, size_t* num_samples_read, uint16_t* out);
-size_t kws_micro_frontend_process_all(KwsMicroFrontendState* state, const int16_t* samples,
-                                      size_t num_samples, uint16_t* out, size_t max_frames);
-"""
-
-# Extra declarations contributed by other parts of the core (MFCC, kernels) are appended
-# from files named *.cdef next to their headers, keeping this script stable.
-EXTRA_CDEFS = sorted(CORE.rglob("*.cdef"))
-
-HEADERS = [C_STRUCTS.MICRO_FRONTEND_CONFIG.header] + [
-    p.with_suffix(".h").relative_to(CORE).as_posix() for p in EXTRA_CDEFS
-]
+CDEFS = sorted(CORE.rglob("*.cdef"))
+HEADERS = [p.with_suffix(".h").relative_to(CORE).as_posix() for p in CDEFS]
 
 ffibuilder = FFI()
 ffibuilder.cdef(
     "typedef struct { int16_t real; int16_t imag; } KwsComplexInt16;\n"
-    + C_STRUCTS.MICRO_FRONTEND_CONFIG.cdef()
-    + MICRO_FRONTEND_CDEF
-    + C_STRUCTS.MFCC_CONFIG.cdef()
-    + "\n".join(p.read_text() for p in EXTRA_CDEFS)
+    + "".join(spec.cdef() for spec in C_STRUCTS.CONFIG_STRUCTS)
+    + "\n".join(p.read_text() for p in CDEFS)
 )
 ffibuilder.set_source(
     "kws._core",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import secrets
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -113,22 +114,35 @@ def board_output(
     return abi, result
 
 
+def assert_board_equals_host(board_clips: list[np.ndarray], clips: list[np.ndarray],
+                             host_features: Callable[[np.ndarray], np.ndarray],
+                             where: str) -> int:
+    """Every clip's board frames equal the host's, bit for bit; returns the frame count."""
+    assert len(board_clips) == len(clips)
+    total_frames = 0
+    for k, clip in enumerate(clips):
+        host = host_features(clip)
+        board = board_clips[k]
+        at = f"{where}, clip {k}, seed {SEED}"
+        assert board.shape[0] == host.shape[0], at
+        assert board.size == host.size, at
+        board = board.reshape(host.shape)
+        if host.dtype == np.float32:  # bit patterns: equal signs of zero, no NaN loophole
+            board, host = board.view(np.uint32), host.view(np.uint32)
+        assert np.array_equal(board, host), at
+        total_frames += host.shape[0]
+    return total_frames
+
+
 @pytest.mark.parametrize("index,name", list(enumerate(MICRO_CONFIGS)))
 def test_micro_frontend_board_equals_host(
     board_output: tuple[str, FrontendCheckOutput], clips: list[np.ndarray], index: int, name: str
 ) -> None:
     abi, result = board_output
     config = MICRO_CONFIGS[name]
-    assert len(result.micro[index]) == len(clips)
-    total_frames = 0
-    for k, clip in enumerate(clips):
-        host = micro_features(clip, config)
-        board = result.micro[index][k]
-        where = f"{abi}-float, micro {name}, clip {k}, seed {SEED}"
-        assert board.shape[0] == host.shape[0], where
-        assert board.size == host.size, where
-        assert np.array_equal(board.reshape(host.shape), host), where
-        total_frames += host.shape[0]
+    total_frames = assert_board_equals_host(
+        result.micro[index], clips, lambda clip: micro_features(clip, config),
+        f"{abi}-float, micro {name}")
     assert total_frames > 400  # the comparison covered real work, not empty clips
 
 
@@ -141,18 +155,9 @@ def test_mfcc_board_equals_host(
 
     abi, result = board_output
     config = MFCC_CONFIGS[name]
-    assert len(result.mfcc[index]) == len(clips)
-    total_frames = 0
-    for k, clip in enumerate(clips):
-        host = mfcc_features(clip, config)
-        board = result.mfcc[index][k]
-        where = f"{abi}-float, MFCC {name}, clip {k}, seed {SEED}"
-        assert board.shape[0] == host.shape[0], where
-        assert board.size == host.size, where
-        # Compare bit patterns: equal floats, equal signs of zero, no NaN loophole.
-        board_bits = board.reshape(host.shape).view(np.uint32)
-        assert np.array_equal(board_bits, host.view(np.uint32)), where
-        total_frames += host.shape[0]
+    total_frames = assert_board_equals_host(
+        result.mfcc[index], clips, lambda clip: mfcc_features(clip, config),
+        f"{abi}-float, MFCC {name}")
     assert total_frames > 200
 
 

@@ -118,46 +118,49 @@ def test_non_int16_samples_are_refused():
         micro_features(np.full(1000, 40000, np.int32))
 
 
-BAD_CONFIGS = [
-    (dict(sample_rate=0), "sample_rate must be positive, got 0"),
-    (dict(window_ms=0), "window_ms and step_ms must be positive"),
-    (dict(step_ms=-5), "window_ms and step_ms must be positive"),
-    (dict(step_ms=40), r"step_ms \(40\) must not exceed window_ms \(30\)"),
-    (dict(window_ms=30.5), "window_ms must be an integer, got 30.5"),
-    (dict(window_ms=100, step_ms=10), "KWS_MAX_WINDOW_SIZE"),
-    (dict(num_channels=0), r"num_channels must be 1\.\.\d+ \(KWS_MAX_CHANNELS\), got 0"),
-    (dict(num_channels=500), r"num_channels must be 1\.\.\d+ \(KWS_MAX_CHANNELS\), got 500"),
-    (dict(num_channels=True), "num_channels must be an integer, got True"),
-    (dict(lower_hz=-1.0), "need 0 <= lower_hz < upper_hz < sample_rate / 2"),
-    (dict(lower_hz=7600.0), "lower_hz=7600.0, upper_hz=7500.0"),
-    (dict(upper_hz=8000.0), r"sample_rate / 2 \(8000\), got lower_hz=125.0, upper_hz=8000.0"),
-    (dict(sample_rate=8000), "upper_hz=7500.0 at sample_rate 8000"),
-    (dict(upper_hz=float("inf")), "upper_hz must be a finite number, got inf"),
-    (dict(smoothing_bits=-1), r"smoothing_bits must be 0\.\.31 \(a uint32 shift\), got -1"),
-    (dict(smoothing_bits=32), "smoothing_bits must be 0..31"),
-    (dict(even_smoothing=1.5), r"even_smoothing must be 0\.\.1 \(a Q14 fraction\), got 1.5"),
-    (dict(odd_smoothing=-0.1), "odd_smoothing must be 0..1"),
-    (dict(min_signal_remaining=2.0), "min_signal_remaining must be 0..1"),
-    (dict(even_smoothing="0.025"), "even_smoothing must be a finite number, got '0.025'"),
-    (dict(enable_pcan=1), "enable_pcan must be true or false, got 1"),
-    (dict(enable_log="yes"), "enable_log must be true or false"),
-    (dict(pcan_offset=0.0), "pcan_offset must be positive, got 0.0"),
-    (dict(pcan_strength=-0.5), "pcan_strength must not be negative, got -0.5"),
+# (field, bad value, what the message says); every message also names the field.
+BAD_VALUES = [
+    ("sample_rate", 0, "sample_rate must be positive, got 0"),
+    ("window_ms", 0, "window_ms and step_ms must be positive"),
+    ("step_ms", -5, "window_ms and step_ms must be positive"),
+    ("step_ms", 40, r"step_ms \(40\) must not exceed window_ms \(30\)"),
+    ("window_ms", 30.5, "window_ms must be an integer, got 30.5"),
+    ("window_ms", 100, r"window_ms 100 at 16000 Hz: 1600 samples exceeds the C core's "
+     r"KWS_MAX_WINDOW_SIZE \(\d+\), its build-time capacity"),
+    ("num_channels", 0, r"num_channels must be 1\.\.\d+ \(KWS_MAX_CHANNELS\), got 0"),
+    ("num_channels", 500, r"num_channels must be 1\.\.\d+ \(KWS_MAX_CHANNELS\), got 500"),
+    ("num_channels", True, "num_channels must be an integer, got True"),
+    ("lower_hz", -1.0, "need 0 <= lower_hz < upper_hz < sample_rate / 2"),
+    ("lower_hz", 7600.0, "lower_hz=7600.0, upper_hz=7500.0"),
+    ("upper_hz", 8000.0, r"sample_rate / 2 \(8000\), got lower_hz=125.0, upper_hz=8000.0"),
+    ("sample_rate", 8000, "upper_hz=7500.0 at sample_rate 8000"),
+    ("upper_hz", float("inf"), "upper_hz must be a finite number, got inf"),
+    ("smoothing_bits", -1, r"smoothing_bits must be 0\.\.31 \(a uint32 shift\), got -1"),
+    ("smoothing_bits", 32, "smoothing_bits must be 0..31"),
+    ("even_smoothing", 1.5, r"even_smoothing must be 0\.\.1 \(a Q14 fraction\), got 1.5"),
+    ("odd_smoothing", -0.1, "odd_smoothing must be 0..1"),
+    ("min_signal_remaining", 2.0, "min_signal_remaining must be 0..1"),
+    ("even_smoothing", "0.025", "even_smoothing must be a finite number, got '0.025'"),
+    ("enable_pcan", 1, "enable_pcan must be true or false, got 1"),
+    ("enable_log", "yes", "enable_log must be true or false"),
+    ("pcan_offset", 0.0, "pcan_offset must be positive, got 0.0"),
+    ("pcan_strength", -0.5, "pcan_strength must not be negative, got -0.5"),
     # 512-point FFT: correction 3 bits, so the SNR shift gain_bits - 15 must be 0..63.
-    (dict(gain_bits=14), r"gain_bits must be 15\.\.78 for a 512-point FFT .*, got 14"),
-    (dict(gain_bits=79), "gain_bits must be 15..78"),
-    (dict(scale_shift=12), r"scale_shift must be 0\.\.11 .*, got 12"),
-    (dict(scale_shift=-1), "scale_shift must be 0..11"),
+    ("gain_bits", 14, r"gain_bits must be 15\.\.78 for a 512-point FFT .*, got 14"),
+    ("gain_bits", 79, "gain_bits must be 15..78"),
+    ("scale_shift", 12, r"scale_shift must be 0\.\.11 .*, got 12"),
+    ("scale_shift", -1, "scale_shift must be 0..11"),
 ]
 
 
-@pytest.mark.parametrize(("kwargs", "message"), BAD_CONFIGS, ids=[str(k) for k, _ in BAD_CONFIGS])
-def test_bad_config_raises_error_naming_field_and_value(kwargs, message):
+@pytest.mark.parametrize(("field", "value", "message"), BAD_VALUES,
+                         ids=[f"{f}={v!r}" for f, v, _ in BAD_VALUES])
+def test_bad_config_raises_error_naming_field_and_value(field, value, message):
     from kws.errors import KwsError
 
     with pytest.raises(KwsError, match="^micro frontend config: .*" + message) as info:
-        MicroFrontendConfig(**kwargs)
-    assert isinstance(info.value, ValueError)
+        MicroFrontendConfig(**{field: value})
+    assert isinstance(info.value, ValueError) and field in str(info.value)
 
 
 def test_limits_that_only_matter_for_enabled_stages():

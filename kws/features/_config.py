@@ -4,8 +4,8 @@ the checks that reject a bad parameter with a message naming it."""
 from __future__ import annotations
 
 import math
-from dataclasses import asdict
-from typing import Any, ClassVar, NoReturn
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 import numpy as np
 
@@ -26,22 +26,27 @@ def _is_real(value: Any) -> bool:
     return _is_int(value) or isinstance(value, (float, np.floating))
 
 
+@dataclass(frozen=True)
 class FrontendConfigBase:
-    """Base of the frozen config dataclasses (``MicroFrontendConfig``, ``MfccConfig``).
+    """Base of the frozen config dataclasses (``MicroFrontendConfig``, ``MfccConfig``): the
+    fields both start with, 16 kHz audio in 30 ms windows every 20 ms.
 
-    Subclasses declare ``sample_rate``, ``window_ms``, ``step_ms``, ``lower_hz`` and
-    ``upper_hz`` fields, set :attr:`kind`, :attr:`what` and :attr:`error`, and implement
-    :attr:`num_features` and ``_validate`` (called on construction).
+    Subclasses add their fields (``lower_hz`` and ``upper_hz`` among them), set
+    :attr:`kind`, :attr:`what` and :attr:`error`, and implement :attr:`num_features` and
+    ``_validate`` (called on construction).
     """
 
     kind: ClassVar[str]  # "micro" or "mfcc": the "type" in model.json
     what: ClassVar[str]  # how messages name the front end
     error: ClassVar[type[FrontendConfigError]]
-    sample_rate: int
-    window_ms: int
-    step_ms: int
-    lower_hz: float
-    upper_hz: float
+
+    sample_rate: int = 16000
+    window_ms: int = 30
+    step_ms: int = 20
+
+    if TYPE_CHECKING:  # declared by every subclass, with its own default
+        lower_hz: float
+        upper_hz: float
 
     def __post_init__(self) -> None:
         self._validate()
@@ -66,7 +71,7 @@ class FrontendConfigBase:
 
     def to_dict(self) -> dict:
         """The form stored in ``model.json``: ``{"type": kind, **fields}``."""
-        return {"type": self.kind, **asdict(self)}  # type: ignore[call-overload]
+        return {"type": self.kind, **asdict(self)}
 
     def _fail(self, message: str) -> NoReturn:
         raise self.error(f"{self.what} config: {message}")
@@ -104,9 +109,9 @@ class FrontendConfigBase:
             self._fail(f"{self.window_ms} ms window / {self.step_ms} ms step at "
                        f"{self.sample_rate} Hz is under 2 / 1 samples")
         if self.window_size > lib.KWS_MAX_WINDOW_SIZE:
-            self._fail(f"window of {self.window_size} samples exceeds the C core's "
-                       f"KWS_MAX_WINDOW_SIZE ({lib.KWS_MAX_WINDOW_SIZE}), its build-time "
-                       "capacity")
+            self._fail(f"window_ms {self.window_ms} at {self.sample_rate} Hz: "
+                       f"{self.window_size} samples exceeds the C core's KWS_MAX_WINDOW_SIZE "
+                       f"({lib.KWS_MAX_WINDOW_SIZE}), its build-time capacity")
 
     def _check_band(self, *, upper_inclusive: bool) -> None:
         """``0 <= lower_hz < upper_hz`` up to the Nyquist frequency."""

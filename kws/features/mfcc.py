@@ -44,9 +44,6 @@ class MfccConfig(FrontendConfigBase):
     what = "MFCC"
     error = MfccConfigError
 
-    sample_rate: int = 16000
-    window_ms: int = 30
-    step_ms: int = 20
     fft_size: int = 0
     num_mel_bins: int = 40
     num_mfcc: int = 10

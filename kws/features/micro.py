@@ -40,9 +40,6 @@ class MicroFrontendConfig(FrontendConfigBase):
     what = "micro frontend"
     error = MicroFrontendConfigError
 
-    sample_rate: int = 16000
-    window_ms: int = 30
-    step_ms: int = 20
     num_channels: int = 40
     lower_hz: float = 125.0
     upper_hz: float = 7500.0
