@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from kws.features.mfcc import mfcc_features
 from kws.features.micro import MicroFrontendConfig, micro_features
 from kws.firmware.frontend_check import (
     FrontendCheckOutput,
@@ -134,31 +135,26 @@ def assert_board_equals_host(board_clips: list[np.ndarray], clips: list[np.ndarr
     return total_frames
 
 
-@pytest.mark.parametrize("index,name", list(enumerate(MICRO_CONFIGS)))
-def test_micro_frontend_board_equals_host(
-    board_output: tuple[str, FrontendCheckOutput], clips: list[np.ndarray], index: int, name: str
+# (front end, index in the board's output, config name) for every baked config.
+BOARD_CASES = [("micro", i, name) for i, name in enumerate(MICRO_CONFIGS)] + [
+    ("mfcc", i, name) for i, name in enumerate(MFCC_CONFIGS)
+]
+# Frames compared over all clips at least: the comparison covered real work, not empty clips.
+MIN_FRAMES = {"micro": 400, "mfcc": 200}
+
+
+@pytest.mark.parametrize("kind,index,name", BOARD_CASES)
+def test_frontend_board_equals_host(
+    board_output: tuple[str, FrontendCheckOutput], clips: list[np.ndarray], kind: str,
+    index: int, name: str
 ) -> None:
     abi, result = board_output
-    config = MICRO_CONFIGS[name]
+    config = (MICRO_CONFIGS if kind == "micro" else MFCC_CONFIGS)[name]
+    features = micro_features if kind == "micro" else mfcc_features
     total_frames = assert_board_equals_host(
-        result.micro[index], clips, lambda clip: micro_features(clip, config),
-        f"{abi}-float, micro {name}")
-    assert total_frames > 400  # the comparison covered real work, not empty clips
-
-
-@pytest.mark.skipif(not MFCC_CONFIGS, reason="MFCC C core not in this checkout")
-@pytest.mark.parametrize("index,name", list(enumerate(MFCC_CONFIGS)))
-def test_mfcc_board_equals_host(
-    board_output: tuple[str, FrontendCheckOutput], clips: list[np.ndarray], index: int, name: str
-) -> None:
-    from kws.features.mfcc import mfcc_features
-
-    abi, result = board_output
-    config = MFCC_CONFIGS[name]
-    total_frames = assert_board_equals_host(
-        result.mfcc[index], clips, lambda clip: mfcc_features(clip, config),
-        f"{abi}-float, MFCC {name}")
-    assert total_frames > 200
+        getattr(result, kind)[index], clips, lambda clip: features(clip, config),
+        f"{abi}-float, {kind} {name}")
+    assert total_frames > MIN_FRAMES[kind]
 
 
 def test_micro_frontend_streaming_matches_across_clip_lengths(
