@@ -139,7 +139,7 @@ def _app_config_header(cfg: dict[str, Any]) -> str:
         '#include "kws_app.h"',
     ]
     if kind == "micro":
-        lines.append('#include "frontend/micro_frontend.h"')
+        lines.append('#include "micro_frontend/micro_frontend.h"')
     elif kind == "mfcc":
         lines.append('#include "mfcc/mfcc.h"')
     labels = ", ".join(cfg["labels"])
@@ -348,7 +348,7 @@ def deploy(
                 fe_source = emit_c.emit_micro_frontend_config(tables, "kws_app_frontend")
                 defines.update(emit_c.micro_frontend_capacity([tables]))
                 includes = emit_c.MICRO_FRONTEND_INCLUDES
-                core_parts.append("frontend")
+                core_parts.append("micro_frontend")
             else:
                 from kws.features.mfcc import mfcc_tables
 
