@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import struct
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ import numpy as np
 import soundfile as sf
 
 from kws.errors import KwsError
+from kws.fileio import write_atomic
 
 DEFAULT_SAMPLE_RATE = 16000
 # Longer files are refused: a wrong file (an hour-long recording) would otherwise eat memory.
@@ -294,14 +294,7 @@ def save_wav(
     parent = p.parent if str(p.parent) else Path(".")
     if not parent.is_dir():
         raise KwsError(f"{p}: folder {parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=parent)
-    os.close(fd)
-    try:
-        sf.write(tmp, a, sample_rate, format="WAV", subtype="PCM_16")
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(p, lambda f: sf.write(f, a, sample_rate, format="WAV", subtype="PCM_16"))
     return p
 
 
