@@ -25,7 +25,7 @@ system-deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  fi; \
 	else \
-	  for t in arm-none-eabi-gcc qemu-system-arm; do command -v $$t >/dev/null 2>&1 || \
+	  for t in arm-none-eabi-gcc qemu-system-arm pulseaudio paplay; do command -v $$t >/dev/null 2>&1 || \
 	    echo "warning: $$t not found (install: sudo apt-get install $(APT_PACKAGES))"; done; \
 	fi
 

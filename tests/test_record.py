@@ -220,18 +220,23 @@ def left_behind(folder: Path) -> list[str]:
     return [str(p) for p in folder.rglob("*") if p.name.startswith(".") or ".tmp" in p.name]
 
 
+@pytest.fixture
+def yes_wav(tmp_path: Path, yes: np.ndarray) -> Path:
+    wav = tmp_path / "yes.wav"
+    sf.write(wav, yes, RATE, subtype="PCM_16")
+    return wav
+
+
 def take_args(out: Path, *more: str) -> list[str]:
     return ["--word", "yes", "--yes", "--countdown", "0", "--speaker", "tester",
             "--out", str(out), *more]
 
 
 def test_record_two_takes_from_the_microphone(
-    pulse: PulseServer, tmp_path: Path, yes: np.ndarray  # noqa: F811
+    pulse: PulseServer, tmp_path: Path, yes: np.ndarray, yes_wav: Path  # noqa: F811
 ) -> None:
-    wav = tmp_path / "yes.wav"
-    sf.write(wav, yes, RATE, subtype="PCM_16")
     out = tmp_path / "words"
-    rc, log = kws_record(pulse, take_args(out, "--count", "2"), say_on_prompt(pulse, wav))
+    rc, log = kws_record(pulse, take_args(out, "--count", "2"), say_on_prompt(pulse, yes_wav))
     assert rc == 0, log
     assert "take 2/2: saved" in log and "kept 2 takes" in log
     takes = sorted((out / "yes").iterdir())
@@ -267,10 +272,9 @@ def test_too_quiet_take_is_rejected(
 
 
 def test_ctrl_c_mid_take_keeps_finished_takes_and_numbering_continues(
-    pulse: PulseServer, tmp_path: Path, yes: np.ndarray  # noqa: F811
+    pulse: PulseServer, tmp_path: Path, yes: np.ndarray, yes_wav: Path  # noqa: F811
 ) -> None:
-    wav = tmp_path / "yes.wav"
-    sf.write(wav, yes, RATE, subtype="PCM_16")
+    wav = yes_wav
     out = tmp_path / "words"
 
     def on_line(line: str, proc: subprocess.Popen[str]) -> None:
@@ -323,6 +327,51 @@ def test_background_chunks_hold_the_played_tone(pulse: PulseServer, tmp_path: Pa
     assert [r["file"] for r in rows] == [f"_background_noise_/{p.name}" for p in chunks]
     assert {r["word"] for r in rows} == {"_background_noise_"}
     assert left_behind(out) == []
+
+
+def test_interactive_redo_replay_keep_and_quit(
+    pulse: PulseServer, tmp_path: Path, yes_wav: Path  # noqa: F811
+) -> None:
+    """A terminal session: redo the first take, replay the second, keep it, quit at the
+    next; the live meter and countdown show on the terminal."""
+    import pty
+    import select
+    import time
+
+    out = tmp_path / "words"
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kws.cli", "record", "--device", DEVICE, "--word", "yes",
+         "--count", "2", "--countdown", "1", "--speaker", "tester", "--out", str(out)],
+        env={**pulse.env, "TERM": "xterm", "COLUMNS": "100"}, stdin=slave, stdout=slave,
+        stderr=slave,
+    )
+    os.close(slave)
+    answers = ["r", "p", "", "q"]
+    screen, prompts, takes = "", 0, 0
+    deadline = time.monotonic() + 120
+    try:
+        while proc.poll() is None and time.monotonic() < deadline:
+            if not select.select([master], [], [], 0.2)[0]:
+                continue
+            try:
+                screen += os.read(master, 65536).decode(errors="replace")
+            except OSError:  # the child closed the terminal
+                break
+            if screen.count("say 'yes' now") > takes:
+                takes += 1
+                pulse.play(yes_wav)
+            if screen.count("[p] play") > prompts:
+                os.write(master, (answers[prompts] + "\r").encode())
+                prompts += 1
+        rc = proc.wait(timeout=30)
+    finally:
+        proc.kill()
+        os.close(master)
+    assert rc == 1 and (takes, prompts) == (3, 4), screen
+    assert "say 'yes' in 1" in screen and "dBFS" in screen and "kept 1 takes" in screen
+    assert sorted(os.listdir(out / "yes")) == ["tester_1.wav"]
+    assert [r["file"] for r in read_manifest(out)] == ["yes/tester_1.wav"]
 
 
 def test_device_errors_are_one_line(pulse: PulseServer, tmp_path: Path) -> None:  # noqa: F811

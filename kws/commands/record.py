@@ -64,7 +64,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    console = Console(highlight=False, soft_wrap=True)
+    console = Console(highlight=False, soft_wrap=True, markup=False)
     if args.list_devices:
         _list_devices(console)
         return 0
@@ -272,10 +272,14 @@ def _take(args: argparse.Namespace, mic: Microphone, console: Any,
     return audio, started
 
 
+def _ask(console: Any, prompt: str) -> str:
+    return str(console.input(prompt, markup=False)).strip().lower()
+
+
 def _review(console: Any, mic: Microphone, clip: np.ndarray) -> str:
     """Ask what to do with a good take: "keep", "redo" or "quit"."""
     while True:
-        answer = console.input("[Enter] keep  [r] redo  [p] play  [q] quit: ").strip().lower()
+        answer = _ask(console, "[Enter] keep  [r] redo  [p] play  [q] quit: ")
         if answer in ("", "k"):
             return "keep"
         if answer in ("r", "q"):
@@ -306,7 +310,7 @@ def _record_words(args: argparse.Namespace, mic: Microphone, console: Any,
         check = check_take(audio, device_audio, settings)
         if not check.ok or check.span is None:
             console.print(f"{label}: rejected: {check.reason}")
-            if not args.yes and console.input("[Enter] try again  [q] quit: ").strip() == "q":
+            if not args.yes and _ask(console, "[Enter] try again  [q] quit: ") == "q":
                 break
             continue
         clip = trim_take(audio, check.span, settings)
