@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from kws.audio import DEFAULT_SAMPLE_RATE as RATE
 from kws.errors import KwsError
 
 BLOCKS_PER_SECOND = 20
@@ -181,9 +182,8 @@ class Microphone:
 
     def _callback(self, indata: np.ndarray, frames: int, when: Any, status: Any) -> None:
         self.level = float(np.max(np.abs(indata))) if frames else 0.0
-        if status.input_overflow:
-            self.overflows += 1
         if self._capturing:
+            self.overflows += bool(status.input_overflow)
             self._queue.put(indata[:, 0].copy())
 
     def stream(self) -> Iterator[np.ndarray]:
@@ -200,6 +200,11 @@ class Microphone:
                         from None
         finally:
             self._capturing = False
+
+    def play(self, clip: np.ndarray) -> None:
+        """Play a 16 kHz clip on the default output device and wait for it."""
+        self._sd.play(clip, RATE)
+        self._sd.wait()
 
     def capture(self, seconds: float, tick: Callable[[float], None]) -> np.ndarray:
         """``seconds`` of audio from now; ``tick(fraction done)`` after each block."""
@@ -252,9 +257,9 @@ def _now() -> str:
 
 
 def _to_16k(audio: np.ndarray, rate: int) -> np.ndarray:
-    from kws.audio import DEFAULT_SAMPLE_RATE, float_to_int16, resample
+    from kws.audio import float_to_int16, resample
 
-    return float_to_int16(resample(audio, rate, DEFAULT_SAMPLE_RATE))
+    return float_to_int16(resample(audio, rate, RATE))
 
 
 def _take(args: argparse.Namespace, mic: Microphone, console: Any,
@@ -265,7 +270,7 @@ def _take(args: argparse.Namespace, mic: Microphone, console: Any,
             for _ in range(10):
                 meter.show(f"{label}: say '{args.word}' in {left}")
                 time.sleep(0.1)
-        console.print(f"{label}: say '{args.word}' now", highlight=False)
+        console.print(f"{label}: say '{args.word}' now")
         started = _now()
         audio = mic.capture(args.take_seconds,
                             lambda done: meter.show(f"{label}: recording {done:4.0%}"))
@@ -285,8 +290,7 @@ def _review(console: Any, mic: Microphone, clip: np.ndarray) -> str:
         if answer in ("r", "q"):
             return {"r": "redo", "q": "quit"}[answer]
         if answer == "p":
-            mic._sd.play(clip, 16000)
-            mic._sd.wait()
+            mic.play(clip)
 
 
 def _record_words(args: argparse.Namespace, mic: Microphone, console: Any,
@@ -295,21 +299,26 @@ def _record_words(args: argparse.Namespace, mic: Microphone, console: Any,
 
     settings = TakeSettings(clip_ms=args.clip_ms, max_ms=max(args.max_ms, args.clip_ms),
                             min_peak_dbfs=args.min_peak_db)
-    max_tries = args.max_tries or 3 * args.count
+    # Unattended runs stop at some point; a person at the keyboard decides when to quit.
+    max_tries = args.max_tries or (3 * args.count if args.yes else None)
     console.print(f"recording {args.count} takes of '{args.word}' as {speaker} from "
                   f"'{mic.name}' at {mic.rate} Hz into {args.out}/{args.word}/")
     kept = tries = 0
     while kept < args.count:
-        if tries >= max_tries:
+        if max_tries is not None and tries >= max_tries:
             console.print(f"kept {kept} of {args.count} takes after {tries} tries")
             return 1
         tries += 1
         label = f"take {kept + 1}/{args.count}"
+        overflows = mic.overflows
         device_audio, started = _take(args, mic, console, label)
         audio = _to_16k(device_audio, mic.rate)
         check = check_take(audio, device_audio, settings)
-        if not check.ok or check.span is None:
-            console.print(f"{label}: rejected: {check.reason}")
+        reason = check.reason
+        if mic.overflows > overflows:
+            reason = "audio was lost (input overflow): the machine is too busy, try again"
+        if reason is not None or check.span is None:
+            console.print(f"{label}: rejected: {reason}")
             if not args.yes and _ask(console, "[Enter] try again  [q] quit: ") == "q":
                 break
             continue
@@ -322,14 +331,14 @@ def _record_words(args: argparse.Namespace, mic: Microphone, console: Any,
                 break
         path = save_take(args.out, args.word, speaker, clip, {
             "word": args.word, "device": mic.name, "device_rate": mic.rate,
-            "speech_start_s": f"{check.span[0] / 16000:.3f}",
-            "speech_end_s": f"{check.span[1] / 16000:.3f}",
+            "speech_start_s": f"{check.span[0] / RATE:.3f}",
+            "speech_end_s": f"{check.span[1] / RATE:.3f}",
             "peak_dbfs": f"{check.peak_dbfs:.1f}",
             "speech_rms_dbfs": f"{check.speech_rms_dbfs:.1f}",
             "recorded_at": started, "saved_at": _now(),
         })
         kept += 1
-        console.print(f"{label}: saved {path} ({(check.span[1] - check.span[0]) / 16000:.2f} "
+        console.print(f"{label}: saved {path} ({(check.span[1] - check.span[0]) / RATE:.2f} "
                       f"s of speech, peak {check.peak_dbfs:.1f} dBFS)")
     console.print(f"kept {kept} takes in {args.out / args.word}")
     return 0 if kept == args.count else 1
@@ -342,9 +351,9 @@ def _record_background(args: argparse.Namespace, mic: Microphone, console: Any,
     from kws.audio import float_to_int16
     from kws.record import BACKGROUND_NOISE_DIR, dbfs, rms_dbfs, save_take
 
-    chunk = int(args.chunk_seconds * 16000)
-    total = int(args.seconds * 16000)
-    resampler = soxr.ResampleStream(mic.rate, 16000, 1, dtype="float64", quality="HQ")
+    chunk = int(args.chunk_seconds * RATE)
+    total = int(args.seconds * RATE)
+    resampler = soxr.ResampleStream(mic.rate, RATE, 1, dtype="float64", quality="HQ")
     pending = np.zeros(0, dtype=np.int16)
     saved = captured = 0
     started = _now()
@@ -358,8 +367,8 @@ def _record_background(args: argparse.Namespace, mic: Microphone, console: Any,
         })
         started = _now()
         saved += len(audio)
-        console.print(f"saved {path} ({len(audio) / 16000:.1f} s, "
-                      f"{saved / 16000:.0f}/{args.seconds:g} s)")
+        console.print(f"saved {path} ({len(audio) / RATE:.1f} s, "
+                      f"{saved / RATE:.0f}/{args.seconds:g} s)")
 
     console.print(f"recording {args.seconds:g} s of background audio from '{mic.name}' at "
                   f"{mic.rate} Hz into {args.out}/{BACKGROUND_NOISE_DIR}/")
@@ -378,6 +387,9 @@ def _record_background(args: argparse.Namespace, mic: Microphone, console: Any,
             if last:
                 break
     rest = pending[: max(0, total - saved)]
-    if len(rest) >= 16000:  # a last chunk shorter than 1 s is dropped
+    if len(rest) >= RATE:  # a last chunk shorter than 1 s is dropped
         save(rest)
+    if mic.overflows:
+        console.print(f"warning: {mic.overflows} input overflows: audio was lost in places "
+                      "(the machine was too busy)")
     return 0
