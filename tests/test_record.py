@@ -271,8 +271,10 @@ def test_too_quiet_take_is_rejected(
     assert not (out / "yes").exists() or not list((out / "yes").iterdir())
 
 
-def test_ctrl_c_mid_take_keeps_finished_takes_and_numbering_continues(
-    pulse: PulseServer, tmp_path: Path, yes: np.ndarray, yes_wav: Path  # noqa: F811
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGKILL, -9)])
+def test_ctrl_c_or_crash_mid_take_keeps_finished_takes_and_numbering_continues(
+    pulse: PulseServer, tmp_path: Path, yes: np.ndarray, yes_wav: Path,  # noqa: F811
+    signum: int, code: int,
 ) -> None:
     wav = yes_wav
     out = tmp_path / "words"
@@ -282,12 +284,13 @@ def test_ctrl_c_mid_take_keeps_finished_takes_and_numbering_continues(
             pulse.play(wav)
         elif line.startswith("take 2/2") and line.rstrip().endswith("now"):
             player = pulse.play_async(wav)
-            threading.Timer(0.5, proc.send_signal, (signal.SIGINT,)).start()
+            threading.Timer(0.5, proc.send_signal, (signum,)).start()
             player.wait(timeout=30)
 
     rc, log = kws_record(pulse, take_args(out, "--count", "2"), on_line)
-    assert rc == 130, log
-    assert "kws: interrupted" in log and "take 2/2: saved" not in log
+    assert rc == code, log
+    assert "take 2/2: saved" not in log
+    assert ("kws: interrupted" in log) == (signum == signal.SIGINT)
     first = out / "yes" / "tester_1.wav"
     info = sf.info(str(first))
     assert (info.samplerate, info.frames, info.subtype) == (RATE, RATE, "PCM_16")
@@ -348,7 +351,7 @@ def test_interactive_redo_replay_keep_and_quit(
     )
     os.close(slave)
     answers = ["r", "p", "", "q"]
-    screen, prompts, takes = "", 0, 0
+    screen, prompts, takes, retries = "", 0, 0, 0
     deadline = time.monotonic() + 120
     try:
         while proc.poll() is None and time.monotonic() < deadline:
@@ -364,11 +367,14 @@ def test_interactive_redo_replay_keep_and_quit(
             if screen.count("[p] play") > prompts:
                 os.write(master, (answers[prompts] + "\r").encode())
                 prompts += 1
+            if screen.count("try again") > retries:  # a take spoilt by a busy machine
+                os.write(master, b"\r")
+                retries += 1
         rc = proc.wait(timeout=30)
     finally:
         proc.kill()
         os.close(master)
-    assert rc == 1 and (takes, prompts) == (3, 4), screen
+    assert rc == 1 and (takes - retries, prompts) == (3, 4), screen
     assert "say 'yes' in 1" in screen and "dBFS" in screen and "kept 1 takes" in screen
     assert sorted(os.listdir(out / "yes")) == ["tester_1.wav"]
     assert [r["file"] for r in read_manifest(out)] == ["yes/tester_1.wav"]
