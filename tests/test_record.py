@@ -382,8 +382,9 @@ def test_interactive_redo_replay_keep_and_quit(
 
 def test_device_errors_are_one_line(pulse: PulseServer, tmp_path: Path) -> None:  # noqa: F811
     rc, log = kws_record(pulse, take_args(tmp_path, "--rate", "1"))
-    assert rc == 2 and log == f"kws: error: input device '{DEVICE}' does not support 1 Hz " \
-        "(Invalid sample rate [PaErrorCode -9997])\n", log
+    # the reason in brackets is PortAudio's own words
+    assert rc == 2 and log.startswith(f"kws: error: input device '{DEVICE}' does not support "
+                                      "1 Hz (") and log.count("\n") == 1, log
     # no server: the pulse device is gone
     gone = PulseServer(tmp_path / "nothing", 0)
     rc, log = kws_record(gone, take_args(tmp_path))
