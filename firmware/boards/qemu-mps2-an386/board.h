@@ -10,7 +10,8 @@
 
 /* SysTick counts the 25 MHz system clock.  Under `qemu -icount shift=0` virtual time
  * advances 1 ns per instruction, so one tick is BOARD_INSTRUCTIONS_PER_TICK instructions. */
-#define BOARD_TICK_HZ 25000000u
+#define BOARD_SYSCLK_HZ 25000000u
+#define BOARD_TICK_HZ BOARD_SYSCLK_HZ
 #define BOARD_INSTRUCTIONS_PER_TICK 40u
 
 /* Console UART (and SysTick).  Safe to call more than once. */
@@ -21,6 +22,16 @@ void board_uart_write(const void* data, size_t n);
 
 /* Receives exactly n bytes from the console UART, blocking until they have arrived. */
 void board_uart_read(void* data, size_t n);
+
+/* Copies up to max bytes that have already arrived on the console UART; returns how many
+ * (0 when none are waiting).  Never waits. */
+size_t board_uart_read_nonblocking(void* data, size_t max);
+
+/* Receive overruns since board_init(): bytes lost because nobody read them in time. */
+uint32_t board_uart_rx_overruns(void);
+
+/* The core clock the board runs at now (25 MHz; boards with a clock fallback report it). */
+uint32_t board_clock_hz(void);
 
 /* Debug text (NUL-terminated) on the host: semihosting SYS_WRITE0 under QEMU. */
 void board_log(const char* text);
