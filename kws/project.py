@@ -205,7 +205,8 @@ CPUFLAGS = {" ".join(board.cflags())}
 CFLAGS = $(CPUFLAGS) {_STRICT} $(OPT)
 DEFINES = {define_flags} {board_defines}
 INCLUDES = {" ".join(f"-I{i}" for i in includes)}
-LDFLAGS = -Lboard -T board/{board.linker_script} -nostdlib -Wl,--gc-sections {" ".join(board.ldflags)}
+LDFLAGS = -Lboard -T board/{board.linker_script} -nostdlib -Wl,--gc-sections \\
+  {" ".join(board.ldflags)}
 LDLIBS = -lgcc
 
 SOURCES = {src}

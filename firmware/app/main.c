@@ -115,10 +115,19 @@ static uint32_t mic_overruns(void) {
 #endif
 }
 
+/* 1 while the microphone feeds the pipeline. */
+static int mic_audio(void) {
+#if USE_MIC
+  return !host_audio && mic_listening;
+#else
+  return 0;
+#endif
+}
+
 static void send_status(void) {
   uint8_t p[KWS_STATUS_BYTES];
   uint32_t clock_hz = board_clock_hz();
-  p[0] = (uint8_t)((host_audio ? 0u : KWS_STATUS_MIC_AUDIO) |
+  p[0] = (uint8_t)((mic_audio() ? KWS_STATUS_MIC_AUDIO : 0u) |
                    (clock_hz < BOARD_SYSCLK_HZ ? KWS_STATUS_CLOCK_FALLBACK : 0u));
   reported_mic_overruns = mic_overruns();
   reported_uart_overruns = board_uart_rx_overruns();
@@ -337,7 +346,7 @@ int main(void) {
   for (;;) {
     poll_uart();
 #if USE_MIC
-    if (!host_audio && mic_listening) listen_mic();
+    if (mic_audio()) listen_mic();
 #endif
     if (mic_overruns() != reported_mic_overruns ||
         board_uart_rx_overruns() != reported_uart_overruns) {
