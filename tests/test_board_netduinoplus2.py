@@ -106,9 +106,10 @@ def test_boots_on_hsi_and_answers_commands(projects) -> None:
 
 
 def test_wav_over_usart2_matches_host_and_an386(projects) -> None:
+    from test_app_qemu import _expected_detections
+
     from kws.features import compute_features, frontend_from_dict
     from kws.project import host_scores, load_project, quantize_features, run_project
-    from test_app_qemu import _expected_detections
 
     pdir = projects["stm32f4-disco"]
     cfg = load_project(pdir)
