@@ -1,10 +1,12 @@
 """Board registry: every ``firmware/boards/<name>/board.json`` describes one target.
 
-A board directory holds the board API implementation (``board.h``: ``board_init``,
-``board_uart_write``/``board_uart_read``, ``board_log``, ``board_exit``, ``board_ticks``;
-optionally ``board_mic.h``: ``int board_mic_start(void)`` and
-``void board_mic_read(int16_t* samples, size_t n)``, 16 kHz mono), startup code, a linker
-script and ``board.json``.  ``kws deploy`` copies the directory into a generated project and
+A board directory holds the board API implementation (``firmware/core/board_api.h``:
+``board_init``, ``board_uart_write``/``board_uart_read``/``board_uart_read_nonblocking``,
+``board_uart_rx_overruns``, ``board_clock_hz``, ``board_log``, ``board_exit``,
+``board_ticks``; its ``board.h`` defines the board's constants and includes it; optionally
+``board_mic.h``: ``int board_mic_start(void)``, ``int board_mic_read(int16_t* samples,
+size_t n)`` (16 kHz mono, -1 on a timeout) and ``board_mic_overruns``), startup code, a
+linker script and ``board.json``.  ``kws deploy`` copies the directory into a generated project and
 writes the project Makefile from these keys; ``kws flash`` reads ``flash``.
 
 ``board.json`` keys (JSON object):

@@ -106,10 +106,9 @@ def test_boots_on_hsi_and_answers_commands(projects) -> None:
 
 
 def test_wav_over_usart2_matches_host_and_an386(projects) -> None:
-    from test_app_qemu import _expected_detections
+    from test_app_qemu import _expected_detections, assert_features_equal_host
 
-    from kws.features import compute_features, frontend_from_dict
-    from kws.project import host_scores, load_project, quantize_features, run_project
+    from kws.project import host_scores, load_project, run_project
 
     pdir = projects["stm32f4-disco"]
     cfg = load_project(pdir)
@@ -118,12 +117,7 @@ def test_wav_over_usart2_matches_host_and_an386(projects) -> None:
     result = run_project(pdir, audio, features=True, chunk=333)
     assert result.info.frontend == "micro" and result.info.stride_frames == 7
 
-    fe = frontend_from_dict(cfg["frontend"])
-    raw = compute_features(audio, fe)
-    q = quantize_features(raw, fe, cfg["input_scale"], cfg["input_zero_point"])
-    assert [f.frame_index for f in result.features] == list(range(1, len(raw) + 1))
-    assert np.array_equal(np.stack([f.raw for f in result.features]), raw)
-    assert np.array_equal(np.stack([f.quantized for f in result.features]), q)
+    assert_features_equal_host(result, cfg, audio)
 
     expected = host_scores(audio, cfg, MICRO_SPEECH, "tflm")
     assert len(expected) == len(result.scores) > 20
