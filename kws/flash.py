@@ -307,37 +307,41 @@ def plan_flash(
                 raise
             notes.append(f"{exc} (shown as {PORT_PLACEHOLDER})")
             port = PORT_PLACEHOLDER
+    serial_baud = baud or int(settings.get("serial_baud", DEFAULT_SERIAL_BAUD))
+    image, steps = _tool_steps(tool, firmware, address, port, serial_baud, board)
+    from kws.boards import get_board
+
+    console = str(get_board(board).uart.get("port_hint", ""))
+    return FlashPlan(board, tool, firmware, image, address, port, steps, notes, console)
+
+
+def _tool_steps(tool: str, firmware: Path, address: int, port: str | None, baud: int,
+                board: str) -> tuple[Path, list[Step]]:
+    """(the file the tool writes, the steps) for one tool."""
     steps: list[Step] = []
     if tool == "openocd":
-        image = firmware
         # Tcl braces: the path stays one word whatever it contains (spaces, $, [ ]).
         where = "" if firmware.suffix == ".elf" else f" {address:#010x}"
         steps.append(Step(["openocd", "-f", "interface/stlink.cfg", "-f", "target/stm32f4x.cfg",
                            "-c", f"program {{{firmware}}}{where} verify reset exit"],
                           tool="openocd"))
-    elif tool == "st-flash":
-        image = _bin_for(firmware, steps)
+        return firmware, steps
+    if tool not in ALL_TOOLS:
+        raise KwsError(f"unknown flash tool {tool!r}: use one of {', '.join(ALL_TOOLS)}")
+    image = _bin_for(firmware, steps)
+    if tool == "st-flash":
         steps.append(Step(["st-flash", "--reset", "write", str(image), f"{address:#x}"],
                           tool="st-flash"))
     elif tool == "dfu-util":
-        image = _bin_for(firmware, steps)
         steps.append(Step(["dfu-util", "-d", "0483:df11", "-a", "0", "-s",
                            f"{address:#010x}:leave", "-D", str(image)], tool="dfu-util"))
     elif tool == "serial":
-        image = _bin_for(firmware, steps)
         assert port is not None
-        steps.append(_serial_step(port, image, address,
-                                  baud or int(settings.get("serial_baud", DEFAULT_SERIAL_BAUD))))
-    elif tool == "bossac":
-        image = _bin_for(firmware, steps)
+        steps.append(_serial_step(port, image, address, baud))
+    else:  # bossac
         assert port is not None
         steps += _bossac_steps(port, image, _port_ids(board, tool))
-    else:
-        raise KwsError(f"unknown flash tool {tool!r}: use one of {', '.join(ALL_TOOLS)}")
-    from kws.boards import get_board
-
-    console = str(get_board(board).uart.get("port_hint", ""))
-    return FlashPlan(board, tool, firmware, image, address, port, steps, notes, console)
+    return image, steps
 
 
 def _serial_step(port: str, image: Path, address: int, baud: int) -> Step:
