@@ -238,6 +238,7 @@ static void set_options(uint8_t flags) {
    * streamed would count as overruns. */
   if (!host_audio && start_mic() != 0) {
     host_audio = 1;
+    options |= KWS_OPTION_HOST_AUDIO;
     mic_listening = 0;
   }
 #endif
