@@ -326,8 +326,8 @@ def deploy(
         raise KwsError(f"threshold must be a probability in (0, 1], not {threshold}")
     board = get_board(board_name)
     if board.build != "bare-metal":
-        raise KwsError(f"{board.name} is built by the Arduino IDE: export it with "
-                       "`kws deploy --arduino`")
+        raise KwsError(f"{board.name} is built by the Arduino IDE: export an Arduino library "
+                       f"with `kws deploy --board {board.name}` (kws.arduino)")
     meta = _model_meta(tflite)
     kind = frontend or (meta["frontend"]["type"] if meta and "frontend" in meta else "none")
     if kind not in FRONTEND_KINDS:
