@@ -57,14 +57,16 @@ static void run_on_hsi(void) {
 }
 
 static void clocks_init(void) {
+  /* The PLL may already run and clock the core (after the ROM bootloader's GO, or a
+   * debugger attached without reset), and PLLCFGR (whose M also feeds PLLI2S) must not
+   * change while either PLL runs: move the core to the HSI, stop both PLLs, wait until
+   * they have stopped, then configure. */
+  run_on_hsi();
+  RCC_CR &= ~(RCC_CR_PLLON | RCC_CR_PLLI2SON);
+  if (!wait_for(&RCC_CR, RCC_CR_PLLRDY | RCC_CR_PLLI2SRDY, 0u)) return;
+  /* Regulator scale 1 (needed above 144 MHz), set while the PLL is off. */
   RCC_APB1ENR |= RCC_APB1ENR_PWREN;
   PWR_CR |= PWR_CR_VOS;
-  /* The PLL may already run and clock the core (after the ROM bootloader's GO, or a
-   * debugger attached without reset), and PLLCFGR must not change while it runs: move the
-   * core to the HSI, stop the PLL, wait until it has stopped, then configure it. */
-  run_on_hsi();
-  RCC_CR &= ~RCC_CR_PLLON;
-  if (!wait_for(&RCC_CR, RCC_CR_PLLRDY, 0u)) return;
   RCC_CR |= RCC_CR_HSEON;
   if (!wait_for(&RCC_CR, RCC_CR_HSERDY, RCC_CR_HSERDY)) return; /* stay on the HSI */
   RCC_PLLCFGR = (PLL_M << RCC_PLLCFGR_PLLM_POS) | (PLL_N << RCC_PLLCFGR_PLLN_POS) |
