@@ -11,11 +11,13 @@ from __future__ import annotations
 import re
 import secrets
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from kws.features.mfcc import mfcc_features
 from kws.features.micro import MicroFrontendConfig, micro_features
 from kws.firmware.frontend_check import (
     FrontendCheckOutput,
@@ -113,47 +115,46 @@ def board_output(
     return abi, result
 
 
-@pytest.mark.parametrize("index,name", list(enumerate(MICRO_CONFIGS)))
-def test_micro_frontend_board_equals_host(
-    board_output: tuple[str, FrontendCheckOutput], clips: list[np.ndarray], index: int, name: str
-) -> None:
-    abi, result = board_output
-    config = MICRO_CONFIGS[name]
-    assert len(result.micro[index]) == len(clips)
+def assert_board_equals_host(board_clips: list[np.ndarray], clips: list[np.ndarray],
+                             host_features: Callable[[np.ndarray], np.ndarray],
+                             where: str) -> int:
+    """Every clip's board frames equal the host's, bit for bit; returns the frame count."""
+    assert len(board_clips) == len(clips)
     total_frames = 0
     for k, clip in enumerate(clips):
-        host = micro_features(clip, config)
-        board = result.micro[index][k]
-        where = f"{abi}-float, micro {name}, clip {k}, seed {SEED}"
-        assert board.shape[0] == host.shape[0], where
-        assert board.size == host.size, where
-        assert np.array_equal(board.reshape(host.shape), host), where
+        host = host_features(clip)
+        board = board_clips[k]
+        at = f"{where}, clip {k}, seed {SEED}"
+        assert board.shape[0] == host.shape[0], at
+        assert board.size == host.size, at
+        board = board.reshape(host.shape)
+        if host.dtype == np.float32:  # bit patterns: equal signs of zero, no NaN loophole
+            board, host = board.view(np.uint32), host.view(np.uint32)
+        assert np.array_equal(board, host), at
         total_frames += host.shape[0]
-    assert total_frames > 400  # the comparison covered real work, not empty clips
+    return total_frames
 
 
-@pytest.mark.skipif(not MFCC_CONFIGS, reason="MFCC C core not in this checkout")
-@pytest.mark.parametrize("index,name", list(enumerate(MFCC_CONFIGS)))
-def test_mfcc_board_equals_host(
-    board_output: tuple[str, FrontendCheckOutput], clips: list[np.ndarray], index: int, name: str
+# (front end, index in the board's output, config name) for every baked config.
+BOARD_CASES = [("micro", i, name) for i, name in enumerate(MICRO_CONFIGS)] + [
+    ("mfcc", i, name) for i, name in enumerate(MFCC_CONFIGS)
+]
+# Frames compared over all clips at least: the comparison covered real work, not empty clips.
+MIN_FRAMES = {"micro": 400, "mfcc": 200}
+
+
+@pytest.mark.parametrize("kind,index,name", BOARD_CASES)
+def test_frontend_board_equals_host(
+    board_output: tuple[str, FrontendCheckOutput], clips: list[np.ndarray], kind: str,
+    index: int, name: str
 ) -> None:
-    from kws.features.mfcc import mfcc_features
-
     abi, result = board_output
-    config = MFCC_CONFIGS[name]
-    assert len(result.mfcc[index]) == len(clips)
-    total_frames = 0
-    for k, clip in enumerate(clips):
-        host = mfcc_features(clip, config)
-        board = result.mfcc[index][k]
-        where = f"{abi}-float, MFCC {name}, clip {k}, seed {SEED}"
-        assert board.shape[0] == host.shape[0], where
-        assert board.size == host.size, where
-        # Compare bit patterns: equal floats, equal signs of zero, no NaN loophole.
-        board_bits = board.reshape(host.shape).view(np.uint32)
-        assert np.array_equal(board_bits, host.view(np.uint32)), where
-        total_frames += host.shape[0]
-    assert total_frames > 200
+    config = (MICRO_CONFIGS if kind == "micro" else MFCC_CONFIGS)[name]
+    features = micro_features if kind == "micro" else mfcc_features
+    total_frames = assert_board_equals_host(
+        getattr(result, kind)[index], clips, lambda clip: features(clip, config),
+        f"{abi}-float, {kind} {name}")
+    assert total_frames > MIN_FRAMES[kind]
 
 
 def test_micro_frontend_streaming_matches_across_clip_lengths(

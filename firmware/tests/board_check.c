@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "board.h"
+#include "float_bits.h"
 #include "text_format.h"
 
 static char line[96];
@@ -58,15 +59,6 @@ static int command_format(void) {
   }
   log_line(format_hex(line, 0xBEEFu, 4));
   return 0;
-}
-
-static uint32_t float_bits(float value) {
-  union {
-    float f;
-    uint32_t u;
-  } pun;
-  pun.f = value;
-  return pun.u;
 }
 
 static int command_float(void) {

@@ -10,6 +10,7 @@
 #include "frontend_check.h"
 
 #include "board.h"
+#include "float_bits.h"
 #include "text_format.h"
 
 #ifndef KWS_CHECK_OUTPUT_UART
@@ -75,75 +76,56 @@ static uint32_t next_chunk(int* chunk_index) {
   return size;
 }
 
-static void run_micro(int config, int clip) {
-  const int16_t* samples = check_clips[clip];
-  uint32_t remaining = check_clip_lengths[clip];
-  const int channels = check_micro_configs[config]->filterbank.num_channels;
-  uint32_t frames = 0;
-  uint32_t start;
-  int chunk_index = 0;
-  kws_micro_frontend_reset(&micro_state);
-  emit_header("micro", config, clip);
-  start = board_ticks();
-  while (remaining > 0) {
-    uint32_t chunk = next_chunk(&chunk_index);
-    if (chunk > remaining) chunk = remaining;
-    while (chunk > 0) {
-      size_t read = 0;
-      int c, n = 0;
-      const int done = kws_micro_frontend_process(&micro_state, samples, chunk, &read, micro_frame);
-      samples += read;
-      chunk -= (uint32_t)read;
-      remaining -= (uint32_t)read;
-      if (!done) continue;
-      ++frames;
-      for (c = 0; c < channels; ++c) n += format_hex(line + n, micro_frame[c], 4);
-      emit_line(n);
-    }
+/* Writes one frame's values into `line` and returns the length, or returns -1 when the
+ * frontend needs more audio; consumes up to num_samples (*read). */
+typedef int (*FrameToLine)(const int16_t* samples, size_t num_samples, size_t* read);
+
+static int micro_frame_line(const int16_t* samples, size_t num_samples, size_t* read) {
+  const int channels = micro_state.filterbank.config.num_channels;
+  int c, n = 0;
+  if (!kws_micro_frontend_process(&micro_state, samples, num_samples, read, micro_frame)) {
+    return -1;
   }
-  emit_end(frames, board_ticks() - start);
+  for (c = 0; c < channels; ++c) n += format_hex(line + n, micro_frame[c], 4);
+  return n;
 }
 
 #if KWS_CHECK_MFCC
-/* The float's bits, without type-punning through a pointer. */
-static uint32_t float_bits(float value) {
-  union {
-    float f;
-    uint32_t u;
-  } pun;
-  pun.f = value;
-  return pun.u;
+static int mfcc_frame_line(const int16_t* samples, size_t num_samples, size_t* read) {
+  const int coefficients = mfcc_state.dct.num_outputs;
+  int c, n = 0;
+  if (!kws_mfcc_process(&mfcc_state, samples, num_samples, read, mfcc_frame)) return -1;
+  for (c = 0; c < coefficients; ++c) n += format_hex(line + n, float_bits(mfcc_frame[c]), 8);
+  return n;
 }
+#endif
 
-static void run_mfcc(int config, int clip) {
+/* Streams one clip through an initialised frontend in the cycling chunk sizes and prints
+ * its frames between the "B" and "E" lines. */
+static void run_clip(const char* kind, int config, int clip, FrameToLine frame_line) {
   const int16_t* samples = check_clips[clip];
   uint32_t remaining = check_clip_lengths[clip];
-  const int coefficients = check_mfcc_configs[config]->dct.num_outputs;
   uint32_t frames = 0;
   uint32_t start;
   int chunk_index = 0;
-  kws_mfcc_reset(&mfcc_state);
-  emit_header("mfcc", config, clip);
+  emit_header(kind, config, clip);
   start = board_ticks();
   while (remaining > 0) {
     uint32_t chunk = next_chunk(&chunk_index);
     if (chunk > remaining) chunk = remaining;
     while (chunk > 0) {
       size_t read = 0;
-      int c, n = 0;
-      const int done = kws_mfcc_process(&mfcc_state, samples, chunk, &read, mfcc_frame);
+      const int n = frame_line(samples, chunk, &read);
       samples += read;
       chunk -= (uint32_t)read;
       remaining -= (uint32_t)read;
-      if (!done) continue;
+      if (n < 0) continue;
       ++frames;
-      for (c = 0; c < coefficients; ++c) n += format_hex(line + n, float_bits(mfcc_frame[c]), 8);
       emit_line(n);
     }
   }
   emit_end(frames, board_ticks() - start);
 }
-#endif
 
 int main(void) {
   int config, clip;
@@ -152,12 +134,18 @@ int main(void) {
     if (!kws_micro_frontend_init(&micro_state, check_micro_configs[config])) {
       fail("micro init", config);
     }
-    for (clip = 0; clip < check_num_clips; ++clip) run_micro(config, clip);
+    for (clip = 0; clip < check_num_clips; ++clip) {
+      kws_micro_frontend_reset(&micro_state);
+      run_clip("micro", config, clip, micro_frame_line);
+    }
   }
 #if KWS_CHECK_MFCC
   for (config = 0; config < check_num_mfcc_configs; ++config) {
     if (!kws_mfcc_init(&mfcc_state, check_mfcc_configs[config])) fail("mfcc init", config);
-    for (clip = 0; clip < check_num_clips; ++clip) run_mfcc(config, clip);
+    for (clip = 0; clip < check_num_clips; ++clip) {
+      kws_mfcc_reset(&mfcc_state);
+      run_clip("mfcc", config, clip, mfcc_frame_line);
+    }
   }
 #endif
   emit_line(append_text(0, "DONE"));

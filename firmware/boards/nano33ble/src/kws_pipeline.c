@@ -1,7 +1,7 @@
 /* See kws_pipeline.h. */
 #include "kws_pipeline.h"
 
-#include "frontend/micro_frontend.h"
+#include "micro_frontend/micro_frontend.h"
 #include "kws_settings.h"
 #include "model.h"
 
