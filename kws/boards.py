@@ -1,10 +1,12 @@
 """Board registry: every ``firmware/boards/<name>/board.json`` describes one target.
 
-A board directory holds the board API implementation (``board.h``: ``board_init``,
-``board_uart_write``/``board_uart_read``, ``board_log``, ``board_exit``, ``board_ticks``;
-optionally ``board_mic.h``: ``int board_mic_start(void)`` and
-``void board_mic_read(int16_t* samples, size_t n)``, 16 kHz mono), startup code, a linker
-script and ``board.json``.  ``kws deploy`` copies the directory into a generated project and
+A board directory holds the board API implementation (``firmware/core/board_api.h``:
+``board_init``, ``board_uart_write``/``board_uart_read``/``board_uart_read_nonblocking``,
+``board_uart_rx_overruns``, ``board_clock_hz``, ``board_log``, ``board_exit``,
+``board_ticks``; its ``board.h`` defines the board's constants and includes it; optionally
+``board_mic.h``: ``int board_mic_start(void)``, ``int board_mic_read(int16_t* samples,
+size_t n)`` (16 kHz mono, -1 on a timeout) and ``board_mic_overruns``), startup code, a
+linker script and ``board.json``.  ``kws deploy`` copies the directory into a generated project and
 writes the project Makefile from these keys; ``kws flash`` reads ``flash``.
 
 ``board.json`` keys (JSON object):
@@ -40,11 +42,19 @@ writes the project Makefile from these keys; ``kws flash`` reads ``flash``.
 ``uart`` (object)
     ``{"baud": 115200, "transport": "qemu" | "serial"}``; ``port_hint`` optional.
 ``emulator`` (object, optional)
-    ``{"qemu_machine": "mps2-an386"}`` when the board runs under ``qemu-system-arm``.
+    ``{"qemu_machine": "mps2-an386"}`` when the board runs under ``qemu-system-arm``.  A
+    real board QEMU can also run adds an emulator variant of its image:
+    ``"linker_script"`` (the emulator-only link, relative to the board directory),
+    ``"defines"`` (extra ``-D`` flags of that build, as ``defines``) and ``"serial_index"``
+    (which of QEMU's serial ports is the console UART; default 0).
 ``flash`` (object)
     ``{"tools": ["st-flash", "openocd", ...], "address": "0x08000000",
     "format": "bin" | "hex" | "elf"}``; an empty tool list means nothing to flash
-    (emulated board).
+    (emulated board); optional ``"serial_baud"`` (default baud of ``--tool serial``).
+``build`` (``"bare-metal"`` | ``"arduino"``)
+    ``"arduino"``: the board's firmware is built by the Arduino IDE / arduino-cli from an
+    exported library (``kws.arduino``), so ``cpu``, ``sources`` and ``linker_script`` are
+    not required; kws only flashes it.
 """
 
 from __future__ import annotations
@@ -84,12 +94,29 @@ class Board:
     uart: dict[str, Any] = field(default_factory=dict)
     emulator: dict[str, Any] = field(default_factory=dict)
     flash: dict[str, Any] = field(default_factory=dict)
+    build: str = "bare-metal"
 
     @property
     def qemu_machine(self) -> str | None:
         """QEMU machine name when the board is emulated, else ``None``."""
         machine = self.emulator.get("qemu_machine")
         return str(machine) if machine else None
+
+    @property
+    def qemu_serial_index(self) -> int:
+        """Which QEMU serial port is the console UART (``-serial`` order, from 0)."""
+        return int(self.emulator.get("serial_index", 0))
+
+    @property
+    def emulator_linker_script(self) -> str | None:
+        """Linker script of the emulator variant, when the real image needs one."""
+        script = self.emulator.get("linker_script")
+        return str(script) if script else None
+
+    def emulator_define_flags(self) -> list[str]:
+        """``-D`` flags of the emulator variant (``emulator.defines``)."""
+        defines = self.emulator.get("defines", {})
+        return [f"-D{k}" if v is None else f"-D{k}={v}" for k, v in defines.items()]
 
     def cflags(self) -> list[str]:
         """CPU and float-ABI compiler flags."""
@@ -144,6 +171,11 @@ def load_board_file(path: str | Path) -> Board:
     name = _require(data, "name", str, p)
     if name != directory.name:
         raise KwsError(f"{p}: name {name!r} does not match its directory {directory.name!r}")
+    build = data.get("build", "bare-metal")
+    if build not in ("bare-metal", "arduino"):
+        raise KwsError(f"{p}: build must be 'bare-metal' or 'arduino', not {build!r}")
+    if build == "arduino":
+        return _arduino_board(data, p)
     float_abi = _require(data, "float_abi", str, p)
     if float_abi not in _FLOAT_ABIS:
         raise KwsError(f"{p}: float_abi must be one of {', '.join(_FLOAT_ABIS)}, not {float_abi!r}")
@@ -154,7 +186,9 @@ def load_board_file(path: str | Path) -> Board:
     if not sources:
         raise KwsError(f"{p}: missing required key 'sources' (board C files)")
     linker = _require(data, "linker_script", str, p)
-    for rel in (*sources, linker):
+    emulator_script = data.get("emulator", {}).get("linker_script") \
+        if isinstance(data.get("emulator"), dict) else None
+    for rel in (*sources, linker, *([emulator_script] if emulator_script else [])):
         if not (directory / rel).is_file():
             raise KwsError(f"{p}: listed file {rel!r} does not exist in {directory}")
     defines = data.get("defines", {})
@@ -188,6 +222,21 @@ def load_board_file(path: str | Path) -> Board:
         emulator=objects["emulator"],
         flash=objects["flash"],
     )
+
+
+def _arduino_board(data: dict[str, Any], path: Path) -> Board:
+    """A board built outside kws (``"build": "arduino"``): only what flashing needs."""
+    flash = data.get("flash", {})
+    if not isinstance(flash, dict) or not flash.get("tools"):
+        raise KwsError(f"{path}: an arduino board needs a 'flash' object with its tools")
+    uart = data.get("uart", {})
+    return Board(name=str(data["name"]), directory=path.parent,
+                 description=str(data.get("description", "")), cpu=(), float_abi="soft",
+                 fpu=None, sources=(), linker_script="", has_mic=bool(data.get("has_mic")),
+                 clock_hz=int(data.get("clock_hz", 0)), tick_hz=int(data.get("clock_hz", 0)),
+                 flash_bytes=int(data.get("flash_bytes", 0)),
+                 ram_bytes=int(data.get("ram_bytes", 0)),
+                 uart=uart if isinstance(uart, dict) else {}, flash=dict(flash), build="arduino")
 
 
 def board_names(boards_dir: Path = BOARDS_DIR) -> list[str]:

@@ -113,10 +113,22 @@ def _expected_detections(scores: list, cfg: dict) -> list[tuple[int, int, int]]:
     return out
 
 
+def assert_features_equal_host(result, cfg: dict, audio: np.ndarray) -> None:
+    """The FEATURES the firmware sent equal the host frontend's and quantization's."""
+    from kws.features import compute_features, frontend_from_dict
+    from kws.project import quantize_features
+
+    fe = frontend_from_dict(cfg["frontend"])
+    raw = compute_features(audio, fe)
+    q = quantize_features(raw, fe, cfg["input_scale"], cfg["input_zero_point"])
+    assert [f.frame_index for f in result.features] == list(range(1, len(raw) + 1))
+    assert np.array_equal(np.stack([f.raw for f in result.features]), raw)
+    assert np.array_equal(np.stack([f.quantized for f in result.features]), q)
+
+
 @pytest.mark.parametrize("kind", ["micro", "mfcc"])
 def test_wav_over_uart_matches_host(projects, kind: str) -> None:
-    from kws.features import compute_features, frontend_from_dict
-    from kws.project import host_scores, load_project, quantize_features, run_project
+    from kws.project import host_scores, load_project, run_project
 
     model, pdir = projects[kind]
     cfg = load_project(pdir)
@@ -127,12 +139,7 @@ def test_wav_over_uart_matches_host(projects, kind: str) -> None:
     assert result.info.num_labels == 4 and result.info.macs == cfg["macs"]
 
     # Features: the device's frontend and quantization equal the host's, frame by frame.
-    fe = frontend_from_dict(cfg["frontend"])
-    raw = compute_features(audio, fe)
-    q = quantize_features(raw, fe, cfg["input_scale"], cfg["input_zero_point"])
-    assert [f.frame_index for f in result.features] == list(range(1, len(raw) + 1))
-    assert np.array_equal(np.stack([f.raw for f in result.features]), raw)
-    assert np.array_equal(np.stack([f.quantized for f in result.features]), q)
+    assert_features_equal_host(result, cfg, audio)
 
     # Scores: host frontend + same quantization + tflite-micro, and + native.
     for engine in ("tflm", "native"):

@@ -50,8 +50,13 @@ def qemu_command(
     uart_socket: str | os.PathLike,
     icount: int | None = None,
     machine: str = DEFAULT_MACHINE,
+    serial_index: int = 0,
 ) -> list[str]:
-    """The ``qemu-system-arm`` command line used by :func:`run_qemu`."""
+    """The ``qemu-system-arm`` command line used by :func:`run_qemu`.
+
+    ``serial_index`` is the console UART's place among the machine's serial ports (the
+    netduinoplus2's USART2 is its second): the ports before it are left unconnected.
+    """
     cmd = [
         qemu_system_arm(),
         "-M",
@@ -65,6 +70,7 @@ def qemu_command(
         f"file,id=semihosting,path={semihosting_path}",
         "-chardev",
         f"socket,id=uart0,path={uart_socket}",
+        *["-serial", "null"] * serial_index,
         "-serial",
         "chardev:uart0",
         "-kernel",
@@ -91,6 +97,8 @@ def run_qemu(
     *,
     icount: int | None = None,
     machine: str = DEFAULT_MACHINE,
+    serial_index: int = 0,
+    input_after_output: bool = False,
 ) -> QemuResult:
     """Run ``elf`` under QEMU until it exits.
 
@@ -108,6 +116,12 @@ def run_qemu(
         Several times slower; leave ``None`` unless you measure.
     machine
         QEMU machine name.
+    serial_index
+        Which of the machine's serial ports is the firmware's UART (0: the first).
+    input_after_output
+        Hold ``uart_input`` back until the firmware has sent its first byte, as a host on a
+        real serial line waits for the device to boot: QEMU's STM32 USART drops bytes that
+        arrive before the firmware enables its receiver.
 
     Returns
     -------
@@ -130,7 +144,8 @@ def run_qemu(
         listener.bind(str(sock_path))
         listener.listen(1)
         listener.settimeout(_CONNECT_POLL_S)
-        cmd = qemu_command(elf_path, semihosting_path, sock_path, icount, machine)
+        cmd = qemu_command(elf_path, semihosting_path, sock_path, icount, machine,
+                           serial_index)
         # QEMU's own messages go to a file: a pipe nobody drains could stall the emulator.
         log_path = Path(tmp) / "qemu.log"
         log_file = open(log_path, "wb")  # closed in the finally below
@@ -164,11 +179,16 @@ def run_qemu(
                             b"",
                         ) from None
             conn.settimeout(None)
-            reader = threading.Thread(target=_read_all, args=(conn, uart_chunks), daemon=True)
+            booted = threading.Event()
+            if not input_after_output:
+                booted.set()
+            reader = threading.Thread(target=_read_all, args=(conn, uart_chunks, booted),
+                                      daemon=True)
             reader.start()
             if uart_input:
                 threading.Thread(
-                    target=_send_all, args=(conn, bytes(uart_input)), daemon=True
+                    target=_send_all, args=(conn, bytes(uart_input), booted, deadline),
+                    daemon=True,
                 ).start()
             try:
                 proc.wait(timeout=max(0.0, deadline - time.monotonic()))
@@ -196,18 +216,22 @@ def run_qemu(
             listener.close()
 
 
-def _read_all(conn: socket.socket, chunks: list[bytes]) -> None:
+def _read_all(conn: socket.socket, chunks: list[bytes], first_byte: threading.Event) -> None:
     try:
         while True:
             data = conn.recv(65536)
             if not data:
                 return
             chunks.append(data)
+            first_byte.set()
     except OSError:
         return
 
 
-def _send_all(conn: socket.socket, data: bytes) -> None:
+def _send_all(conn: socket.socket, data: bytes, start: threading.Event, deadline: float
+              ) -> None:
+    if not start.wait(timeout=max(0.0, deadline - time.monotonic())):
+        return  # the firmware never spoke; the caller's timeout reports it
     try:
         conn.sendall(data)
     except OSError:

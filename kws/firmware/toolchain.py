@@ -202,7 +202,8 @@ def build_elf(
         bdir = board_dir(board)
         srcs = srcs + board_sources(board)
         incs = [bdir, *incs]
-        link += ["-T", str(linker_script(board))]
+        # -L: a board's linker script may INCLUDE its siblings.
+        link += ["-L", str(bdir), "-T", str(linker_script(board))]
     for s in srcs:
         if not s.is_file():
             raise KwsError(f"firmware source {s} does not exist")

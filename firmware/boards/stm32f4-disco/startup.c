@@ -1,7 +1,7 @@
 /* Reset and exception entry for the STM32F407VG (Cortex-M4F).
  *
  * Reset_Handler enables the FPU (hard-float builds), copies .data from flash, zeroes .bss
- * and the CCM section, brings up clocks and the console (board_init) and runs main(); its
+ * and the CCM section, points VTOR at the vector table, brings up clocks and the console (board_init) and runs main(); its
  * return value goes to board_exit().  Faults print their name and the fault status
  * registers over USART2 and stop with exit code BOARD_FAULT_EXIT_CODE. */
 #include <stdint.h>
@@ -25,11 +25,14 @@ void HardFault_Handler(void) __attribute__((noreturn));
 void MemManage_Handler(void) __attribute__((noreturn));
 void BusFault_Handler(void) __attribute__((noreturn));
 void UsageFault_Handler(void) __attribute__((noreturn));
+void USART2_IRQHandler(void); /* board.c: console receive */
 
 typedef void (*VectorEntry)(void);
 
+#define VECTORS_1 Default_Handler
 #define VECTORS_2 Default_Handler, Default_Handler
-#define VECTORS_8 VECTORS_2, VECTORS_2, VECTORS_2, VECTORS_2
+#define VECTORS_4 VECTORS_2, VECTORS_2
+#define VECTORS_8 VECTORS_4, VECTORS_4
 #define VECTORS_32 VECTORS_8, VECTORS_8, VECTORS_8, VECTORS_8
 
 /* The full table (16 core + 82 IRQ entries) so a stray interrupt lands in Default_Handler
@@ -52,16 +55,23 @@ __attribute__((section(".isr_vector"), used)) const VectorEntry
         0,
         Default_Handler, /* PendSV */
         Default_Handler, /* SysTick (unused: board_ticks reads DWT CYCCNT) */
-        VECTORS_32,      /* IRQ 0..31 */
-        VECTORS_32,      /* IRQ 32..63 */
-        VECTORS_8,       /* IRQ 64..71 */
-        VECTORS_8,       /* IRQ 72..79 */
-        VECTORS_2,       /* IRQ 80..81 (FPU) */
+        VECTORS_32,        /* IRQ 0..31 */
+        VECTORS_4,         /* IRQ 32..35 */
+        VECTORS_2,         /* IRQ 36..37 */
+        USART2_IRQHandler, /* IRQ 38: USART2 */
+        VECTORS_32,        /* IRQ 39..70 */
+        VECTORS_8,         /* IRQ 71..78 */
+        VECTORS_2,         /* IRQ 79..80 */
+        VECTORS_1,         /* IRQ 81 (FPU) */
 };
 
 void Reset_Handler(void) {
   uint32_t* src;
   uint32_t* dst;
+  /* Exceptions must use this table even when the core did not boot from flash (the ROM
+   * bootloader's GO with BOOT0 high leaves VTOR on the ROM's own vectors). */
+  SCB_VTOR = (uint32_t)(uintptr_t)board_vector_table;
+  __asm__ volatile("dsb\n\tisb" ::: "memory");
 #if defined(__ARM_FP)
   /* Grant full access to CP10/CP11 before the first floating-point instruction. */
   SCB_CPACR |= CPACR_CP10_CP11_FULL;
