@@ -10,6 +10,8 @@ the model on each and prints every output as one hex line over semihosting.
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,6 +128,11 @@ def build_m4_image(cases: list[M4Case], out_dir: Path) -> tuple[Path, list[tuple
         max_output=max(int(np.prod(s[1])) for s in shapes)))
     elf = build_elf([driver, *sources, *core_sources(["kernels"])], [out_dir],
                     out_dir / "m4_cases.elf")
+    objdump = shutil.which("arm-none-eabi-objdump")
+    if objdump:  # the image runs the DSP-extension paths, not the portable C
+        listing = subprocess.run([objdump, "-d", str(elf)], capture_output=True, text=True,
+                                 check=True).stdout
+        assert "smlad" in listing and "sxtb16" in listing, "no M4 DSP code in the image"
     return elf, shapes
 
 
