@@ -14,17 +14,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from support.int8_models import (
-    assert_native_equals_tflm,
     biased_layers,
     chain_model,
+    check_case_on_random_inputs,
     convert,
-    distinct_values,
-    random_int8_inputs,
     stable_seed,
 )
-from support.m4_batch import M4Case, assert_m4_equals_tflm
-
-from kws.firmware.toolchain import have_arm_tools
+from support.m4_batch import check_cases_on_m4, needs_m4
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -165,25 +161,14 @@ def test_kernel_matches_tflite_micro(op_models, name: str) -> None:
     path, kinds = op_models(name)
     graph = load_graph(path)
     assert [op.kind for op in graph.ops] == kinds, "test model does not hold the intended op"
-    shape = graph.tensor(graph.input).shape
-    seed = stable_seed(name)
-    inputs = random_int8_inputs(shape, NUM_INPUTS, seed=seed)
-    expected = assert_native_equals_tflm(path, inputs, seed)
-    # The comparison must exercise the arithmetic, not a saturated constant.
-    assert distinct_values(expected) > 8, f"{name} (input seed {seed}): outputs saturated"
+    check_case_on_random_inputs(name, path, graph.tensor(graph.input).shape, NUM_INPUTS)
 
 
-@pytest.mark.arm
-@pytest.mark.skipif(not have_arm_tools(),
-                    reason="needs arm-none-eabi-gcc and qemu-system-arm")
+@needs_m4
 def test_every_kernel_case_on_the_m4_matches_tflite_micro(op_models, tmp_path) -> None:
     """Every case again on the hand-written Cortex-M4 paths (DSP-extension SMLAD groups,
     depthwise lines, dot products), all cases in one firmware image under QEMU."""
-    cases = [M4Case(name, op_models(name)[0], stable_seed(f"m4 {name}"), NUM_INPUTS)
-             for name in CASES]
-    expected = assert_m4_equals_tflm(cases, tmp_path)
-    for case, outputs in zip(cases, expected, strict=True):
-        assert distinct_values(outputs) > 8, f"{case.name} (seed {case.seed}): saturated"
+    check_cases_on_m4({name: op_models(name)[0] for name in CASES}, NUM_INPUTS, tmp_path)
 
 
 def test_fused_options_are_what_the_cases_claim(op_models) -> None:

@@ -124,3 +124,13 @@ def distinct_values(outputs: list[np.ndarray]) -> int:
     """How many different values ``outputs`` hold (a check exercises the arithmetic, not a
     saturated constant, when this is large)."""
     return len(np.unique(np.concatenate([x.ravel() for x in outputs])))
+
+
+def check_case_on_random_inputs(name: str, path: Path, shape: tuple[int, ...], count: int
+                                ) -> None:
+    """``count`` random inputs (seed :func:`stable_seed` of ``name``) through tflite-micro and
+    the compiled C: equal outputs, and not a saturated constant (the check exercises the
+    arithmetic)."""
+    seed = stable_seed(name)
+    expected = assert_native_equals_tflm(path, random_int8_inputs(shape, count, seed), seed)
+    assert distinct_values(expected) > 8, f"{name} (input seed {seed}): outputs saturated"

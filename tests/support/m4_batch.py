@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pytest
+
+from kws.firmware.toolchain import have_arm_tools
 
 _MASK = 0xFFFFFFFF
 
@@ -175,3 +178,22 @@ def assert_m4_equals_tflm(cases: list[M4Case], out_dir: Path) -> list[list[np.nd
                          f"{expected[bad[0]].ravel()[:16]} m4 {got[bad[0]].ravel()[:16]}")
         expected_all.append(expected)
     return expected_all
+
+
+def needs_m4(test):
+    """Mark ``test`` as needing the ARM toolchain and QEMU (skipped without them)."""
+    skip = pytest.mark.skipif(not have_arm_tools(),
+                              reason="needs arm-none-eabi-gcc and qemu-system-arm")
+    return pytest.mark.arm(skip(test))
+
+
+def check_cases_on_m4(models: dict[str, Path], count: int, out_dir: Path) -> None:
+    """Every model of ``models`` (name -> ``.tflite``) on ``count`` random inputs in one M4
+    image: equal to tflite-micro, and not a saturated constant."""
+    from support.int8_models import distinct_values, stable_seed
+
+    cases = [M4Case(name, path, stable_seed(f"m4 {name}"), count)
+             for name, path in models.items()]
+    expected = assert_m4_equals_tflm(cases, out_dir)
+    for case, outputs in zip(cases, expected, strict=True):
+        assert distinct_values(outputs) > 8, f"{case.name} (seed {case.seed}): saturated"
