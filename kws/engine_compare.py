@@ -68,14 +68,15 @@ def compare_engines(model_path: Path, engines: list[str], inputs: list[np.ndarra
     """
     from rich.progress import Progress
 
-    from kws.engines import compare_outputs, get_engine, run_model
+    from kws.engines import check_model, compare_outputs, get_engine, run_model
 
     if len(engines) < 2:
         raise KwsError(f"comparing needs at least two engines (got {', '.join(engines)})")
     if len(set(engines)) != len(engines):
         raise KwsError(f"an engine is listed twice ({', '.join(engines)})")
     for name in engines:
-        get_engine(name)  # fail early on an unknown engine
+        get_engine(name)  # fail early on an unknown engine or a model one cannot run
+        check_model(name, model_path)
     if not inputs:
         raise KwsError("nothing to compare (no inputs)")
     outputs: dict[str, list[np.ndarray]] = {}

@@ -10,6 +10,9 @@ input.  Built in:
   its FULLY_CONNECTED rounds once, so it can differ from TFLM by 1 in a few outputs;
 - ``native``: the model compiled ahead of time by :mod:`kws.deploy` and built for the host.
 
+Every model file passes :func:`check_model` (:func:`kws.modelinfo.open_model`) before an
+engine sees it, so a damaged file is one clear error, never an interpreter crash.
+
 Other engines (``qemu``: the firmware under emulation) plug in with :func:`register_engine`
 or by naming a ``module:function`` in :data:`LAZY_ENGINES`, loaded on first use.
 """

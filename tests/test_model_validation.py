@@ -271,7 +271,7 @@ def _retyped_op(data: bytes, old: str, new: str) -> bytes:
     return bytes(out)
 
 
-def test_unsupported_op_is_refused_where_the_engine_compiles(tmp_path) -> None:
+def test_unsupported_op_is_refused_where_the_engine_compiles(tmp_path, capsys) -> None:
     """An op outside the compiler's registry (SOFTMAX made LOGISTIC): refused with one line
     by the engines running compiled C, left to tflite-micro, which runs it."""
     from kws.engines import check_model, run_model
@@ -285,3 +285,6 @@ def test_unsupported_op_is_refused_where_the_engine_compiles(tmp_path) -> None:
         with pytest.raises(KwsError, match=r"logistic.tflite: op LOGISTIC is not supported; "
                            "supported: CONV_2D"):
             check_model(engine, path)
+    line = _cli_one_line(["compare", "--model", str(path), "--engines", "tflm,native",
+                          "--random", "2"], path, capsys)
+    assert "op LOGISTIC is not supported" in line
