@@ -42,10 +42,10 @@ def run(args: argparse.Namespace) -> int:
         wav_inputs,
     )
     from kws.errors import KwsError
+    from kws.modelinfo import open_model
 
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
-    if not args.model.is_file():
-        raise KwsError(f"{args.model}: model file not found")
+    open_model(args.model)  # one line for a missing, damaged or unsupported model
     count = args.random if args.random is not None else (0 if args.wav else 500)
     if count < 0:
         raise KwsError(f"--random must be >= 0 (got {count})")

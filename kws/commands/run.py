@@ -63,13 +63,9 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
     from rich.console import Console
 
-    from kws.engines import run_model
-    from kws.errors import KwsError
-    from kws.modelinfo import io_quantization
+    from kws.engines import check_model, run_model
 
-    if not args.model.is_file():
-        raise KwsError(f"{args.model}: model file not found")
-    inp, _ = io_quantization(args.model)
+    inp = check_model(args.engine, args.model).input
     inputs, batch = load_inputs(args.input, int(np.prod(inp.shape)))
     console = Console(stderr=True)
     with console.status(f"running {len(inputs)} input(s) on {args.engine}"):
