@@ -4,16 +4,20 @@ Each subcommand lives in ``kws/commands/<name>.py`` and exposes
 ``register(subparsers) -> None``, which adds its parser and sets ``func`` (called with the
 parsed args, returning an exit code).  Errors derived from :class:`kws.errors.KwsError`
 print as one line and exit with status 2.
+
+Commands validate their arguments before importing TensorFlow, and TensorFlow's start-up
+log lines are hidden unless ``--verbose`` is given.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 
+from kws.commands._args import DefaultsHelpFormatter, add_verbose_arg
 from kws.errors import KwsError
+from kws.quiet import quiet_startup
 
 COMMANDS = [
     "features",
@@ -28,11 +32,12 @@ COMMANDS = [
     "flash",
 ]
 
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="kws", description="Keyword spotting from microphone to microcontroller."
+        prog="kws", description="Keyword spotting from microphone to microcontroller.",
+        formatter_class=DefaultsHelpFormatter,
     )
+    add_verbose_arg(parser)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         try:
@@ -46,9 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     parser = build_parser()
     args = parser.parse_args(argv)
+    if not args.verbose:
+        quiet_startup()
     try:
         return int(args.func(args) or 0)
     except KwsError as exc:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from kws.commands._args import add_command
+from kws.commands._args import add_command, bounded
 from kws.errors import KwsError
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "datasets" / "speech_commands_sample"
@@ -29,9 +29,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--words", default="yes,no", help="keywords (default: yes,no)")
     p.add_argument("--out", type=Path, default=Path("runs/demo"), help="run directory")
     p.add_argument("--model", default="ds-cnn-s", help="architecture (default: ds-cnn-s)")
-    p.add_argument("--frontend", choices=["micro", "mfcc"], default="micro")
-    p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--frontend", choices=["micro", "mfcc"], default="micro",
+                   help="feature front end")
+    p.add_argument("--epochs", type=bounded(int, 1), default=30, help="training epochs")
+    p.add_argument("--seed", type=int, default=0, help="seed of the split, weights and "
+                   "augmentation")
     p.add_argument("--no-firmware", action="store_true",
                    help="skip the emulated-board part even when the ARM tools are installed")
 
