@@ -59,6 +59,9 @@ def summary(report: dict[str, Any], engines: list[str]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     from kws.engine_compare import compare_engines, random_inputs
+    from kws.quiet import quiet_startup
+
+    quiet_startup()
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
