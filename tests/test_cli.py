@@ -190,3 +190,32 @@ def test_features_bad_input_is_one_line_and_no_output(tmp_path: Path, capsys,
     assert (str(out) if case == "bad_output" else str(wav)) in err
     assert not out.exists()
     assert list(tmp_path.iterdir()) == ([wav] if case in ("garbage", "empty") else [])
+
+
+@pytest.mark.slow
+def test_compare_disagreeing_engines_exit_1(tmp_path: Path, capsys) -> None:
+    """A wide FULLY_CONNECTED layer: LiteRT rounds its requantization once where TFLM (and
+    the native C) round twice, so some of its 2000 outputs per input differ by 1."""
+    import keras
+
+    from kws.export import convert_int8
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(2000)])
+    rep = np.random.default_rng(0).normal(size=(32, 64)).astype(np.float32)
+    path = tmp_path / "wide_fc.tflite"
+    path.write_bytes(convert_int8(model, rep))
+    code = main(["compare", "--model", str(path), "--engines", "tflm,native,litert",
+                 "--random", "20", "--json"])
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    pairs = {(p["a"], p["b"]): p for p in report["pairs"]}
+    assert pairs[("tflm", "native")]["mismatched_tensors"] == 0
+    assert pairs[("tflm", "litert")]["mismatched_elements"] > 0
+    assert code == 1
+    differ = captured.err.splitlines()
+    assert len(differ) == 2 and differ[0].startswith("kws compare: tflm/litert: ")
+    assert differ[1].startswith("kws compare: native/litert: ")
+    # --strict is still accepted and changes nothing.
+    assert main(["compare", "--model", str(path), "--engines", "tflm,litert", "--random", "20",
+                 "--strict", "--json"]) == 1
