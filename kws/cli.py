@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from kws.commands._args import DefaultsHelpFormatter, add_verbose_arg
+from kws.console import UNWRAPPED_WIDTH
 from kws.errors import KwsError
 from kws.quiet import quiet_startup
 
@@ -55,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.verbose:
         quiet_startup()
+    if argv is None and not sys.stdout.isatty() and not sys.stderr.isatty():
+        # Output to files or pipes only: no rich console of any module wraps at 80 columns.
+        os.environ.setdefault("COLUMNS", str(UNWRAPPED_WIDTH))
     try:
         return int(args.func(args) or 0)
     except KwsError as exc:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
+if TYPE_CHECKING:
+    from rich.console import Console
 
 # Width of a console writing to a file or pipe: wide enough that no line or table is
 # squeezed to the 80 columns rich assumes when it cannot ask a terminal.
@@ -15,6 +16,8 @@ def make_console(*, stderr: bool = False, **options: Any) -> Console:
     """A :class:`rich.console.Console` on stdout (or ``stderr``); on a terminal it wraps at
     the terminal's width, on a file or pipe it wraps nothing.  ``options`` go to
     :class:`~rich.console.Console`."""
+    from rich.console import Console
+
     console = Console(stderr=stderr, **options)
     if console.is_terminal:
         return console

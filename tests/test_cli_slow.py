@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import require_tool
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "datasets" / "speech_commands_sample"
@@ -68,3 +69,40 @@ def test_train_multiworker_two_local_workers(tmp_path: Path) -> None:
     # Both workers trained one synchronized model: the same loss on their shared batches.
     other = json.loads((tmp_path / "worker1" / "train.json").read_text())
     assert other["history"][0]["loss"] == run["history"][0]["loss"]
+
+
+def test_demo_tiny_setting(tmp_path: Path) -> None:
+    """The whole demo (train, export, native check, firmware under QEMU) with one epoch of the
+    smallest DS-CNN: it completes, prints its summary and leaves its files."""
+    require_tool("arm-none-eabi-gcc", "arm-none-eabi-size", "qemu-system-arm", "make")
+    out = tmp_path / "demo"
+    proc = subprocess.run(
+        [sys.executable, "-m", "kws.cli", "demo", "--epochs", "1", "--model", "ds-cnn-xs",
+         "--out", str(out)],
+        env=kws_env(tmp_path / "cache"), capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    summary = {}
+    for line in proc.stdout.splitlines():
+        cells = [c.strip() for c in line.strip("│ ").split("│")]
+        if len(cells) == 2:
+            summary[cells[0]] = cells[1]
+    assert "kws demo: yes, no on speech_commands_sample" in proc.stdout
+    assert summary["model"].startswith("ds-cnn-xs (")
+    assert summary["train / val / test examples"] == "314 / 48 / 41"
+    assert summary["native C == tflite-micro"] == "yes"
+    assert summary["board scores == host scores"].startswith("3/3 streams")
+    assert summary["test accuracy, int8 (tflite-micro)"].endswith("%")
+    assert {"model.keras", "train.json", "model_int8.tflite", "model.json", "firmware"} <= {
+        p.name for p in out.iterdir()}
+    assert (out / "firmware" / "project.json").is_file()
+    info = json.loads((out / "model.json").read_text())
+    assert info["labels"] == ["_silence_", "_unknown_", "yes", "no"]
+    assert f"{int(summary['int8 model file'].split()[0].replace(',', '')):d}" == str(
+        (out / "model_int8.tflite").stat().st_size)
+    # Quiet start-up, and stderr (a pipe) is not wrapped at 80 columns.
+    err = proc.stderr.splitlines()
+    assert not [line for line in err if any(n in line for n in TF_NOISE)], proc.stderr
+    assert "== 1. train ==" in err and "== 4. firmware on the emulated Cortex-M4 (QEMU " \
+        "mps2-an386) ==" in err
+    assert any(line.startswith("labels ['_silence_', '_unknown_', 'yes', 'no']; train 314, "
+                               "validation 48, test 41 examples") for line in err), proc.stderr

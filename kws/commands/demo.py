@@ -61,32 +61,32 @@ def _firmware_check(model_path: Path, out: Path, clips: list[tuple[str, Any]],
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
     from rich.table import Table
 
+    from kws.console import make_console, section
     from kws.engine_compare import compare_engines
     from kws.export import export_run, quantize_inputs
     from kws.features import frontend_config
     from kws.firmware.toolchain import have_arm_tools
     from kws.train import TrainConfig, train
 
-    console = Console(stderr=True)
+    console = make_console(stderr=True)
     if not args.data.is_dir():
         raise KwsError(f"{args.data}: dataset folder not found")
     started = time.perf_counter()
     words = [w.strip() for w in args.words.split(",") if w.strip()]
 
-    console.rule("[bold]1. train")
+    section(console, "1. train")
     config = TrainConfig(data=str(args.data), words=words, model=args.model,
                          frontend=frontend_config(args.frontend).to_dict(), epochs=args.epochs,
                          seed=args.seed)
     trained = train(config, args.out)
 
-    console.rule("[bold]2. export int8")
+    section(console, "2. export int8")
     info = export_run(args.out)
     model_path = args.out / info["model_file"]
 
-    console.rule("[bold]3. compiled C model vs the tflite-micro interpreter")
+    section(console, "3. compiled C model vs the tflite-micro interpreter")
     with np.load(args.out / "test.npz") as test:
         inputs = list(quantize_inputs(test["x"], info["input_scale"], info["input_zero_point"]))
     agreement = compare_engines(model_path, ["tflm", "native"], inputs,
@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         from kws.board_check import first_test_clips
 
-        console.rule("[bold]4. firmware on the emulated Cortex-M4 (QEMU mps2-an386)")
+        section(console, "4. firmware on the emulated Cortex-M4 (QEMU mps2-an386)")
         clips = first_test_clips(args.data, words, config.split, args.seed)
         firmware = _firmware_check(model_path, args.out, clips, console)
 
@@ -131,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
                       f"{firmware['clips_identical']}/{firmware['clips']} streams "
                       f"({firmware['inferences']} inferences)")
     table.add_row("wall time", f"{time.perf_counter() - started:.0f} s")
-    Console().print(table)
+    make_console().print(table)
     console.print(f"artifacts: {args.out}/model_int8.tflite, model.json"
                   + (f", {args.out}/firmware/" if firmware else ""))
     ok = agreement["mismatched_elements"] == 0 and (
