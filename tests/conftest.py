@@ -23,6 +23,17 @@ IN_CI = bool(os.environ.get("CI"))
 TFLM_CLIPS = ["yes_1000ms", "no_1000ms", "noise_1000ms", "silence_1000ms"]
 
 
+# Start-up lines of TensorFlow, absl and oneDNN that the kws CLI hides (kws/quiet.py).
+TF_NOISE = ("I0000", "W0000", "E0000", "oneDNN", "cuda drivers", "absl::InitializeLog",
+            "cpu_feature_guard", "WARNING:absl")
+
+
+def assert_no_tf_noise(text: str) -> None:
+    """``text`` (a command's output) holds none of the :data:`TF_NOISE` lines."""
+    noisy = [line for line in text.splitlines() if any(n in line for n in TF_NOISE)]
+    assert not noisy, noisy
+
+
 def require_tool(*names: str) -> None:
     """Skip the calling test when one of the programs ``names`` is not on ``PATH`` (under CI
     the skip fails the test: see :data:`IN_CI`)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -13,26 +14,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import assert_no_tf_noise
 
 from kws.cli import build_parser, main
 from kws.console import make_console
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MICRO_SPEECH = FIXTURES / "models" / "micro_speech_quantized.tflite"
-# Lines TensorFlow, absl and oneDNN print at start-up unless silenced.
-TF_NOISE = ("I0000", "W0000", "E0000", "oneDNN", "cuda drivers", "absl::InitializeLog",
-            "cpu_feature_guard", "WARNING:absl")
 
 
 def kws(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     """``kws ARGS`` in a fresh interpreter, output captured (a pipe, not a terminal)."""
     return subprocess.run([sys.executable, "-m", "kws.cli", *args], capture_output=True,
                           text=True, timeout=timeout)
-
-
-def assert_no_tf_noise(text: str) -> None:
-    noisy = [line for line in text.splitlines() if any(n in line for n in TF_NOISE)]
-    assert not noisy, noisy
 
 
 def test_train_missing_data_is_one_fast_line(tmp_path: Path) -> None:
@@ -219,3 +213,36 @@ def test_compare_disagreeing_engines_exit_1(tmp_path: Path, capsys) -> None:
     # --strict is still accepted and changes nothing.
     assert main(["compare", "--model", str(path), "--engines", "tflm,litert", "--random", "20",
                  "--strict", "--json"]) == 1
+
+
+def _quiet_installed(*argv: str) -> str:
+    """Run ``kws ARGV`` in a fresh interpreter; say whether the quiet start-up is installed."""
+    code = ("import sys\nfrom kws import quiet\nfrom kws.cli import main\n"
+            f"main({list(argv)!r})\n"
+            "print(any(isinstance(f, quiet._SilentFirstImport) for f in sys.meta_path))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    return proc.stdout.strip()
+
+
+def test_verbose_keeps_tensorflow_logging() -> None:
+    args = ("train", "--data", "/nonexistent", "--out", "/nonexistent")
+    assert _quiet_installed(*args) == "True"
+    assert _quiet_installed("--verbose", *args) == "False"
+    assert _quiet_installed(*args, "--verbose") == "False"
+
+
+@pytest.mark.slow
+def test_quiet_startup_hides_tensorflow_import_lines() -> None:
+    def import_tensorflow(quiet: bool) -> str:
+        code = ("from kws.quiet import quiet_startup\nquiet_startup()\n" if quiet else "") + \
+            "import keras\nkeras.ops.convert_to_tensor([1.0])\n"
+        env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              timeout=300, env=env)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stderr
+
+    loud = import_tensorflow(quiet=False)
+    assert "oneDNN" in loud or "absl::InitializeLog" in loud, loud  # what there is to hide
+    assert_no_tf_noise(import_tensorflow(quiet=True))

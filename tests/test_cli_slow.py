@@ -11,11 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import require_tool
+from conftest import assert_no_tf_noise, require_tool
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "datasets" / "speech_commands_sample"
-TF_NOISE = ("I0000", "W0000", "oneDNN", "cuda drivers", "absl::InitializeLog", "WARNING:absl")
 
 pytestmark = pytest.mark.slow
 
@@ -101,7 +100,7 @@ def test_demo_tiny_setting(tmp_path: Path) -> None:
         (out / "model_int8.tflite").stat().st_size)
     # Quiet start-up, and stderr (a pipe) is not wrapped at 80 columns.
     err = proc.stderr.splitlines()
-    assert not [line for line in err if any(n in line for n in TF_NOISE)], proc.stderr
+    assert_no_tf_noise(proc.stderr)
     assert "== 1. train ==" in err and "== 4. firmware on the emulated Cortex-M4 (QEMU " \
         "mps2-an386) ==" in err
     assert any(line.startswith("labels ['_silence_', '_unknown_', 'yes', 'no']; train 314, "
