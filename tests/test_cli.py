@@ -41,17 +41,21 @@ def test_train_missing_data_is_one_fast_line(tmp_path: Path) -> None:
     assert not (tmp_path / "r").exists()
 
 
-def test_train_validates_before_importing_tensorflow(tmp_path: Path) -> None:
+def test_train_and_demo_validate_before_importing_tensorflow(tmp_path: Path) -> None:
     a_file = tmp_path / "clips.txt"
     a_file.write_text("not a folder")
+    run, data, missing = str(tmp_path / "run"), str(tmp_path), "/nonexistent"
     cases = [
-        (["--data", "/nonexistent"], "/nonexistent: dataset folder not found"),
-        (["--data", str(a_file)], f"{a_file}: is a file, not a dataset folder"),
-        (["--data", str(tmp_path), "--out", str(a_file)], f"{a_file}: is a file, not a run"),
-        (["--data", str(tmp_path), "--lr", "0"], "--lr must be a positive number"),
+        (["train", "--data", missing, "--out", run], f"{missing}: dataset folder not found"),
+        (["train", "--data", str(a_file), "--out", run], f"{a_file}: is a file, not a dataset"),
+        (["train", "--data", data, "--out", str(a_file)], f"{a_file}: is a file, not a run"),
+        (["train", "--data", data, "--out", run, "--lr", "0"], "--lr must be a positive"),
+        (["train", "--data", data, "--out", run, "--words", ","], "--words is empty"),
+        (["demo", "--data", missing, "--out", run], f"{missing}: dataset folder not found"),
+        (["demo", "--out", str(a_file)], f"{a_file}: is a file, not a run directory"),
+        (["demo", "--out", run, "--words", " , "], "--words is empty"),
     ]
-    for extra, needle in cases:
-        args = ["train", "--words", "yes", "--out", str(tmp_path / "run"), *extra]
+    for args, needle in cases:
         code = ("import sys\nfrom kws.cli import main\n"
                 f"code = main({args!r})\n"
                 "heavy = sorted(m for m in ('tensorflow', 'keras') if m in sys.modules)\n"
@@ -62,6 +66,7 @@ def test_train_validates_before_importing_tensorflow(tmp_path: Path) -> None:
         assert proc.stdout.strip() == "imported: []"
         lines = proc.stderr.splitlines()
         assert len(lines) == 1 and lines[0].startswith(f"kws: error: {needle}"), proc.stderr
+    assert not (tmp_path / "run").exists()
 
 
 def test_train_import_graph_has_no_tensorflow() -> None:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from kws.commands._args import add_command, bounded
+from kws.commands.train import check_paths
 from kws.errors import KwsError
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "datasets" / "speech_commands_sample"
@@ -71,10 +72,11 @@ def run(args: argparse.Namespace) -> int:
     from kws.train import TrainConfig, train
 
     console = make_console(stderr=True)
-    if not args.data.is_dir():
-        raise KwsError(f"{args.data}: dataset folder not found")
-    started = time.perf_counter()
+    check_paths(args.data, args.out)
     words = [w.strip() for w in args.words.split(",") if w.strip()]
+    if not words:
+        raise KwsError("--words is empty")
+    started = time.perf_counter()
 
     section(console, "1. train")
     config = TrainConfig(data=str(args.data), words=words, model=args.model,
