@@ -34,7 +34,9 @@ COMMANDS = [
     "flash",
 ]
 
+
 def build_parser() -> argparse.ArgumentParser:
+    """The ``kws`` parser with every subcommand of :data:`COMMANDS` in this checkout."""
     parser = argparse.ArgumentParser(
         prog="kws", description="Keyword spotting from microphone to microcontroller.",
         formatter_class=DefaultsHelpFormatter,
@@ -53,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run ``kws ARGV`` (``sys.argv`` when ``None``); returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.verbose:
