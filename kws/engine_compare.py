@@ -93,8 +93,9 @@ def compare_engines(model_path: Path, engines: list[str], inputs: list[np.ndarra
     return {"model": str(model_path), "inputs": len(inputs), "pairs": pairs}
 
 
-def reference_pairs_differ(report: dict[str, Any]) -> bool:
-    """Whether any pair not involving ``litert`` (which rounds FULLY_CONNECTED once, where
-    TFLM rounds twice) has a differing output tensor."""
-    return any(p["mismatched_tensors"] for p in report["pairs"]
-               if "litert" not in (p["a"], p["b"]))
+def differing_pairs(report: dict[str, Any]) -> list[str]:
+    """The engine pairs of a :func:`compare_engines` report whose outputs differ, as
+    ``"a/b: N of M outputs, K values, max |diff| D"``."""
+    return [f"{p['a']}/{p['b']}: {p['mismatched_tensors']} of {p['tensors']} outputs, "
+            f"{p['mismatched_elements']} values, max |diff| {p['max_abs_diff']}"
+            for p in report["pairs"] if p["mismatched_tensors"]]

@@ -34,11 +34,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
+    from kws.console import make_console
     from kws.project import deploy
 
-    console = Console(stderr=True)
+    console = make_console(stderr=True)
     if args.board == "nano33ble":
         return _export_arduino(args, console)
     with console.status(f"compiling {args.model} for {args.board}"):

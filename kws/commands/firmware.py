@@ -27,11 +27,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def build(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
+    from kws.console import make_console
     from kws.project import build_project
 
-    console = Console(stderr=True)
+    console = make_console(stderr=True)
     with console.status(f"building {args.project}"):
         report = build_project(args.project)
     if args.json:
@@ -47,15 +46,15 @@ def build(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
     from kws.board_check import load_project_audio, run_report
+    from kws.console import make_console
     from kws.project import load_project, run_project
 
     cfg = load_project(args.project)
     audio = load_project_audio(args.wav, cfg)
     seconds = len(audio) / cfg["sample_rate"]
-    with Console(stderr=True).status(f"running {args.project} under QEMU ({seconds:.2f} s audio)"):
+    status = f"running {args.project} under QEMU ({seconds:.2f} s audio)"
+    with make_console(stderr=True).status(status):
         result = run_project(args.project, audio, features=args.features)
     report = run_report(result, cfg)
     if args.json:
@@ -76,11 +75,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def bench(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
+    from kws.console import make_console
     from kws.project import bench_project
 
-    console = Console(stderr=True)
+    console = make_console(stderr=True)
     with console.status(f"benchmarking {args.project} under qemu -icount"):
         result = bench_project(args.project)
     if args.json:
