@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from kws.deploy import ops
+from kws.deploy.fusion import lower_graph
 from kws.deploy.graph import Graph, Tensor, load_graph
 from kws.deploy.ops import SCRATCH, Call, Weights
 from kws.deploy.ops.common import ACTIVATIONS
@@ -317,7 +318,7 @@ def compile_model(
     name = _c_identifier(name)
     graph = load_graph(tflite_path)
     weights = Weights(f"kws_{name}")
-    calls = [ops.get(op.kind).lower(graph, op, weights) for op in graph.ops]
+    calls = lower_graph(graph, weights)
     plan = _plan(graph, calls)
     out = Path(out_dir)
     try:
