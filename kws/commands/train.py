@@ -54,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="how to split train/validation/test")
     p.add_argument("--unknown-percentage", type=amount, default="auto",
                    help="other-word clips as a percentage of the keyword clips; auto "
-                   "(default): in training up to twice the largest keyword class, in "
+                   "(default): in training up to 4x the largest keyword class, in "
                    "validation/test every one")
     p.add_argument("--silence-percentage", type=amount, default="auto",
                    help="generated silence clips as a percentage of the keyword clips; auto "

@@ -33,7 +33,7 @@ _NOHASH = re.compile(r"_nohash_.*$")
 SILENCE_ZERO_FRACTION = 0.1
 # "auto" unknown amount: other words vary far more than one keyword, so training draws up to
 # this many times the largest keyword class (kws.train then weights the classes evenly).
-AUTO, UNKNOWN_AUTO_RATIO = "auto", 2
+AUTO, UNKNOWN_AUTO_RATIO = "auto", 4
 
 
 @dataclass(frozen=True)
