@@ -80,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from kws.engines import compare_outputs, run_model
+    from kws.evaluate import classification_metrics
     from kws.export import export_run, quantize_inputs
     from kws.features import MfccConfig, MicroFrontendConfig
     from kws.firmware.toolchain import have_arm_tools
@@ -105,8 +106,10 @@ def run(args: argparse.Namespace) -> int:
     test = np.load(args.out / "test.npz")
     q = quantize_inputs(test["x"], info["input_scale"], info["input_zero_point"])
     inputs = list(q)
-    agreement = compare_outputs(run_model("tflm", model_path, inputs),
-                                run_model("native", model_path, inputs))
+    tflm_outputs = run_model("tflm", model_path, inputs)
+    agreement = compare_outputs(tflm_outputs, run_model("native", model_path, inputs))
+    int8 = classification_metrics(
+        test["y"], np.array([np.argmax(o) for o in tflm_outputs], dtype=np.int64), info["labels"])
     console.print(f"native vs tflm on {agreement['tensors']} test inputs: "
                   f"{agreement['mismatched_elements']} differing values")
 
@@ -142,6 +145,11 @@ def run(args: argparse.Namespace) -> int:
     if info.get("float_accuracy") is not None:
         table.add_row("test accuracy, float", f"{info['float_accuracy']:.1%}")
         table.add_row("test accuracy, int8 (tflite-micro)", f"{info['int8_accuracy']:.1%}")
+    table.add_row("test balanced accuracy, int8", f"{int8['balanced_accuracy']:.1%}")
+    unknown_fa = int8["false_accepts"].get("_unknown_")
+    if unknown_fa is not None:
+        table.add_row("unknown words taken for a keyword, int8",
+                      f"{unknown_fa:.1%} of {int8['per_class']['_unknown_']['n']} clips")
     table.add_row("int8 model file", f"{info['file_size']:,} bytes")
     table.add_row("native C == tflite-micro",
                   "yes" if agreement["mismatched_elements"] == 0 else

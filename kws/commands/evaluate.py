@@ -14,6 +14,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="evaluate an int8 model on a dataset",
         description="Run every clip of a dataset through an exported int8 model (features "
         "and quantization from its model.json) and report accuracy, balanced accuracy, "
+        "false accepts (share of _unknown_/_silence_ clips labelled as a keyword), "
         "per-class recall/precision and the confusion matrix.",
     )
     p.add_argument("--model", type=Path, required=True, help="int8 .tflite (model.json beside)")
