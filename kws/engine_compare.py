@@ -57,14 +57,15 @@ def wav_inputs(model_path: Path, wav_dir: Path) -> tuple[list[np.ndarray], list[
 
 
 def compare_engines(model_path: Path, engines: list[str], inputs: list[np.ndarray],
-                    progress: bool = True) -> dict[str, Any]:
+                    progress: bool = True, keep_outputs: bool = False) -> dict[str, Any]:
     """Run ``inputs`` on every engine.
 
     Returns
     -------
     dict
         ``model``, ``inputs`` (count) and ``pairs``: one dict per engine pair, ``a``, ``b``
-        and the :func:`kws.engines.compare_outputs` counts.
+        and the :func:`kws.engines.compare_outputs` counts; with ``keep_outputs`` also
+        ``outputs``: engine name -> its output arrays.
     """
     from rich.progress import Progress
 
@@ -90,7 +91,10 @@ def compare_engines(model_path: Path, engines: list[str], inputs: list[np.ndarra
             outputs[name] = result
     pairs = [{"a": a, "b": b, **compare_outputs(outputs[a], outputs[b])}
              for a, b in itertools.combinations(engines, 2)]
-    return {"model": str(model_path), "inputs": len(inputs), "pairs": pairs}
+    report = {"model": str(model_path), "inputs": len(inputs), "pairs": pairs}
+    if keep_outputs:
+        report["outputs"] = outputs
+    return report
 
 
 def differing_pairs(report: dict[str, Any]) -> list[str]:

@@ -66,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
 
     from kws.console import make_console, section
     from kws.engine_compare import compare_engines
+    from kws.evaluate import classification_metrics
     from kws.export import export_run, quantize_inputs
     from kws.features import frontend_config
     from kws.firmware.toolchain import have_arm_tools
@@ -91,8 +92,12 @@ def run(args: argparse.Namespace) -> int:
     section(console, "3. compiled C model vs the tflite-micro interpreter")
     with np.load(args.out / "test.npz") as test:
         inputs = list(quantize_inputs(test["x"], info["input_scale"], info["input_zero_point"]))
-    agreement = compare_engines(model_path, ["tflm", "native"], inputs,
-                                progress=False)["pairs"][0]
+        labels_true = test["y"]
+    report = compare_engines(model_path, ["tflm", "native"], inputs, progress=False,
+                             keep_outputs=True)
+    agreement = report["pairs"][0]
+    predicted = np.array([np.argmax(o) for o in report["outputs"]["tflm"]], dtype=np.int64)
+    int8 = classification_metrics(labels_true, predicted, info["labels"])
     console.print(f"native vs tflm on {agreement['tensors']} test inputs: "
                   f"{agreement['mismatched_elements']} differing values")
 
@@ -122,6 +127,11 @@ def run(args: argparse.Namespace) -> int:
     if info.get("float_accuracy") is not None:
         table.add_row("test accuracy, float", f"{info['float_accuracy']:.1%}")
         table.add_row("test accuracy, int8 (tflite-micro)", f"{info['int8_accuracy']:.1%}")
+    table.add_row("test balanced accuracy, int8", f"{int8['balanced_accuracy']:.1%}")
+    unknown_fa = int8["false_accepts"].get("_unknown_")
+    if unknown_fa is not None:
+        table.add_row("unknown words taken for a keyword, int8",
+                      f"{unknown_fa:.1%} of {int8['per_class']['_unknown_']['n']} clips")
     table.add_row("int8 model file", f"{info['file_size']:,} bytes")
     table.add_row("native C == tflite-micro",
                   "yes" if agreement["mismatched_elements"] == 0 else

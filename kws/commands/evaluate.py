@@ -14,7 +14,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = add_command(sub, "evaluate", run, "evaluate an int8 model on a dataset",
                     "Run every clip of a dataset through an exported int8 model (features "
                     "and quantization from its model.json) and report accuracy, balanced "
-                    "accuracy, per-class recall/precision and the confusion matrix.")
+                    "accuracy, false accepts (share of _unknown_/_silence_ clips labelled as "
+                    "a keyword), per-class recall/precision and the confusion matrix.")
     add_model_arg(p)
     p.add_argument("--data", type=Path, required=True, help="dataset root")
     p.add_argument("--engine", choices=["tflm", "litert"], default="tflm",

@@ -13,10 +13,18 @@ MODELS = ("ds-cnn-xs", "ds-cnn-s", "ds-cnn-m", "ds-cnn-l")
 
 
 def _percentage(text: str) -> float:
-    value = float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if not 0.0 <= value <= 100.0:
         raise argparse.ArgumentTypeError(f"{text} is not a percentage in [0, 100]")
     return value
+
+
+def amount(text: str) -> float | str:
+    """``--unknown-percentage``/``--silence-percentage`` value: ``auto`` or a percentage."""
+    return text if text == "auto" else _percentage(text)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -47,11 +55,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="tf.distribute strategy (multiworker reads TF_CONFIG)")
     p.add_argument("--split", choices=["auto", "lists", "hash", "speaker"], default="auto",
                    help="how to split train/validation/test")
-    p.add_argument("--unknown-percentage", type=_percentage, default=10.0,
-                   help="_unknown_ examples (other words) as a percentage of the keywords'")
-    p.add_argument("--silence-percentage", type=_percentage, default=10.0,
-                   help="_silence_ examples (background noise) as a percentage of the "
-                   "keywords'")
+    p.add_argument("--unknown-percentage", type=amount, default="auto",
+                   help="other-word clips as a percentage of the keyword clips; auto "
+                   "(default): in training up to 4x the largest keyword class, in "
+                   "validation/test every one")
+    p.add_argument("--silence-percentage", type=amount, default="auto",
+                   help="generated silence clips as a percentage of the keyword clips; auto "
+                   "(default): as many as the largest keyword class (a _silence_ folder is "
+                   "used as is)")
+    p.add_argument("--class-weights", choices=["balanced", "none"], default="balanced",
+                   help="balanced (default): each class weighs the same in the loss")
     p.add_argument("--validation-percentage", type=_percentage, default=10.0,
                    help="share of the data held out for validation (hash/auto split)")
     p.add_argument("--testing-percentage", type=_percentage, default=10.0,
@@ -112,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size, lr=args.lr, lr_schedule=args.lr_schedule, seed=args.seed,
         label_smoothing=args.label_smoothing, dropout=args.dropout, strategy=args.strategy,
         split=args.split, unknown_percentage=args.unknown_percentage,
-        silence_percentage=args.silence_percentage,
+        silence_percentage=args.silence_percentage, class_weights=args.class_weights,
         validation_percentage=args.validation_percentage,
         testing_percentage=args.testing_percentage,
         cache_dir=None if args.cache_dir is None else str(args.cache_dir),
