@@ -18,9 +18,13 @@ writes the project Makefile from these keys; ``kws flash`` reads ``flash``.
 ``float_abi`` (``"hard"`` | ``"softfp"`` | ``"soft"``, required)
     ``-mfloat-abi``; with ``"hard"``/``"softfp"`` the key ``fpu`` (e.g. ``"fpv4-sp-d16"``)
     gives ``-mfpu``.
-``sources`` (list of str, required)
+``package`` (``"make"`` | ``"arduino-library"``)
+    What ``kws deploy`` writes: a project that ``make`` builds (the default), or an Arduino
+    library whose sketch the Arduino IDE builds with the board's own core (which then
+    supplies startup code and linking: ``sources`` and ``linker_script`` stay empty).
+``sources`` (list of str, required for ``make``)
     Board C files, relative to the board directory.
-``linker_script`` (str, required)
+``linker_script`` (str, required for ``make``)
     Relative to the board directory.
 ``include_dirs`` (list of str)
     Relative to the board directory (``"."`` for the directory itself, where ``board.h`` is).
@@ -59,6 +63,7 @@ from kws.errors import KwsError
 ROOT = Path(__file__).resolve().parent.parent
 BOARDS_DIR = ROOT / "firmware" / "boards"
 _FLOAT_ABIS = ("hard", "softfp", "soft")
+PACKAGES = ("make", "arduino-library")
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,7 @@ class Board:
     fpu: str | None
     sources: tuple[str, ...]
     linker_script: str
+    package: str = "make"
     include_dirs: tuple[str, ...] = (".",)
     defines: dict[str, Any] = field(default_factory=dict)
     ldflags: tuple[str, ...] = ()
@@ -91,10 +97,13 @@ class Board:
         machine = self.emulator.get("qemu_machine")
         return str(machine) if machine else None
 
-    def cflags(self) -> list[str]:
-        """CPU and float-ABI compiler flags."""
-        flags = list(self.cpu) + [f"-mfloat-abi={self.float_abi}"]
-        if self.float_abi != "soft" and self.fpu:
+    def cflags(self, float_abi: str | None = None) -> list[str]:
+        """CPU and float-ABI compiler flags (``float_abi`` overrides the board's own)."""
+        abi = float_abi or self.float_abi
+        if abi not in _FLOAT_ABIS:
+            raise KwsError(f"float_abi must be one of {', '.join(_FLOAT_ABIS)}, not {abi!r}")
+        flags = list(self.cpu) + [f"-mfloat-abi={abi}"]
+        if abi != "soft" and self.fpu:
             flags.append(f"-mfpu={self.fpu}")
         return flags
 
@@ -105,6 +114,18 @@ class Board:
     def source_paths(self) -> list[Path]:
         """Absolute paths of the board's C files."""
         return [self.directory / s for s in self.sources]
+
+    def include_paths(self) -> list[Path]:
+        """Absolute paths of the board's include directories."""
+        return [self.directory if d in (".", "") else self.directory / d
+                for d in self.include_dirs]
+
+    def linker_script_path(self) -> Path:
+        """Absolute path of the linker script (KwsError for a board kws does not link)."""
+        if not self.linker_script:
+            raise KwsError(f"board {self.name!r} is linked by its {self.package} tooling, "
+                           "not by kws")
+        return self.directory / self.linker_script
 
 
 def _require(data: dict[str, Any], key: str, kind: type | tuple[type, ...], path: Path) -> Any:
@@ -150,11 +171,16 @@ def load_board_file(path: str | Path) -> Board:
     cpu = _str_list(data, "cpu", p, [])
     if not cpu:
         raise KwsError(f"{p}: missing required key 'cpu' (compiler CPU flags)")
+    package = data.get("package", "make")
+    if package not in PACKAGES:
+        raise KwsError(f"{p}: package must be one of {', '.join(PACKAGES)}, not {package!r}")
     sources = _str_list(data, "sources", p, [])
-    if not sources:
-        raise KwsError(f"{p}: missing required key 'sources' (board C files)")
-    linker = _require(data, "linker_script", str, p)
-    for rel in (*sources, linker):
+    linker = ""
+    if package == "make":
+        if not sources:
+            raise KwsError(f"{p}: missing required key 'sources' (board C files)")
+        linker = _require(data, "linker_script", str, p)
+    for rel in (*sources, *([linker] if linker else [])):
         if not (directory / rel).is_file():
             raise KwsError(f"{p}: listed file {rel!r} does not exist in {directory}")
     defines = data.get("defines", {})
@@ -176,6 +202,7 @@ def load_board_file(path: str | Path) -> Board:
         fpu=data.get("fpu"),
         sources=sources,
         linker_script=linker,
+        package=package,
         include_dirs=_str_list(data, "include_dirs", p, ["."]),
         defines=dict(defines),
         ldflags=_str_list(data, "ldflags", p, []),

@@ -319,8 +319,8 @@ def test_cortex_m4_dsp_path_equals_tflm_under_qemu(ds_cnn_models, tmp_path, mode
                     "qemu-system-arm)")
     from kws.deploy import compile_model
     from kws.engines import run_model
-    from kws.firmware.qemu import run_qemu
-    from kws.firmware.toolchain import build_elf
+    from kws.firmware_project.qemu import run_qemu
+    from kws.firmware_project.toolchain import build_elf
 
     path = MICRO_SPEECH if model == "micro_speech" else ds_cnn_models[model]
     compiled = compile_model(path, tmp_path, name="model")

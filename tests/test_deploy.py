@@ -41,6 +41,16 @@ def test_board_registry() -> None:
     assert all(p.is_file() for p in b.source_paths())
     with pytest.raises(KwsError, match="unknown board 'nope'.*qemu-mps2-an386"):
         get_board("nope")
+    # The toolchain takes a board's CPU flags, sources and linker script from the registry.
+    from kws.firmware_project.toolchain import compile_flags
+
+    assert compile_flags("soft", board="stm32f4-disco")[:3] == [
+        *get_board("stm32f4-disco").cpu, "-mfloat-abi=soft"]
+    assert "-mfpu=fpv4-sp-d16" in compile_flags("hard")
+    nano = get_board("nano33ble")
+    assert nano.package == "arduino-library" and nano.has_mic and nano.sources == ()
+    with pytest.raises(KwsError, match="linked by its arduino-library tooling"):
+        nano.linker_script_path()
 
 
 @pytest.mark.parametrize("edit, message", [
@@ -49,6 +59,8 @@ def test_board_registry() -> None:
     (lambda d: d.update(sources=["missing.c"]), "missing.c"),
     (lambda d: d.update(name="other"), "does not match"),
     (lambda d: d.update(flash=[1]), "flash"),
+    (lambda d: d.update(package="zip"), "package must be one of"),
+    (lambda d: d.pop("linker_script"), "linker_script"),
 ])
 def test_bad_board_json_is_refused(tmp_path, edit, message) -> None:
     from kws.boards import get_board
@@ -67,7 +79,8 @@ def test_bad_board_json_is_refused(tmp_path, edit, message) -> None:
 
 
 def test_deploy_writes_a_self_contained_project(tmp_path) -> None:
-    from kws.project import deploy, frontend_hash, load_project
+    from kws.firmware_project.deploy import deploy, frontend_hash
+    from kws.firmware_project.layout import load_project
 
     model = _model_with_json(tmp_path)
     cfg = deploy(model, tmp_path / "fw", stride_frames=4)
@@ -99,7 +112,8 @@ def test_deploy_writes_a_self_contained_project(tmp_path) -> None:
 
 
 def test_deploy_refusals_leave_nothing(tmp_path) -> None:
-    from kws.project import deploy, load_project
+    from kws.firmware_project.deploy import deploy
+    from kws.firmware_project.layout import load_project
 
     model = _model_with_json(tmp_path)
     with pytest.raises(KwsError, match="unknown board"):
@@ -135,7 +149,7 @@ def test_deploy_refusals_leave_nothing(tmp_path) -> None:
 def test_project_builds_with_plain_make_warning_free(tmp_path) -> None:
     """The generated Makefile alone (no kws on PATH or PYTHONPATH) builds firmware, bench and
     size targets with -Wall -Wextra -Werror; gcc prints no diagnostics at all."""
-    from kws.project import deploy
+    from kws.firmware_project.deploy import deploy
 
     model = _model_with_json(tmp_path)
     fw = tmp_path / "fw"

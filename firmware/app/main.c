@@ -96,10 +96,11 @@ static void send_info(void) {
   send(KWS_MSG_INFO, p, 32);
 }
 
-void kws_app_on_features(uint32_t frame_index, int raw_format, const void* raw,
-                         const int8_t* quantized, int n) {
+static void send_features(void* context, uint32_t frame_index, int raw_format, const void* raw,
+                          const int8_t* quantized, int n) {
   uint16_t length = 0;
   int i;
+  (void)context;
   if (!(options & KWS_OPTION_SEND_FEATURES)) return;
   kws_put_u32(send_buffer, frame_index);
   send_buffer[4] = (uint8_t)raw_format;
@@ -124,8 +125,9 @@ void kws_app_on_features(uint32_t frame_index, int raw_format, const void* raw,
   send(KWS_MSG_FEATURES, send_buffer, length);
 }
 
-void kws_app_on_scores(uint32_t frame_index, const int8_t* scores, int n) {
+static void send_scores(void* context, uint32_t frame_index, const int8_t* scores, int n) {
   int i;
+  (void)context;
   if (!(options & KWS_OPTION_SEND_SCORES)) return;
   kws_put_u32(send_buffer, frame_index);
   send_buffer[4] = (uint8_t)n;
@@ -133,14 +135,17 @@ void kws_app_on_scores(uint32_t frame_index, const int8_t* scores, int n) {
   send(KWS_MSG_SCORES, send_buffer, (uint16_t)(5 + n));
 }
 
-void kws_app_on_detection(uint32_t frame_index, int label, int32_t average) {
+static void send_detection(void* context, uint32_t frame_index, int label, int32_t average) {
   uint8_t p[7];
+  (void)context;
   kws_put_u32(p, frame_index);
   p[4] = (uint8_t)label;
   p[5] = (uint8_t)(int8_t)average;
   p[6] = (uint8_t)(int8_t)KWS_APP_THRESHOLD_Q;
   send(KWS_MSG_DETECTION, p, 7);
 }
+
+static const KwsAppHooks protocol_hooks = {send_features, send_scores, send_detection, 0};
 
 #if UART_COMMANDS
 static void handle_audio(const KwsFrame* frame) {
@@ -234,7 +239,7 @@ int main(void) {
 #if UART_COMMANDS
   kws_protocol_parser_reset(&parser);
 #endif
-  if (!kws_app_init()) {
+  if (!kws_app_init(&protocol_hooks)) {
     send_error(KWS_ERROR_NO_FRONTEND, "frontend config rejected");
     board_exit(3);
   }

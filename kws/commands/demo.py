@@ -43,7 +43,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _firmware_check(model_path: Path, out: Path, clips: list[tuple[str, np.ndarray]],
                     console: Any) -> dict[str, Any]:
     """Deploy to the emulated board, stream clips over the UART, compare with the host."""
-    from kws.project import build_project, deploy, host_scores, load_project, run_project
+    from kws.firmware_project.build import build_project
+    from kws.firmware_project.deploy import deploy
+    from kws.firmware_project.host_pipeline import host_scores
+    from kws.firmware_project.layout import load_project
+    from kws.firmware_project.run import run_project
 
     project_dir = out / "firmware"
     deploy(model_path, project_dir, "qemu-mps2-an386")
@@ -82,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     from kws.engines import compare_outputs, run_model
     from kws.export import export_run, quantize_inputs
     from kws.features import MfccConfig, MicroFrontendConfig
-    from kws.firmware.toolchain import have_arm_tools
+    from kws.firmware_project.toolchain import have_arm_tools
     from kws.train import TrainConfig, train
 
     console = Console(stderr=True)

@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def build(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from kws.project import build_project
+    from kws.firmware_project.build import build_project
 
     console = Console(stderr=True)
     with console.status(f"building {args.project}"):
@@ -56,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from kws.audio import load_audio
-    from kws.project import load_project, run_project
+    from kws.firmware_project.layout import load_project
+    from kws.firmware_project.run import run_project
 
     cfg = load_project(args.project)
     audio = load_audio(args.wav, cfg.get("sample_rate") or 16000)
@@ -92,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
 def bench(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from kws.project import bench_project
+    from kws.firmware_project.run import bench_project
 
     console = Console(stderr=True)
     with console.status(f"benchmarking {args.project} under qemu -icount"):

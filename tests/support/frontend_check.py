@@ -17,9 +17,10 @@ import numpy as np
 
 from kws.errors import KwsError
 from kws.features.micro import MicroFrontendConfig, tables_for
-from kws.firmware import emit_c
-from kws.firmware.qemu import QemuResult, run_qemu
-from kws.firmware.toolchain import CORE_DIR, FIRMWARE_DIR, build_elf, core_sources
+from kws.firmware_project import emit_c
+from kws.firmware_project.layout import CORE_DIR, FIRMWARE_DIR
+from kws.firmware_project.qemu import QemuResult, run_qemu
+from kws.firmware_project.toolchain import build_elf, core_sources
 
 CHECK_DIR = FIRMWARE_DIR / "tests"
 CHECK_SOURCE = CHECK_DIR / "frontend_check.c"

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from kws.errors import KwsError
-from kws.firmware.toolchain import qemu_system_arm
+from kws.firmware_project.toolchain import qemu_system_arm
 
 DEFAULT_MACHINE = "mps2-an386"
 _CONNECT_POLL_S = 0.05
@@ -97,7 +97,8 @@ def run_qemu(
     Parameters
     ----------
     elf
-        A firmware image built for ``machine`` (see :func:`kws.firmware.toolchain.build_elf`).
+        A firmware image built for ``machine`` (see
+        :func:`kws.firmware_project.toolchain.build_elf`).
     timeout
         Wall-clock seconds before QEMU is killed and :class:`QemuTimeout` is raised.
     uart_input

@@ -2,9 +2,9 @@
 
 Every firmware image is built the same strict way (C99, ``-Wall -Wextra -Werror``, no FMA
 contraction, section garbage collection) and linked without libc (``-nostdlib``, libgcc
-only, libm on request) against a board directory under ``firmware/boards/``, which supplies
-startup code, a linker script with the part's real memory limits and the board API
-(``board.h``).
+only, libm on request) against a board of the registry (:mod:`kws.boards`), whose
+``board.json`` gives the CPU and float-ABI flags, startup and board API sources
+(``board.h``) and a linker script with the part's real memory limits.
 """
 
 from __future__ import annotations
@@ -18,12 +18,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from kws.boards import get_board
 from kws.errors import KwsError
+from kws.firmware_project.layout import CORE_DIR
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-FIRMWARE_DIR = ROOT / "firmware"
-CORE_DIR = FIRMWARE_DIR / "core"
-BOARDS_DIR = FIRMWARE_DIR / "boards"
 DEFAULT_BOARD = "qemu-mps2-an386"
 
 # Tool -> Debian package that provides it.
@@ -34,11 +32,8 @@ DEBIAN_PACKAGES = {
     "qemu-system-arm": "qemu-system-arm",
 }
 
-CPU_FLAGS = ("-mcpu=cortex-m4", "-mthumb")
-FLOAT_ABI_FLAGS = {
-    "hard": ("-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"),
-    "soft": ("-mfloat-abi=soft",),
-}
+# Float ABIs kws builds and tests: FPU instructions, or none at all.
+FLOAT_ABIS = ("hard", "soft")
 C_FLAGS = (
     "-std=c99",
     "-Wall",
@@ -86,28 +81,6 @@ def have_arm_tools() -> bool:
     return all(shutil.which(t) for t in tools)
 
 
-def board_dir(board: str = DEFAULT_BOARD) -> Path:
-    """Directory of a board under ``firmware/boards`` (KwsError when it does not exist)."""
-    path = BOARDS_DIR / board
-    if not path.is_dir():
-        known = sorted(p.name for p in BOARDS_DIR.glob("*") if p.is_dir())
-        raise KwsError(f"unknown board {board!r} (no {path}; known boards: {', '.join(known)})")
-    return path
-
-
-def board_sources(board: str = DEFAULT_BOARD) -> list[Path]:
-    """The board's C files (startup, UART, semihosting, SysTick, formatting)."""
-    return sorted(board_dir(board).glob("*.c"))
-
-
-def linker_script(board: str = DEFAULT_BOARD) -> Path:
-    """The board's linker script (the only ``*.ld`` in its directory)."""
-    scripts = sorted(board_dir(board).glob("*.ld"))
-    if len(scripts) != 1:
-        raise KwsError(f"board {board!r} must have exactly one linker script, found {len(scripts)}")
-    return scripts[0]
-
-
 def core_sources(subdirs: Iterable[str] | None = None) -> list[Path]:
     """C files of the portable core (``firmware/core``), optionally only some subdirectories."""
     if subdirs is None:
@@ -133,11 +106,12 @@ def _trim(text: str) -> str:
     return text
 
 
-def compile_flags(float_abi: str = "hard", opt: str = "-O2") -> list[str]:
-    """CPU, float ABI and strictness flags shared by every ARM compile."""
-    if float_abi not in FLOAT_ABI_FLAGS:
+def compile_flags(float_abi: str = "hard", opt: str = "-O2", board: str = DEFAULT_BOARD
+                  ) -> list[str]:
+    """The board's CPU and float-ABI flags plus the strictness flags of every ARM compile."""
+    if float_abi not in FLOAT_ABIS:
         raise KwsError(f"float_abi must be 'hard' or 'soft', not {float_abi!r}")
-    return [*CPU_FLAGS, *FLOAT_ABI_FLAGS[float_abi], *C_FLAGS, opt]
+    return [*get_board(board).cflags(float_abi), *C_FLAGS, opt]
 
 
 def build_elf(
@@ -172,8 +146,9 @@ def build_elf(
     opt
         Optimisation flag, e.g. ``"-O2"`` or ``"-Os"``.
     board
-        Board directory name under ``firmware/boards``; ``None`` to compile without one
-        (then ``extra_flags`` must supply a linker script).
+        Board name (``firmware/boards/<board>/board.json``): CPU flags, sources, include
+        directories, defines and linker script; ``None`` to compile for the default board's
+        CPU without its files (then ``extra_flags`` must supply a linker script).
     stack_size
         Main stack bytes (linker symbol ``_stack_size``); the board default otherwise.
     link_libm
@@ -198,11 +173,13 @@ def build_elf(
     srcs = [Path(s) for s in sources]
     incs = [Path(i) for i in include_dirs] + [CORE_DIR]
     link: list[str] = []
+    target = get_board(board or DEFAULT_BOARD)
+    board_defines: list[str] = []
     if board is not None:
-        bdir = board_dir(board)
-        srcs = srcs + board_sources(board)
-        incs = [bdir, *incs]
-        link += ["-T", str(linker_script(board))]
+        srcs = srcs + target.source_paths()
+        incs = [*target.include_paths(), *incs]
+        board_defines = target.define_flags()
+        link += ["-T", str(target.linker_script_path()), *target.ldflags]
     for s in srcs:
         if not s.is_file():
             raise KwsError(f"firmware source {s} does not exist")
@@ -216,7 +193,8 @@ def build_elf(
         link.append(f"-Wl,-Map={out}.map")
     cmd = [
         gcc,
-        *compile_flags(float_abi, opt),
+        *compile_flags(float_abi, opt, target.name),
+        *board_defines,
         *_define_flags(defines),
         *[f"-I{i}" for i in incs],
         *extra_flags,
