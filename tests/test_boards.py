@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support.host_c import compile_cffi
 
 ROOT = Path(__file__).resolve().parent.parent
 STM32_DIR = ROOT / "firmware" / "boards" / "stm32f4-disco"
@@ -45,22 +46,8 @@ def pdm(tmp_path_factory):
     """pdm_filter.c compiled with the host gcc (strict C99) into a cffi module."""
     if shutil.which("gcc") is None:
         pytest.skip("host gcc not installed")
-    from cffi import FFI
-
-    ffi = FFI()
-    ffi.cdef(PDM_CDEF)
-    ffi.set_source(
-        "_kws_pdm_filter_test", '#include "pdm_filter.h"',
-        sources=[str(STM32_DIR / "pdm_filter.c")], include_dirs=[str(STM32_DIR)],
-        extra_compile_args=["-std=c99", "-Wall", "-Wextra", "-Werror", "-O2"],
-    )
-    out = tmp_path_factory.mktemp("pdm")
-    lib_path = ffi.compile(tmpdir=str(out), verbose=False)
-    spec = importlib.util.spec_from_file_location("_kws_pdm_filter_test", lib_path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return compile_cffi("_kws_pdm_filter_test", PDM_CDEF, "pdm_filter.h",
+                        [STM32_DIR / "pdm_filter.c"], [STM32_DIR], tmp_path_factory.mktemp("pdm"))
 
 
 def sigma_delta(signal: np.ndarray) -> np.ndarray:
@@ -449,24 +436,6 @@ def test_arduino_library_compiles_for_nano33ble(arduino_library, tmp_path):
     assert proc.returncode == 0, proc.stderr
 
 
-def _load_app(src: Path, tmp_path: Path):
-    """The library's src/ compiled for the host into a cffi module with Python hooks."""
-    from cffi import FFI
-
-    ffi = FFI()
-    ffi.cdef(APP_CDEF)
-    ffi.set_source("_kws_arduino_app_test", '#include "kws_micro_speech.h"',
-                   sources=[str(p) for p in sorted(src.rglob("*.c"))], include_dirs=[str(src)],
-                   extra_compile_args=["-std=c99", "-Wall", "-Wextra", "-Werror", "-O1",
-                                       "-ffp-contract=off"])
-    lib_path = ffi.compile(tmpdir=str(tmp_path), verbose=False)
-    spec = importlib.util.spec_from_file_location("_kws_arduino_app_test", lib_path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_arduino_app_matches_host_on_real_clips(arduino_library, tmp_path):
     """The library's application, compiled for the host and fed 20 ms at a time, reports
     the features, scores and detections kws computes on the host."""
@@ -478,7 +447,9 @@ def test_arduino_app_matches_host_on_real_clips(arduino_library, tmp_path):
     from kws.firmware_project.host_pipeline import host_scores, quantize_features
     from kws.firmware_project.layout import load_project
 
-    module = _load_app(arduino_library / "src", tmp_path)
+    src = arduino_library / "src"
+    module = compile_cffi("_kws_arduino_app_test", APP_CDEF, "kws_micro_speech.h",
+                          sorted(src.rglob("*.c")), [src], tmp_path, opt="-O1")
     ffi, lib = module.ffi, module.lib
     got: dict[str, list] = {"features": [], "scores": [], "detections": []}
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -11,11 +10,10 @@ from pathlib import Path
 
 from kws.errors import KwsError
 from kws.firmware_project.layout import load_project
+from kws.firmware_project.toolchain import ElfSize, find_tool, memory_overflow, size_of
 
 
 def _make(project_dir: Path, target: str, extra: list[str] | None = None) -> None:
-    from kws.firmware_project.toolchain import find_tool
-
     find_tool("arm-none-eabi-gcc")
     make = shutil.which("make")
     if make is None:
@@ -24,32 +22,27 @@ def _make(project_dir: Path, target: str, extra: list[str] | None = None) -> Non
                           capture_output=True, text=True)
     if proc.returncode != 0:
         text = (proc.stderr or proc.stdout).strip()
-        overflow = re.search(r"region `(\w+)' overflowed by (\d+) bytes", text)
+        overflow = memory_overflow(text)
         if overflow:
-            raise KwsError(f"{project_dir}: the firmware does not fit the board: "
-                           f"{overflow.group(1)} overflowed by {overflow.group(2)} bytes")
+            raise KwsError(f"{project_dir}: the firmware does not fit the board: {overflow}")
         raise KwsError(f"{project_dir}: `make {target}` failed:\n{text[-4000:]}")
 
 
 @dataclass(frozen=True)
-class BuildReport:
-    """Sizes of a built firmware (bytes)."""
+class BuildReport(ElfSize):
+    """Sizes of a built firmware (bytes): its ELF's sections and the model's arena."""
 
     elf: Path
-    text: int
-    data: int
-    bss: int
-    stack: int
     arena_bytes: int
     sections: dict[str, int]
 
     @property
     def flash_bytes(self) -> int:
-        return self.text + self.data
+        return self.flash
 
     @property
     def ram_bytes(self) -> int:
-        return self.data + self.bss
+        return self.ram
 
     def to_json(self) -> dict[str, int]:
         return {"flash_bytes": self.flash_bytes, "ram_bytes": self.ram_bytes,
@@ -58,8 +51,6 @@ class BuildReport:
 
 
 def _sections(elf: Path) -> dict[str, int]:
-    from kws.firmware_project.toolchain import find_tool
-
     proc = subprocess.run([find_tool("arm-none-eabi-size"), "-A", str(elf)],
                           capture_output=True, text=True)
     out: dict[str, int] = {}
@@ -73,8 +64,6 @@ def _sections(elf: Path) -> dict[str, int]:
 
 def build_project(project_dir: str | os.PathLike, target: str = "all") -> BuildReport:
     """``make`` a generated project and measure its ELF (``target``: ``all`` or ``bench``)."""
-    from kws.firmware_project.toolchain import size_of
-
     pdir = Path(project_dir)
     cfg = load_project(pdir)
     if not cfg.get("elf"):
@@ -83,5 +72,5 @@ def build_project(project_dir: str | os.PathLike, target: str = "all") -> BuildR
     _make(pdir, target)
     elf = pdir / (cfg["bench_elf"] if target == "bench" else cfg["elf"])
     size = size_of(elf)
-    return BuildReport(elf, size.text, size.data, size.bss, size.stack, int(cfg["arena_bytes"]),
-                       _sections(elf))
+    return BuildReport(size.text, size.data, size.bss, size.stack, elf=elf,
+                       arena_bytes=int(cfg["arena_bytes"]), sections=_sections(elf))

@@ -186,9 +186,6 @@ def build_elf(
     link += ["-nostdlib", "-Wl,--gc-sections"]
     if stack_size is not None:
         link.append(f"-Wl,--defsym=_stack_size={int(stack_size)}")
-    fd, tmp_name = tempfile.mkstemp(prefix=out.name + ".", suffix=".tmp", dir=out.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
     if map_file:
         link.append(f"-Wl,-Map={out}.map")
     cmd = [
@@ -200,26 +197,33 @@ def build_elf(
         *extra_flags,
         *[str(s) for s in srcs],
         *link,
-        "-o",
-        str(tmp),
-        *(["-lm"] if link_libm else []),
-        "-lgcc",
     ]
+    _link_atomically(cmd, out, [*(["-lm"] if link_libm else []), "-lgcc"])
+    return out
+
+
+def memory_overflow(diagnostics: str) -> str | None:
+    """``"RAM overflowed by N bytes"`` when the linker says the image does not fit."""
+    overflow = re.search(r"region `(\w+)' overflowed by (\d+) bytes", diagnostics)
+    return f"{overflow.group(1)} overflowed by {overflow.group(2)} bytes" if overflow else None
+
+
+def _link_atomically(cmd: list[str], out: Path, libs: list[str]) -> None:
+    """Run ``cmd -o TMP libs`` and rename TMP to ``out``; nothing is left on failure."""
+    fd, tmp_name = tempfile.mkstemp(prefix=out.name + ".", suffix=".tmp", dir=out.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        proc = subprocess.run([*cmd, "-o", str(tmp), *libs], capture_output=True, text=True)
         if proc.returncode != 0:
             msg = _trim(proc.stderr or proc.stdout)
-            overflow = re.search(r"region `(\w+)' overflowed by (\d+) bytes", msg)
+            overflow = memory_overflow(msg)
             if overflow:
-                raise KwsError(
-                    f"{out.name} does not fit the board: {overflow.group(1)} overflowed by "
-                    f"{overflow.group(2)} bytes\n{msg}"
-                )
+                raise KwsError(f"{out.name} does not fit the board: {overflow}\n{msg}")
             raise KwsError(f"building {out.name} with arm-none-eabi-gcc failed:\n{msg}")
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
-    return out
 
 
 @dataclass(frozen=True)
