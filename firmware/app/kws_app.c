@@ -28,6 +28,7 @@ static int8_t score_history[KWS_APP_AVERAGE_COUNT * KWS_MODEL_NUM_LABELS];
 static int32_t score_sums[KWS_MODEL_NUM_LABELS];
 static KwsScoreAverageState scores;
 static uint32_t frames_since_inference;
+static const KwsAppHooks no_hooks = {0, 0, 0, 0};
 static KwsAppHooks app_hooks;
 
 #if KWS_APP_FRONTEND == KWS_FRONTEND_MICRO
@@ -53,7 +54,7 @@ int kws_app_init(const KwsAppHooks* hooks) {
 #if KWS_APP_FRONTEND != KWS_FRONTEND_NONE
   KwsFeatureWindowConfig window_config;
   KwsScoreAverageConfig score_config;
-  app_hooks = *hooks;
+  app_hooks = hooks != 0 ? *hooks : no_hooks;
   window_config.frames = KWS_APP_FRAMES;
   window_config.channels = KWS_APP_CHANNELS;
   window_config.rows = window_rows;

@@ -33,8 +33,8 @@ typedef struct {
   void* context;
 } KwsAppHooks;
 
-/* Keeps a copy of *hooks.  Returns 1 when the frontend config was accepted (always 1 for
- * a model-only build). */
+/* Keeps a copy of *hooks (NULL: no hooks).  Returns 1 when the frontend config was
+ * accepted (always 1 for a model-only build). */
 int kws_app_init(const KwsAppHooks* hooks);
 
 /* Starts a new audio stream: clears the frontend, the window and the score history. */

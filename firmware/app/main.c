@@ -96,6 +96,7 @@ static void send_info(void) {
   send(KWS_MSG_INFO, p, 32);
 }
 
+#if KWS_APP_FRONTEND != KWS_FRONTEND_NONE
 static void send_features(void* context, uint32_t frame_index, int raw_format, const void* raw,
                           const int8_t* quantized, int n) {
   uint16_t length = 0;
@@ -146,6 +147,10 @@ static void send_detection(void* context, uint32_t frame_index, int label, int32
 }
 
 static const KwsAppHooks protocol_hooks = {send_features, send_scores, send_detection, 0};
+#define RESULT_HOOKS (&protocol_hooks)
+#else
+#define RESULT_HOOKS 0 /* a model-only build has no results but OUTPUT frames */
+#endif
 
 #if UART_COMMANDS
 static void handle_audio(const KwsFrame* frame) {
@@ -239,7 +244,7 @@ int main(void) {
 #if UART_COMMANDS
   kws_protocol_parser_reset(&parser);
 #endif
-  if (!kws_app_init(&protocol_hooks)) {
+  if (!kws_app_init(RESULT_HOOKS)) {
     send_error(KWS_ERROR_NO_FRONTEND, "frontend config rejected");
     board_exit(3);
   }
