@@ -26,6 +26,11 @@ writes the project Makefile from these keys; ``kws flash`` reads ``flash``.
     Board C files, relative to the board directory.
 ``linker_script`` (str, required for ``make``)
     Relative to the board directory.
+``common`` (list of str)
+    Parts shared between boards, folders under ``firmware/boards/common/`` (e.g.
+    ``"cortex_m"``: exception handlers, RAM set-up, ``memcpy``/``memset``): every C file in
+    them is a board source and each is an include directory.  ``kws deploy`` copies them to
+    ``board/common/<part>`` in the project.
 ``include_dirs`` (list of str)
     Relative to the board directory (``"."`` for the directory itself, where ``board.h`` is).
 ``defines`` (object str -> str/int/null)
@@ -79,6 +84,7 @@ class Board:
     sources: tuple[str, ...]
     linker_script: str
     package: str = "make"
+    common: tuple[str, ...] = ()
     include_dirs: tuple[str, ...] = (".",)
     defines: dict[str, Any] = field(default_factory=dict)
     ldflags: tuple[str, ...] = ()
@@ -111,14 +117,20 @@ class Board:
         """``-D`` flags from ``defines``."""
         return [f"-D{k}" if v is None else f"-D{k}={v}" for k, v in self.defines.items()]
 
+    def common_paths(self) -> list[Path]:
+        """Absolute paths of the shared parts (``firmware/boards/common/<part>``)."""
+        return [self.directory.parent / "common" / part for part in self.common]
+
     def source_paths(self) -> list[Path]:
-        """Absolute paths of the board's C files."""
-        return [self.directory / s for s in self.sources]
+        """Absolute paths of the board's C files, its shared parts' included."""
+        shared = [c for part in self.common_paths() for c in sorted(part.glob("*.c"))]
+        return [self.directory / s for s in self.sources] + shared
 
     def include_paths(self) -> list[Path]:
-        """Absolute paths of the board's include directories."""
-        return [self.directory if d in (".", "") else self.directory / d
-                for d in self.include_dirs]
+        """Absolute paths of the board's include directories, its shared parts' included."""
+        own = [self.directory if d in (".", "") else self.directory / d
+               for d in self.include_dirs]
+        return own + self.common_paths()
 
     def linker_script_path(self) -> Path:
         """Absolute path of the linker script (KwsError for a board kws does not link)."""
@@ -183,6 +195,11 @@ def load_board_file(path: str | Path) -> Board:
     for rel in (*sources, *([linker] if linker else [])):
         if not (directory / rel).is_file():
             raise KwsError(f"{p}: listed file {rel!r} does not exist in {directory}")
+    common = _str_list(data, "common", p, [])
+    for part in common:
+        if not (directory.parent / "common" / part).is_dir():
+            raise KwsError(f"{p}: shared part {part!r} is not a folder of "
+                           f"{directory.parent / 'common'}")
     defines = data.get("defines", {})
     if not isinstance(defines, dict):
         raise KwsError(f"{p}: key 'defines' must be an object")
@@ -203,6 +220,7 @@ def load_board_file(path: str | Path) -> Board:
         sources=sources,
         linker_script=linker,
         package=package,
+        common=common,
         include_dirs=_str_list(data, "include_dirs", p, ["."]),
         defines=dict(defines),
         ldflags=_str_list(data, "ldflags", p, []),

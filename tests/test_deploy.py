@@ -39,6 +39,12 @@ def test_board_registry() -> None:
     assert b.qemu_machine == "mps2-an386" and not b.has_mic
     assert "-mcpu=cortex-m4" in b.cflags() and "-mfloat-abi=hard" in b.cflags()
     assert all(p.is_file() for p in b.source_paths())
+    # Shared Cortex-M parts are board sources and include directories of both boards.
+    for name in ("qemu-mps2-an386", "stm32f4-disco"):
+        board = get_board(name)
+        assert board.common == ("cortex_m",)
+        assert "compiler_support.c" in [p.name for p in board.source_paths()]
+        assert board.common_paths()[0] in board.include_paths()
     with pytest.raises(KwsError, match="unknown board 'nope'.*qemu-mps2-an386"):
         get_board("nope")
     # The toolchain takes a board's CPU flags, sources and linker script from the registry.
@@ -61,6 +67,7 @@ def test_board_registry() -> None:
     (lambda d: d.update(flash=[1]), "flash"),
     (lambda d: d.update(package="zip"), "package must be one of"),
     (lambda d: d.pop("linker_script"), "linker_script"),
+    (lambda d: d.update(common=["nope"]), "shared part 'nope'"),
 ])
 def test_bad_board_json_is_refused(tmp_path, edit, message) -> None:
     from kws.boards import get_board
@@ -68,6 +75,7 @@ def test_bad_board_json_is_refused(tmp_path, edit, message) -> None:
     src = get_board("qemu-mps2-an386").directory
     board = tmp_path / "qemu-mps2-an386"
     shutil.copytree(src, board)
+    shutil.copytree(src.parent / "common", tmp_path / "common")
     data = json.loads((board / "board.json").read_text())
     edit(data)
     (board / "board.json").write_text(json.dumps(data))
@@ -90,7 +98,8 @@ def test_deploy_writes_a_self_contained_project(tmp_path) -> None:
     assert cfg["stride_frames"] == 4 and cfg["labels"][2] == "yes"
     assert cfg["frontend_hash"] == frontend_hash(cfg["frontend"]) != 0
     for rel in ("Makefile", "app/main.c", "app/protocol.c", "board/board.h",
-                "board/mps2_an386.ld", "core/kernels/conv_2d.c",
+                "board/mps2_an386.ld", "board/common/cortex_m/cortex_m.c",
+                "core/kernels/conv_2d.c",
                 "core/frontend/micro_frontend.c", "generated/model.c",
                 "generated/model_weights.c", "generated/frontend.c",
                 "generated/kws_app_config.h"):

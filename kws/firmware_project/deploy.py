@@ -256,6 +256,8 @@ def _package_make(staging: Path, board: Board, cfg: dict[str, Any], bench_runs: 
     """The ``make`` layout: app/, board/, core/ beside generated/, and the Makefile."""
     shutil.copytree(APP_DIR, staging / "app", ignore=_COPY_IGNORE)
     shutil.copytree(board.directory, staging / "board", ignore=_COPY_IGNORE)
+    for part in board.common_paths():
+        shutil.copytree(part, staging / "board" / "common" / part.name, ignore=_COPY_IGNORE)
     copy_core(cfg, staging / "core")
     sources = sorted(str(p.relative_to(staging)) for p in staging.glob("app/*.c"))
     sources += sorted(str(p.relative_to(staging)) for p in staging.glob("generated/*.c"))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kws.boards import get_board
 from kws.firmware_project.build import build_project
 from kws.firmware_project.deploy import deploy
 from kws.firmware_project.layout import APP_DIR, CORE_DIR, FIRMWARE_DIR, ROOT
@@ -23,7 +24,8 @@ def _engine_key(model_path: Path, board: str) -> str:
     digest.update(board.encode())
     # Everything that shapes the firmware: app, kernels, board and the model compiler.
     roots = (APP_DIR, CORE_DIR / "kernels", FIRMWARE_DIR / "boards" / board,
-             ROOT / "kws" / "deploy")
+             *get_board(board).common_paths(), ROOT / "kws" / "deploy",
+             ROOT / "kws" / "firmware_project")
     for root in roots:
         for p in sorted(root.rglob("*")):
             if p.is_file() and p.suffix in (".c", ".h", ".ld", ".json", ".py"):

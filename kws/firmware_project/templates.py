@@ -67,10 +67,12 @@ def app_config_header(cfg: dict[str, Any]) -> str:
 
 def makefile(board: Board, sources: list[str], defines: dict[str, Any], bench_runs: int) -> str:
     """The project Makefile: ``all`` (firmware.elf/.bin), ``bench``, ``size``, ``clean``."""
-    board_rel = [f"board/{s}" for s in board.sources]
+    board_rel = [f"board/{s}" for s in board.sources] + [
+        f"board/common/{part.name}/{c.name}" for part in board.common_paths()
+        for c in sorted(part.glob("*.c"))]
     includes = ["generated", "app", "core"] + [
         "board" if d in (".", "") else f"board/{d}" for d in board.include_dirs
-    ]
+    ] + [f"board/common/{part}" for part in board.common]
     define_flags = " ".join(f"-D{k}" if v is None else f"-D{k}={v}" for k, v in defines.items())
     board_defines = " ".join(board.define_flags())
     src = " \\\n  ".join(sources + board_rel)
