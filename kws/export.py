@@ -26,7 +26,8 @@ FULLY_CONNECTED and SOFTMAX.  It writes ``RUN_DIR/model_int8.tflite`` and
 ``input_shape``
     int8 input tensor shape, ``[1, frames, channels, 1]``.
 ``input_scale``, ``input_zero_point``
-    ``q = clip(round(f / input_scale) + input_zero_point, -128, 127)`` for float input ``f``.
+    ``q = clip(round(f / input_scale) + input_zero_point, -128, 127)`` for float input ``f``
+    (the input contract, :mod:`kws.features.quantize`).
 ``output_shape``
     ``[1, num_classes]``.
 ``output_scale``, ``output_zero_point``
@@ -60,23 +61,17 @@ from typing import Any
 import numpy as np
 
 from kws.errors import KwsError
-from kws.modelinfo import DS_CNN_OPS, io_quantization, tflite_ops
+from kws.features.quantize import quantize_inputs
+from kws.modelinfo import DS_CNN_OPS, TensorQuantization, io_quantization, tflite_ops
 
 MODEL_FORMAT = "kws-model/1"
 MODEL_FILE = "model_int8.tflite"
 
-
-def quantize_inputs(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
-    """int8 model input from float features: ``clip(round(x / scale) + zp, -128, 127)``.
-
-    Rounds half away from zero like TFLite's quantizer (``np.round`` would round to even).
-    """
-    q = np.asarray(x, dtype=np.float32) / np.float32(scale)
-    q = np.sign(q) * np.floor(np.abs(q) + np.float32(0.5))
-    return np.clip(q + zero_point, -128, 127).astype(np.int8)
+__all__ = ["convert_int8", "export_run", "quantize_inputs", "run_int8"]
 
 
-def convert_int8(model: Any, representative: np.ndarray) -> bytes:
+def convert_int8(model: Any, representative: np.ndarray, *, per_tensor_dense: bool = False
+                 ) -> bytes:
     """Full-int8 TFLite flatbuffer of a Keras ``model`` with a fixed batch of 1.
 
     Parameters
@@ -85,6 +80,9 @@ def convert_int8(model: Any, representative: np.ndarray) -> bytes:
         Keras model with float input ``[batch, frames, channels, 1]``.
     representative
         float32 ``[n, frames, channels]`` (or with a trailing 1) calibration features.
+    per_tensor_dense
+        Quantize FULLY_CONNECTED weights with one scale per tensor (the older TFLite
+        scheme) instead of one per output channel.
     """
     import tensorflow as tf
     from tensorflow.python.framework.convert_to_constants import (
@@ -107,6 +105,8 @@ def convert_int8(model: Any, representative: np.ndarray) -> bytes:
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.int8
+    if per_tensor_dense:
+        converter._experimental_disable_per_channel_quantization_for_dense_layers = True
 
     def representative_dataset():
         for x in rep:
@@ -151,41 +151,15 @@ def export_run(run_dir: str | os.PathLike[str], data: str | os.PathLike[str] | N
         The ``model.json`` content.
     """
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from kws.engines import open_session
     from kws.fileio import write_atomic, write_json_atomic
     from kws.model import count_macs, count_params
     from kws.train import kws_version, predict_classes
 
     run = Path(run_dir)
     console = Console(stderr=True, quiet=not progress)
-    if not run.is_dir():
-        raise KwsError(f"{run}: run directory does not exist")
-    for name in ("model.keras", "train.json", "representative.npy"):
-        if not (run / name).is_file():
-            raise KwsError(f"{run}: not a training run ({name} is missing; run `kws train` "
-                           "first)")
-    try:
-        info = json.loads((run / "train.json").read_text())
-        labels = list(info["labels"])
-        frontend = dict(info["frontend"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise KwsError(f"{run / 'train.json'}: unreadable training record ({exc})") from exc
-    try:
-        representative = np.load(run / "representative.npy")
-    except (OSError, ValueError) as exc:
-        raise KwsError(f"{run / 'representative.npy'}: unreadable ({exc})") from exc
-
-    import keras
-
-    try:
-        model = keras.models.load_model(run / "model.keras", compile=False)
-    except Exception as exc:  # keras raises many types for a bad archive
-        raise KwsError(f"{run / 'model.keras'}: cannot load the Keras model ({exc})") from exc
-    if int(model.output_shape[-1]) != len(labels):
-        raise KwsError(f"{run}: model has {model.output_shape[-1]} outputs but train.json "
-                       f"lists {len(labels)} labels")
+    info, representative, model = _load_run(run)
+    labels, frontend = info["labels"], info["frontend"]
 
     x_test, y_test = _test_features(run, info, data, progress)
 
@@ -193,13 +167,7 @@ def export_run(run_dir: str | os.PathLike[str], data: str | os.PathLike[str] | N
     console.print(f"quantizing {run / 'model.keras'} to int8 "
                   f"({len(representative)} calibration examples)")
     tflite_bytes = convert_int8(model, representative)
-    ops = tflite_ops(tflite_bytes)
-    unexpected = sorted(set(ops) - DS_CNN_OPS)
-    if unexpected:
-        raise KwsError(f"{run}: int8 graph contains unsupported ops {unexpected}")
-    in_q, out_q = io_quantization(tflite_bytes)
-    if in_q.dtype != "int8" or out_q.dtype != "int8":
-        raise KwsError(f"{run}: converter produced {in_q.dtype}/{out_q.dtype} I/O, not int8")
+    ops, in_q, out_q = _check_int8_graph(run, tflite_bytes)
     model_path = run / MODEL_FILE
     write_atomic(model_path, lambda f: f.write(tflite_bytes))
     convert_seconds = time.perf_counter() - start
@@ -207,13 +175,8 @@ def export_run(run_dir: str | os.PathLike[str], data: str | os.PathLike[str] | N
     float_acc = int8_acc = None
     if x_test is not None and len(x_test):
         float_acc = float(np.mean(predict_classes(model, x_test) == y_test))
-        runner = open_session("tflm", model_path)
         q = quantize_inputs(x_test, in_q.scale, in_q.zero_point)
-        with Progress(TextColumn("[bold]int8 test (tflite-micro)"), BarColumn(),
-                      MofNCompleteColumn(), console=console, disable=not progress) as bar:
-            task = bar.add_task("", total=len(q))
-            out = run_int8(runner, q, bar, task)
-        int8_acc = float(np.mean(np.argmax(out, axis=-1) == y_test))
+        int8_acc = _int8_accuracy(model_path, q, y_test, console)
 
     meta: dict[str, Any] = {
         "format": MODEL_FORMAT,
@@ -245,6 +208,65 @@ def export_run(run_dir: str | os.PathLike[str], data: str | os.PathLike[str] | N
     console.print(f"wrote {model_path} ({len(tflite_bytes):,} bytes, ops "
                   f"{' '.join(dict.fromkeys(ops))}){accs}")
     return meta
+
+
+def _check_int8_graph(run: Path, tflite_bytes: bytes
+                      ) -> tuple[list[str], TensorQuantization, TensorQuantization]:
+    """Ops and I/O quantization of a converted model; it must hold only the kernels the
+    firmware has and take and give int8."""
+    ops = tflite_ops(tflite_bytes)
+    unexpected = sorted(set(ops) - DS_CNN_OPS)
+    if unexpected:
+        raise KwsError(f"{run}: int8 graph contains unsupported ops {unexpected}")
+    in_q, out_q = io_quantization(tflite_bytes)
+    if in_q.dtype != "int8" or out_q.dtype != "int8":
+        raise KwsError(f"{run}: converter produced {in_q.dtype}/{out_q.dtype} I/O, not int8")
+    return ops, in_q, out_q
+
+
+def _load_run(run: Path) -> tuple[dict[str, Any], np.ndarray, Any]:
+    """``train.json`` (with ``labels`` and ``frontend``), the calibration features and the
+    Keras model of a training run; one clear error for anything missing or damaged."""
+    if not run.is_dir():
+        raise KwsError(f"{run}: run directory does not exist")
+    for name in ("model.keras", "train.json", "representative.npy"):
+        if not (run / name).is_file():
+            raise KwsError(f"{run}: not a training run ({name} is missing; run `kws train` "
+                           "first)")
+    try:
+        info = json.loads((run / "train.json").read_text())
+        info["labels"], info["frontend"] = list(info["labels"]), dict(info["frontend"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise KwsError(f"{run / 'train.json'}: unreadable training record ({exc})") from exc
+    try:
+        representative = np.load(run / "representative.npy")
+    except (OSError, ValueError) as exc:
+        raise KwsError(f"{run / 'representative.npy'}: unreadable ({exc})") from exc
+
+    import keras
+
+    try:
+        model = keras.models.load_model(run / "model.keras", compile=False)
+    except Exception as exc:  # keras raises many types for a bad archive
+        raise KwsError(f"{run / 'model.keras'}: cannot load the Keras model ({exc})") from exc
+    if int(model.output_shape[-1]) != len(info["labels"]):
+        raise KwsError(f"{run}: model has {model.output_shape[-1]} outputs but train.json "
+                       f"lists {len(info['labels'])} labels")
+    return info, representative, model
+
+
+def _int8_accuracy(model_path: Path, q: np.ndarray, y: np.ndarray, console: Any) -> float:
+    """Accuracy of the int8 model on int8 inputs ``q`` in the tflite-micro interpreter."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from kws.engines import open_session
+
+    runner = open_session("tflm", model_path)
+    with Progress(TextColumn("[bold]int8 test (tflite-micro)"), BarColumn(),
+                  MofNCompleteColumn(), console=console, disable=console.quiet) as bar:
+        task = bar.add_task("", total=len(q))
+        out = run_int8(runner, q, bar, task)
+    return float(np.mean(np.argmax(out, axis=-1) == y))
 
 
 def _test_features(run: Path, info: dict[str, Any], data: Any, progress: bool

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -39,3 +42,16 @@ def random_audio(rng: np.random.Generator, n: int) -> list[np.ndarray]:
     out.append(np.full(n, -32768, np.int16))
     out.append(rng.integers(-32768, 32768, n).astype(np.int16))
     return out
+
+
+def host_c_library(out: Path, sources: list[Path], *flags: str) -> ctypes.CDLL:
+    """Firmware C ``sources`` built for the host as one shared library, with the firmware's
+    strictness (C99, warnings as errors, no fused multiply-add); skips without gcc."""
+    cc = shutil.which("gcc") or shutil.which("cc")
+    if cc is None:
+        pytest.skip(f"no host C compiler (gcc) to build {', '.join(s.name for s in sources)}")
+    includes = sorted({f"-I{s.parent}" for s in sources})
+    subprocess.run([cc, "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off",
+                    "-fPIC", "-shared", *flags, *includes, "-o", str(out),
+                    *(str(s) for s in sources)], check=True, capture_output=True)
+    return ctypes.CDLL(str(out))

@@ -21,29 +21,11 @@ NUM_INPUTS = 200
 
 
 def _convert(model, rep: np.ndarray, per_tensor_dense: bool = False) -> bytes:
-    import tensorflow as tf
-    from tensorflow.python.framework.convert_to_constants import (
-        convert_variables_to_constants_v2,
-    )
+    from kws.export import convert_int8
 
-    shape = [1, *model.input_shape[1:]]
-
-    @tf.function(input_signature=[tf.TensorSpec(shape, tf.float32)])
-    def serve(x):
-        return model(x, training=False)
-
-    frozen = convert_variables_to_constants_v2(serve.get_concrete_function())
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen])
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = tf.int8
-    converter.inference_output_type = tf.int8
-    if per_tensor_dense:
-        converter._experimental_disable_per_channel_quantization_for_dense_layers = True
-    converter.representative_dataset = lambda: ([x[None]] for x in rep)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return bytes(converter.convert())
+        return convert_int8(model, rep, per_tensor_dense=per_tensor_dense)
 
 
 def _model(input_shape: tuple[int, ...], *layers_fn: Callable) -> object:

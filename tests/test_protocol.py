@@ -4,14 +4,13 @@ host, the shared feature quantization, and real pyserial transports (loop://, so
 from __future__ import annotations
 
 import ctypes
-import shutil
 import socket
-import subprocess
 import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import host_c_library
 
 from kws import protocol as P
 from kws.errors import KwsError
@@ -110,15 +109,9 @@ def test_payload_codecs_roundtrip() -> None:
 
 @pytest.fixture(scope="module")
 def app_c(tmp_path_factory) -> ctypes.CDLL:
-    cc = shutil.which("gcc") or shutil.which("cc")
-    if cc is None:
-        pytest.skip("no host C compiler (gcc) to build firmware/app/protocol.c")
-    out = tmp_path_factory.mktemp("app_c") / "libapp.so"
-    cmd = [cc, "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off", "-fPIC",
-           "-shared", "-DKWS_PROTOCOL_MAX_PAYLOAD=4096u", f"-I{APP}", "-o", str(out),
-           str(APP / "protocol.c"), str(APP / "feature_quantize.c")]
-    subprocess.run(cmd, check=True, capture_output=True)
-    lib = ctypes.CDLL(str(out))
+    lib = host_c_library(tmp_path_factory.mktemp("app_c") / "libapp.so",
+                         [APP / "protocol.c", APP / "feature_quantize.c"],
+                         "-DKWS_PROTOCOL_MAX_PAYLOAD=4096u")
     lib.kws_crc16_update.restype = ctypes.c_uint16
     lib.kws_crc16_update.argtypes = [ctypes.c_uint16, ctypes.c_char_p, ctypes.c_size_t]
     lib.kws_protocol_parse_byte.argtypes = [ctypes.c_void_p, ctypes.c_uint8]

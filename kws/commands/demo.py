@@ -15,18 +15,15 @@ from typing import Any
 
 import numpy as np
 
+from kws.commands._args import add_command
 from kws.errors import KwsError
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "datasets" / "speech_commands_sample"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "demo",
-        help="train, export, evaluate and run on the emulated board (bundled data, offline)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(sub, "demo", run, "train, export, evaluate and run on the emulated board "
+                    "(bundled data, offline)", __doc__, as_written=True)
     p.add_argument("--data", type=Path, default=DEFAULT_DATA,
                    help="dataset root (default: the bundled Speech Commands yes/no sample)")
     p.add_argument("--words", default="yes,no", help="keywords (default: yes,no)")
@@ -37,55 +34,38 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-firmware", action="store_true",
                    help="skip the emulated-board part even when the ARM tools are installed")
-    p.set_defaults(func=run)
 
 
-def _firmware_check(model_path: Path, out: Path, clips: list[tuple[str, np.ndarray]],
+def _firmware_check(model_path: Path, out: Path, clips: list[tuple[str, Any]],
                     console: Any) -> dict[str, Any]:
     """Deploy to the emulated board, stream clips over the UART, compare with the host."""
+    from kws.board_check import check_against_host, demo_streams
     from kws.firmware_project.build import build_project
     from kws.firmware_project.deploy import deploy
-    from kws.firmware_project.host_pipeline import host_scores
-    from kws.firmware_project.layout import load_project
-    from kws.firmware_project.run import run_project
 
     project_dir = out / "firmware"
     deploy(model_path, project_dir, "qemu-mps2-an386")
     report = build_project(project_dir)
-    project = load_project(project_dir)
     console.print(f"firmware built: flash {report.flash_bytes:,} B, RAM {report.ram_bytes:,} B "
                   f"(arena {report.arena_bytes:,} B)")
-    # Each clip alone, then all of them as one continuous stream (the window slides across
-    # word boundaries, as it does on a microphone).
-    streams = [*clips, (" + ".join(name.split(" ")[0] for name, _ in clips),
-                        np.concatenate([audio for _, audio in clips]))]
-    same = 0
-    inferences = 0
-    for name, audio in streams:
-        board = run_project(project_dir, audio)
-        host = host_scores(audio, project, model_path, engine="tflm")
-        board_scores = [s.scores for s in board.scores]
-        host_scores_ = [s.scores for s in host]
-        equal = len(board_scores) == len(host_scores_) and all(
-            np.array_equal(a, b) for a, b in zip(board_scores, host_scores_, strict=True))
-        same += equal
-        inferences += len(board_scores)
-        heard = ", ".join(project["labels"][d.label] for d in board.detections) or "nothing"
-        console.print(f"  {name}: {len(board_scores)} inferences on the board, "
-                      f"{'identical to' if equal else 'DIFFERENT from'} the host; "
-                      f"detections: {heard}")
+    checks = check_against_host(project_dir, model_path, demo_streams(clips))
+    for c in checks:
+        console.print(f"  {c.name}: {c.inferences} inferences on the board, "
+                      f"{'identical to' if c.identical else 'DIFFERENT from'} the host; "
+                      f"detections: {', '.join(c.detections) or 'nothing'}")
     return {"flash_bytes": report.flash_bytes, "ram_bytes": report.ram_bytes,
-            "arena_bytes": report.arena_bytes, "clips": len(streams), "clips_identical": same,
-            "inferences": inferences}
+            "arena_bytes": report.arena_bytes, "clips": len(checks),
+            "clips_identical": sum(c.identical for c in checks),
+            "inferences": sum(c.inferences for c in checks)}
 
 
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from kws.engines import compare_outputs, run_model
+    from kws.engine_compare import compare_engines
     from kws.export import export_run, quantize_inputs
-    from kws.features import MfccConfig, MicroFrontendConfig
+    from kws.features import frontend_config
     from kws.firmware_project.toolchain import have_arm_tools
     from kws.train import TrainConfig, train
 
@@ -93,12 +73,12 @@ def run(args: argparse.Namespace) -> int:
     if not args.data.is_dir():
         raise KwsError(f"{args.data}: dataset folder not found")
     started = time.perf_counter()
-    frontend = MicroFrontendConfig() if args.frontend == "micro" else MfccConfig()
     words = [w.strip() for w in args.words.split(",") if w.strip()]
 
     console.rule("[bold]1. train")
     config = TrainConfig(data=str(args.data), words=words, model=args.model,
-                         frontend=frontend.to_dict(), epochs=args.epochs, seed=args.seed)
+                         frontend=frontend_config(args.frontend).to_dict(), epochs=args.epochs,
+                         seed=args.seed)
     trained = train(config, args.out)
 
     console.rule("[bold]2. export int8")
@@ -106,11 +86,10 @@ def run(args: argparse.Namespace) -> int:
     model_path = args.out / info["model_file"]
 
     console.rule("[bold]3. compiled C model vs the tflite-micro interpreter")
-    test = np.load(args.out / "test.npz")
-    q = quantize_inputs(test["x"], info["input_scale"], info["input_zero_point"])
-    inputs = list(q)
-    agreement = compare_outputs(run_model("tflm", model_path, inputs),
-                                run_model("native", model_path, inputs))
+    with np.load(args.out / "test.npz") as test:
+        inputs = list(quantize_inputs(test["x"], info["input_scale"], info["input_zero_point"]))
+    agreement = compare_engines(model_path, ["tflm", "native"], inputs,
+                                progress=False)["pairs"][0]
     console.print(f"native vs tflm on {agreement['tensors']} test inputs: "
                   f"{agreement['mismatched_elements']} differing values")
 
@@ -122,17 +101,11 @@ def run(args: argparse.Namespace) -> int:
                       "installed (sudo apt-get install gcc-arm-none-eabi "
                       "libnewlib-arm-none-eabi qemu-system-arm)")
     else:
-        console.rule("[bold]4. firmware on the emulated Cortex-M4 (QEMU mps2-an386)")
-        from kws.audio import load_audio
-        from kws.data import load_dataset
+        from kws.board_check import first_test_clips
 
-        splits = load_dataset(args.data, words, split=config.split, seed=args.seed)
-        picked: list[tuple[str, np.ndarray]] = []
-        for label in words:
-            ex = next((e for e in splits.test if e.label == label), None)
-            if ex is not None:
-                picked.append((f"{label} ({ex.path.name})", load_audio(ex.path)))
-        firmware = _firmware_check(model_path, args.out, picked, console)
+        console.rule("[bold]4. firmware on the emulated Cortex-M4 (QEMU mps2-an386)")
+        clips = first_test_clips(args.data, words, config.split, args.seed)
+        firmware = _firmware_check(model_path, args.out, clips, console)
 
     table = Table(title=f"kws demo: {', '.join(words)} on {args.data.name}")
     table.add_column("what")

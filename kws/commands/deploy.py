@@ -6,16 +6,18 @@ import argparse
 import json
 from pathlib import Path
 
+from kws.commands._args import add_command, add_json_arg, add_model_arg
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "deploy",
-        help="generate a firmware project (model C, frontend tables, app, board, Makefile)",
-        description="Compile an int8 .tflite into C and generate a project directory that "
-        "`make` builds with arm-none-eabi-gcc alone (see `kws firmware build`). Labels and "
-        "the frontend come from model.json beside the model (kws export).",
-    )
-    p.add_argument("model", type=Path, help="int8 .tflite model")
+    p = add_command(sub, "deploy", run,
+                    "generate a firmware project (model C, frontend tables, app, board, "
+                    "Makefile)",
+                    "Compile an int8 .tflite into C and generate a project directory that "
+                    "`make` builds with arm-none-eabi-gcc alone (see `kws firmware build`). "
+                    "Labels and the frontend come from model.json beside the model (kws "
+                    "export).")
+    add_model_arg(p, positional=True)
     p.add_argument("--board", default="qemu-mps2-an386",
                    help="board under firmware/boards (default: qemu-mps2-an386); an Arduino "
                    "board (nano33ble) gets an Arduino library named after --out")
@@ -28,8 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="detection threshold on the averaged probability (default: 0.8)")
     p.add_argument("--average", type=int, default=3,
                    help="inferences averaged for detection (default: 3)")
-    p.add_argument("--json", action="store_true", help="print project.json")
-    p.set_defaults(func=run)
+    add_json_arg(p, "project.json")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -7,23 +7,21 @@ import json
 import sys
 from pathlib import Path
 
+from kws.commands._args import add_command, add_json_arg, add_model_arg
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "evaluate",
-        help="evaluate an int8 model on a dataset",
-        description="Run every clip of a dataset through an exported int8 model (features "
-        "and quantization from its model.json) and report accuracy, balanced accuracy, "
-        "per-class recall/precision and the confusion matrix.",
-    )
-    p.add_argument("--model", type=Path, required=True, help="int8 .tflite (model.json beside)")
+    p = add_command(sub, "evaluate", run, "evaluate an int8 model on a dataset",
+                    "Run every clip of a dataset through an exported int8 model (features "
+                    "and quantization from its model.json) and report accuracy, balanced "
+                    "accuracy, per-class recall/precision and the confusion matrix.")
+    add_model_arg(p)
     p.add_argument("--data", type=Path, required=True, help="dataset root")
     p.add_argument("--engine", choices=["tflm", "litert"], default="tflm",
                    help="tflm: tflite-micro interpreter (firmware semantics); litert: desktop")
-    p.add_argument("--json", action="store_true", help="print one JSON object to stdout")
+    add_json_arg(p)
     p.add_argument("--plot", type=Path, help="save the confusion matrix image (e.g. cm.png)")
     p.add_argument("--cache-dir", type=Path, help="feature cache folder")
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

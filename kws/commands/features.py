@@ -5,39 +5,74 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-
-from kws.commands.frontend_args import add_frontend_args, frontend_from_args
+from kws.commands._args import add_command
+from kws.commands.frontend_args import (
+    add_frontend_args,
+    frontend_from_args,
+    frontend_options_given,
+)
 from kws.errors import KwsError
 from kws.fileio import save_npy_atomic
 
+DESCRIPTION = (
+    "Compute features through the C core (the same code the firmware runs). Output is "
+    "[frames, channels]: uint16 for micro, float32 for mfcc. With --model, the frontend is "
+    "the model's (its model.json); with --int8 too, the output is what the model takes: int8 "
+    "[windows, *model input shape], one window every --stride-frames frames as the firmware "
+    "runs them (for `kws run --input`)."
+)
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "features",
-        help="compute features of an audio file",
-        description="Compute features through the C core (the same code the firmware runs). "
-        "Output is [frames, channels]: uint16 for micro, float32 for mfcc.",
-    )
+    p = add_command(sub, "features", run, "compute features of an audio file", DESCRIPTION)
     p.add_argument("input", type=Path, help="audio file (WAV/FLAC/OGG; any rate, mono or stereo)")
     p.add_argument("-o", "--output", type=Path, required=True, help="output .npy path")
+    p.add_argument("--model", type=Path,
+                   help="int8 .tflite whose frontend to use (model.json beside it)")
+    p.add_argument("--int8", action="store_true",
+                   help="write the model's int8 input windows (needs --model)")
+    p.add_argument("--stride-frames", type=int,
+                   help="with --int8: frames between windows (default: 10, as kws deploy)")
     add_frontend_args(p)
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from kws.audio import load_audio
     from kws.features import compute_features
+    from kws.features.quantize import InputContract, frontend_kind
 
-    config = frontend_from_args(args)
+    if args.output.suffix != ".npy":
+        raise KwsError(f"{args.output}: output must be a .npy file")
+    if args.int8 and args.model is None:
+        raise KwsError("--int8 needs --model (the int8 input is the model's)")
+    if args.stride_frames is not None and not args.int8:
+        raise KwsError("--stride-frames applies to --int8 only")
+    contract = None
+    if args.model is not None:
+        if frontend_options_given(args):
+            raise KwsError(f"{', '.join(frontend_options_given(args))}: the frontend comes "
+                           f"from {args.model}'s model.json")
+        if not args.model.is_file():
+            raise KwsError(f"{args.model}: model file not found")
+        contract = InputContract.from_model(args.model, args.stride_frames)
+    config = contract.frontend if contract else frontend_from_args(args)
     try:
         audio = load_audio(args.input, sample_rate=config.sample_rate)
         features = compute_features(audio, config)
     except ValueError as exc:
         raise KwsError(f"{args.input}: {exc}") from exc
-    if args.output.suffix != ".npy":
-        raise KwsError(f"{args.output}: output must be a .npy file")
-    save_npy_atomic(args.output, features)
-    print(f"{args.output}: {features.shape[0]} frames x {features.shape[1]} "
-          f"{'uint16' if features.dtype == np.uint16 else 'float32'} ({args.frontend})")
+    kind = frontend_kind(config)
+    if contract is None or not args.int8:
+        save_npy_atomic(args.output, features)
+        print(f"{args.output}: {features.shape[0]} frames x {features.shape[1]} "
+              f"{features.dtype} ({kind.name})")
+        return 0
+    ends, windows = contract.windows(contract.quantize(features))
+    if not ends:
+        raise KwsError(f"{args.input}: {len(features)} feature frames, shorter than one "
+                       f"model window ({contract.window_frames} frames)")
+    save_npy_atomic(args.output, windows)
+    print(f"{args.output}: {len(ends)} int8 windows {list(windows.shape[1:])} of "
+          f"{contract.window_frames} {kind.name} frames, every {contract.stride_frames} "
+          f"frames (ending at frames {', '.join(map(str, ends))})")
     return 0

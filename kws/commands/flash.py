@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import argparse
 
+from kws.commands._args import add_command
+
 HELP = """Flash a firmware (a kws deploy project directory, an .elf or a .bin) onto a board.
 --dry-run prints the exact commands without needing the tools or the board."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("flash", help="flash firmware onto a real board",
-                              description=HELP)
+    p = add_command(subparsers, "flash", run, "flash firmware onto a real board", HELP)
     p.add_argument("firmware", metavar="DIR_OR_FILE",
                    help="kws deploy project directory, firmware .elf or .bin")
     p.add_argument("--board", help="stm32f4-disco or nano33ble (default: the project's board)")
@@ -23,7 +24,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="baud rate of the STM32 ROM bootloader (--tool serial)")
     p.add_argument("--dry-run", action="store_true",
                    help="print the commands that would run, run nothing")
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

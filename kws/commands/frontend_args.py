@@ -7,12 +7,17 @@ import argparse
 from kws.errors import KwsError
 from kws.features import FrontendConfig, MfccConfig, MicroFrontendConfig
 
+# dest of every frontend option; each is None unless given on the command line.
+FRONTEND_OPTIONS = ("frontend", "window_ms", "step_ms", "channels", "pcan", "n_mels", "n_mfcc",
+                    "fmin", "fmax")
+
 
 def add_frontend_args(parser: argparse.ArgumentParser, *, default: str = "micro") -> None:
     """Add ``--frontend`` and its parameters; unset values take the frontend's defaults."""
     g = parser.add_argument_group("frontend")
-    g.add_argument("--frontend", choices=["micro", "mfcc"], default=default,
+    g.add_argument("--frontend", choices=["micro", "mfcc"],
                    help=f"feature front end (default: {default})")
+    parser.set_defaults(default_frontend=default)
     g.add_argument("--window-ms", type=int, help="window length (micro 30, mfcc 30)")
     g.add_argument("--step-ms", type=int, help="hop between frames (default 20)")
     g.add_argument("--channels", type=int, help="micro: filterbank channels (default 40)")
@@ -28,7 +33,7 @@ def add_frontend_args(parser: argparse.ArgumentParser, *, default: str = "micro"
 def frontend_from_args(args: argparse.Namespace) -> FrontendConfig:
     """The frontend config the user asked for; options that do not apply are rejected."""
     common = {"window_ms": args.window_ms, "step_ms": args.step_ms}
-    if args.frontend == "micro":
+    if (args.frontend or args.default_frontend) == "micro":
         if args.n_mels is not None or args.n_mfcc is not None:
             raise KwsError("--n-mels/--n-mfcc apply to --frontend mfcc only")
         params = {**common, "num_channels": args.channels, "enable_pcan": args.pcan,
@@ -39,3 +44,10 @@ def frontend_from_args(args: argparse.Namespace) -> FrontendConfig:
     params = {**common, "num_mel_bins": args.n_mels, "num_mfcc": args.n_mfcc,
               "lower_hz": args.fmin, "upper_hz": args.fmax}
     return MfccConfig(**{k: v for k, v in params.items() if v is not None})
+
+
+def frontend_options_given(args: argparse.Namespace) -> list[str]:
+    """The frontend options set on the command line, as the user spelled them."""
+    spelled = {"pcan": "--pcan/--no-pcan"}
+    return [spelled.get(dest, "--" + dest.replace("_", "-")) for dest in FRONTEND_OPTIONS
+            if getattr(args, dest) is not None]

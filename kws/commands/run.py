@@ -5,22 +5,22 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from kws.commands._args import add_command, add_model_arg
+
 ENGINE_CHOICES = ("tflm", "litert", "native", "qemu")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "run",
-        help="run an int8 .tflite on an engine (tflm, litert, native, qemu)",
-        description="Run int8 inputs through a model on one engine. X.npy holds one int8 "
-        "input (the model's input size) or a batch [N, ...]; Y.npy gets the int8 outputs "
-        "(batch first when X was a batch).",
-    )
+    p = add_command(sub, "run", run,
+                    "run an int8 .tflite on an engine (tflm, litert, native, qemu)",
+                    "Run int8 inputs through a model on one engine. X.npy holds one int8 "
+                    "input (the model's input size) or a batch [N, ...]; Y.npy gets the int8 "
+                    "outputs (batch first when X was a batch). Make X.npy from audio with "
+                    "`kws features --int8 --model M.tflite CLIP -o X.npy`.")
     p.add_argument("--engine", required=True, choices=ENGINE_CHOICES)
-    p.add_argument("--model", required=True, type=Path, help="int8 .tflite model")
+    add_model_arg(p)
     p.add_argument("--input", required=True, type=Path, help="int8 .npy input(s)")
     p.add_argument("--output", required=True, type=Path, help="where to write the .npy output")
-    p.set_defaults(func=run)
 
 
 def load_inputs(path: Path, input_size: int):
@@ -36,8 +36,8 @@ def load_inputs(path: Path, input_size: int):
     except (OSError, ValueError, EOFError) as exc:
         raise KwsError(f"{path}: not a readable .npy array ({exc})") from None
     if x.dtype != np.int8:
-        raise KwsError(f"{path}: dtype is {x.dtype}; the model takes int8 (quantize first: "
-                       "q = clip(round(f / input_scale) + input_zero_point, -128, 127))")
+        raise KwsError(f"{path}: dtype is {x.dtype}; the model takes int8 (make it from audio "
+                       "with `kws features --int8 --model MODEL CLIP -o X.npy`)")
     if x.size == 0:
         raise KwsError(f"{path}: empty array")
     if x.size == input_size:

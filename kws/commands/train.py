@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from kws.commands._args import add_command
 from kws.commands.frontend_args import add_frontend_args, frontend_from_args
 from kws.errors import KwsError
 
@@ -19,13 +20,10 @@ def _percentage(text: str) -> float:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "train",
-        help="train a DS-CNN keyword model",
-        description="Train a DS-CNN on features from the C-core front end. Writes "
-        "OUT/model.keras (best validation epoch), OUT/train.json, OUT/representative.npy "
-        "and OUT/test.npz; then run `kws export OUT`.",
-    )
+    p = add_command(sub, "train", run, "train a DS-CNN keyword model",
+                    "Train a DS-CNN on features from the C-core front end. Writes "
+                    "OUT/model.keras (best validation epoch), OUT/train.json, "
+                    "OUT/representative.npy and OUT/test.npz; then run `kws export OUT`.")
     p.add_argument("--data", type=Path, required=True,
                    help="dataset root (Speech Commands layout or one folder per label)")
     p.add_argument("--words", help="comma-separated keywords, e.g. yes,no (default: all "
@@ -65,7 +63,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--clip-ms", type=int, default=1000, help="clip length per example")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     add_frontend_args(p)
-    p.set_defaults(func=run)
 
 
 def _snr_range(text: str) -> tuple[float, float]:

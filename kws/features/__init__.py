@@ -7,8 +7,9 @@ Two front ends exist, each a frozen config dataclass plus a streaming class:
   ``[frames, n_mfcc]``.
 
 ``compute_features`` turns int16 audio into raw features; ``to_model_input`` scales raw
-features into the float values a model is trained on (and from which the int8 input is
-quantized).
+features into the float values a model is trained on.  Everything from raw features to the
+int8 model input (scales, zero points, windows) is the input contract,
+:mod:`kws.features.quantize`.
 """
 
 from __future__ import annotations
@@ -19,20 +20,22 @@ import numpy as np
 
 from kws.features.mfcc import MfccConfig, mfcc_features
 from kws.features.micro import MicroFrontendConfig, micro_features
+from kws.features.quantize import (
+    MICRO_FEATURE_SCALE,
+    FrontendConfig,
+    InputContract,
+    frontend_kind,
+    num_features,
+    to_model_input,
+)
 
-FrontendConfig = MicroFrontendConfig | MfccConfig
-
-# micro_speech's training scale: uint16 log-mel values * 10/256 -> roughly 0..26.
-MICRO_INPUT_SCALE = 10.0 / 256.0
+# The name earlier releases used for the micro frontend's feature scale.
+MICRO_INPUT_SCALE = MICRO_FEATURE_SCALE
 
 
 def frontend_config(name: str, **params: Any) -> FrontendConfig:
     """Build a frontend config by name (``"micro"`` or ``"mfcc"``) from keyword parameters."""
-    if name == "micro":
-        return MicroFrontendConfig(**params)
-    if name == "mfcc":
-        return MfccConfig(**params)
-    raise ValueError(f"unknown frontend {name!r} (expected 'micro' or 'mfcc')")
+    return frontend_kind(name).config_type(**params)
 
 
 def frontend_from_dict(d: dict[str, Any]) -> FrontendConfig:
@@ -43,34 +46,23 @@ def frontend_from_dict(d: dict[str, Any]) -> FrontendConfig:
 
 def compute_features(audio: np.ndarray, config: FrontendConfig) -> np.ndarray:
     """Raw features of an int16 clip: uint16 (micro) or float32 (mfcc), ``[frames, channels]``."""
-    if isinstance(config, MicroFrontendConfig):
-        return micro_features(audio, config)
-    return mfcc_features(audio, config)
-
-
-def to_model_input(features: np.ndarray, config: FrontendConfig) -> np.ndarray:
-    """Float32 model input from raw features (micro: x * 10/256; mfcc: unchanged)."""
-    if isinstance(config, MicroFrontendConfig):
-        return features.astype(np.float32) * np.float32(MICRO_INPUT_SCALE)
-    return features.astype(np.float32)
+    return frontend_kind(config).compute(audio, config)
 
 
 def num_frames(num_samples: int, config: FrontendConfig) -> int:
     """Frames produced for a clip of ``num_samples`` (0 when shorter than one window)."""
-    size = config.window_ms * config.sample_rate // 1000
-    step = config.step_ms * config.sample_rate // 1000
+    size, step = config.window_size, config.window_step
     return 0 if num_samples < size else 1 + (num_samples - size) // step
 
 
 def num_channels(config: FrontendConfig) -> int:
     """Feature width: filterbank channels (micro) or MFCC coefficients (mfcc)."""
-    if isinstance(config, MicroFrontendConfig):
-        return config.num_channels
-    return config.num_mfcc
+    return num_features(config)
 
 
 __all__ = [
     "FrontendConfig",
+    "InputContract",
     "MfccConfig",
     "MicroFrontendConfig",
     "compute_features",

@@ -26,6 +26,7 @@ import numpy as np
 from kws import protocol
 from kws.boards import Board, get_board
 from kws.errors import KwsError
+from kws.features.quantize import DEFAULT_STRIDE_FRAMES
 from kws.fileio import write_text_atomic
 from kws.firmware_project.host_pipeline import feature_scale
 from kws.firmware_project.layout import APP_DIR, CORE_DIR, PROJECT_FORMAT
@@ -34,7 +35,6 @@ from kws.firmware_project.templates import FRONTEND_HEADERS, app_config_header, 
 FRONTEND_KINDS = {"none": 0, "micro": 1, "mfcc": 2}
 # The firmware/core folder each frontend's C lives in.
 FRONTEND_CORE_PARTS = {"micro": "frontend", "mfcc": "mfcc"}
-DEFAULT_STRIDE_FRAMES = 10
 DEFAULT_AVERAGE_COUNT = 3
 DEFAULT_THRESHOLD = 0.8
 DEFAULT_SUPPRESS = 5

@@ -1,0 +1,103 @@
+"""``kws.board_check``: a firmware run's results made readable, and the board-vs-host check
+``kws demo`` runs (the firmware under QEMU against the host pipeline)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kws import protocol
+from kws.board_check import (
+    StreamCheck,
+    check_against_host,
+    demo_streams,
+    dequantize,
+    first_test_clips,
+    run_report,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures"
+MICRO_SPEECH = FIXTURES / "models" / "micro_speech_quantized.tflite"
+SAMPLE = Path(__file__).resolve().parents[1] / "datasets" / "speech_commands_sample"
+LABELS = ["_silence_", "_unknown_", "yes", "no"]
+HAVE_ARM = all(shutil.which(t) for t in ("arm-none-eabi-gcc", "qemu-system-arm", "make"))
+
+
+def test_dequantize_and_run_report() -> None:
+    from types import SimpleNamespace
+
+    assert dequantize([-128, 0, 127], 1 / 256, -128).tolist() == [0.0, 0.5, 255 / 256]
+    assert float(dequantize(5, 0.5, 3)) == 1.0
+    project = {"labels": ["a", "b", "c"], "output_scale": 1 / 256, "output_zero_point": -128}
+    # What kws.firmware_project.run.run_project returns, as far as it is read.
+    result = SimpleNamespace(
+        scores=[protocol.Scores(49, np.array([-128, 100, -28], np.int8)),
+                protocol.Scores(59, np.array([127, -128, -128], np.int8))],
+        detections=[protocol.Detection(59, 0, 120, 76)],
+        features=[],
+    )
+    report = run_report(result, project)
+    assert json.loads(json.dumps(report)) == {
+        "labels": ["a", "b", "c"],
+        "scores": [{"frame_index": 49, "scores": [-128, 100, -28],
+                    "probabilities": [0.0, 0.890625, 0.390625], "top": "b"},
+                   {"frame_index": 59, "scores": [127, -128, -128],
+                    "probabilities": [0.996094, 0.0, 0.0], "top": "a"}],
+        "detections": [{"frame_index": 59, "label": "a", "average": 120,
+                        "probability": 0.96875}],
+        "features": 0,
+    }
+
+
+def test_demo_streams_and_clips() -> None:
+    a, b = np.arange(3, dtype=np.int16), np.arange(5, dtype=np.int16)
+    streams = demo_streams([("yes (1.wav)", a), ("no (2.wav)", b)])
+    assert [name for name, _ in streams] == ["yes (1.wav)", "no (2.wav)", "yes + no"]
+    assert np.array_equal(streams[2][1], np.concatenate([a, b]))
+    assert demo_streams([]) == []
+    if not SAMPLE.is_dir():
+        pytest.skip(f"{SAMPLE} is not checked out")
+    clips = first_test_clips(SAMPLE, ["yes", "no"], split="speaker")
+    assert [name.split(" ")[0] for name, _ in clips] == ["yes", "no"]
+    assert all(audio.dtype == np.int16 and len(audio) > 8000 for _, audio in clips)
+
+
+@pytest.mark.arm
+@pytest.mark.skipif(not HAVE_ARM, reason="needs arm-none-eabi-gcc, qemu-system-arm and make")
+def test_board_equals_host_on_real_clips(tmp_path) -> None:
+    from kws.audio import load_audio
+    from kws.features import MicroFrontendConfig
+    from kws.firmware_project.build import build_project
+    from kws.firmware_project.deploy import deploy
+    from kws.firmware_project.host_pipeline import host_scores
+    from kws.firmware_project.layout import load_project
+    from kws.modelinfo import io_quantization
+
+    model = tmp_path / "model_int8.tflite"
+    shutil.copy(MICRO_SPEECH, model)
+    in_q, _ = io_quantization(model)
+    (tmp_path / "model.json").write_text(json.dumps({
+        "model_file": model.name, "labels": LABELS, "frontend": MicroFrontendConfig().to_dict(),
+        "input_scale": in_q.scale, "input_zero_point": in_q.zero_point}))
+    project_dir = tmp_path / "fw"
+    deploy(model, project_dir, "qemu-mps2-an386", stride_frames=7)
+    build_project(project_dir)
+    clips = [(f"{n} ({n}_1000ms.wav)", load_audio(FIXTURES / f"{n}_1000ms.wav"))
+             for n in ("yes", "no")]
+    checks = check_against_host(project_dir, model, demo_streams(clips))
+    project = load_project(project_dir)
+    streams = demo_streams(clips)
+    assert [c.name for c in checks] == ["yes (yes_1000ms.wav)", "no (no_1000ms.wav)", "yes + no"]
+    for check, (_, audio) in zip(checks, streams, strict=True):
+        assert isinstance(check, StreamCheck) and check.identical, check
+        assert check.inferences == len(host_scores(audio, project, model)) > 0
+    assert checks[2].inferences == len(range(49, 100, 7))
+    # A host that windows the stream differently from the firmware is told apart.
+    cfg = json.loads((project_dir / "project.json").read_text())
+    (project_dir / "project.json").write_text(json.dumps({**cfg, "stride_frames": 5}))
+    (joined,) = check_against_host(project_dir, model, streams[2:])
+    assert joined.inferences == checks[2].inferences and not joined.identical
