@@ -113,22 +113,31 @@ def board_output(
     return abi, result
 
 
+def _assert_board_equals_host(boards: list[np.ndarray], clips: list[np.ndarray], host_features,
+                              where: str) -> int:
+    """Every clip's frames from the board equal the host's bit for bit (for floats: equal
+    values, equal signs of zero, no NaN loophole); returns the number of frames compared."""
+    assert len(boards) == len(clips)
+    total_frames = 0
+    for k, clip in enumerate(clips):
+        host = host_features(clip)
+        board = boards[k]
+        at = f"{where}, clip {k}, seed {SEED}"
+        assert board.shape[0] == host.shape[0], at
+        assert board.size == host.size and board.dtype == host.dtype, at
+        assert board.reshape(host.shape).tobytes() == host.tobytes(), at
+        total_frames += host.shape[0]
+    return total_frames
+
+
 @pytest.mark.parametrize("index,name", list(enumerate(MICRO_CONFIGS)))
 def test_micro_frontend_board_equals_host(
     board_output: tuple[str, FrontendCheckOutput], clips: list[np.ndarray], index: int, name: str
 ) -> None:
     abi, result = board_output
-    config = MICRO_CONFIGS[name]
-    assert len(result.micro[index]) == len(clips)
-    total_frames = 0
-    for k, clip in enumerate(clips):
-        host = micro_features(clip, config)
-        board = result.micro[index][k]
-        where = f"{abi}-float, micro {name}, clip {k}, seed {SEED}"
-        assert board.shape[0] == host.shape[0], where
-        assert board.size == host.size, where
-        assert np.array_equal(board.reshape(host.shape), host), where
-        total_frames += host.shape[0]
+    total_frames = _assert_board_equals_host(
+        result.micro[index], clips, lambda clip: micro_features(clip, MICRO_CONFIGS[name]),
+        f"{abi}-float, micro {name}")
     assert total_frames > 400  # the comparison covered real work, not empty clips
 
 
@@ -140,19 +149,9 @@ def test_mfcc_board_equals_host(
     from kws.features.mfcc import mfcc_features
 
     abi, result = board_output
-    config = MFCC_CONFIGS[name]
-    assert len(result.mfcc[index]) == len(clips)
-    total_frames = 0
-    for k, clip in enumerate(clips):
-        host = mfcc_features(clip, config)
-        board = result.mfcc[index][k]
-        where = f"{abi}-float, MFCC {name}, clip {k}, seed {SEED}"
-        assert board.shape[0] == host.shape[0], where
-        assert board.size == host.size, where
-        # Compare bit patterns: equal floats, equal signs of zero, no NaN loophole.
-        board_bits = board.reshape(host.shape).view(np.uint32)
-        assert np.array_equal(board_bits, host.view(np.uint32)), where
-        total_frames += host.shape[0]
+    total_frames = _assert_board_equals_host(
+        result.mfcc[index], clips, lambda clip: mfcc_features(clip, MFCC_CONFIGS[name]),
+        f"{abi}-float, MFCC {name}")
     assert total_frames > 200
 
 

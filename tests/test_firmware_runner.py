@@ -150,21 +150,17 @@ def test_build_errors_and_memory_overruns_fail_cleanly(tmp_path: Path) -> None:
         build_elf([warn], [], out)
     assert not out.exists() and list(tmp_path.glob("*.tmp")) == []
 
-    big_ram = tmp_path / "ram.c"
-    big_ram.write_text(
-        "#include <stdint.h>\nvolatile uint8_t big[300 * 1024];\n"
-        "int main(void) { big[7] = 1; return big[7]; }\n"
-    )
-    with pytest.raises(KwsError, match="RAM overflowed"):
-        build_elf([big_ram], [], tmp_path / "ram.elf")
-
-    big_flash = tmp_path / "flash.c"
-    big_flash.write_text(
-        "#include <stdint.h>\nconst uint8_t table[1100 * 1024] = {1};\n"
-        "int main(void) { return ((const volatile uint8_t*)table)[5]; }\n"
-    )
-    with pytest.raises(KwsError, match="FLASH overflowed"):
-        build_elf([big_flash], [], tmp_path / "flash.elf")
+    too_big = {
+        "RAM": "#include <stdint.h>\nvolatile uint8_t big[300 * 1024];\n"
+               "int main(void) { big[7] = 1; return big[7]; }\n",
+        "FLASH": "#include <stdint.h>\nconst uint8_t table[1100 * 1024] = {1};\n"
+                 "int main(void) { return ((const volatile uint8_t*)table)[5]; }\n",
+    }
+    for region, source in too_big.items():
+        big = tmp_path / f"{region.lower()}.c"
+        big.write_text(source)
+        with pytest.raises(KwsError, match=f"{region} overflowed"):
+            build_elf([big], [], tmp_path / f"{region.lower()}.elf")
 
     ok = tmp_path / "ok.c"
     ok.write_text("int main(void) { return 0; }\n")

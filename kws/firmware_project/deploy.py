@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -41,6 +41,7 @@ DEFAULT_SUPPRESS = 5
 DEFAULT_BENCH_RUNS = 5
 SAMPLE_RATE = 16000
 _COPY_IGNORE = shutil.ignore_patterns("*.o", "*.cdef", "__pycache__")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -267,15 +268,16 @@ def _package_make(staging: Path, board: Board, cfg: dict[str, Any], bench_runs: 
     write_text_atomic(staging / "Makefile", makefile(board, sources, cfg["defines"], bench_runs))
 
 
-def replace_dir(out: Path, fill: Callable[[Path], None]) -> None:
+def replace_dir(out: Path, fill: Callable[[Path], T]) -> T:
     """Write a directory whole: ``fill`` a temporary sibling, then swap it in for ``out``.
 
-    Nothing is left behind when ``fill`` raises; an existing ``out`` is replaced.
+    Nothing is left behind when ``fill`` raises; an existing ``out`` is replaced.  Returns
+    what ``fill`` returns.
     """
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        fill(staging)
+        result = fill(staging)
         if out.exists():
             trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
             os.replace(out, trash / "old")
@@ -284,6 +286,7 @@ def replace_dir(out: Path, fill: Callable[[Path], None]) -> None:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    return result
 
 
 def deploy(
@@ -340,9 +343,8 @@ def deploy(
         arduino.check_library_name(out.name)
     meta = _model_meta(tflite)
     kind = _frontend_kind(tflite, board, meta, frontend)
-    result: dict[str, Any] = {}
 
-    def fill(staging: Path) -> None:
+    def fill(staging: Path) -> dict[str, Any]:
         cfg = _generate(tflite, board, kind, meta, options, staging / "generated")
         if board.package == "arduino-library":
             cfg.update(elf=None, bench_elf=None)
@@ -350,7 +352,6 @@ def deploy(
         else:
             _package_make(staging, board, cfg, bench_runs)
         write_text_atomic(staging / "project.json", json.dumps(cfg, indent=2) + "\n")
-        result.update(cfg)
+        return cfg
 
-    replace_dir(out, fill)
-    return result
+    return replace_dir(out, fill)
