@@ -30,7 +30,7 @@ from kws.features.quantize import DEFAULT_STRIDE_FRAMES
 from kws.fileio import write_text_atomic
 from kws.firmware_project.host_pipeline import feature_scale
 from kws.firmware_project.layout import APP_DIR, CORE_DIR, PROJECT_FORMAT
-from kws.firmware_project.templates import FRONTEND_HEADERS, app_config_header, makefile
+from kws.firmware_project.templates import app_config_header, makefile
 
 FRONTEND_KINDS = {"none": 0, "micro": 1, "mfcc": 2}
 # The firmware/core folder each frontend's C lives in.
@@ -241,7 +241,7 @@ def _generate(tflite: Path, board: Board, kind: str, meta: dict[str, Any] | None
 def core_parts(cfg: dict[str, Any]) -> list[str]:
     """The ``firmware/core`` folders a project needs: the kernels and its frontend's."""
     kind = cfg["frontend_kind"]
-    return ["kernels"] + ([FRONTEND_CORE_PARTS[kind]] if kind in FRONTEND_HEADERS else [])
+    return ["kernels"] + ([FRONTEND_CORE_PARTS[kind]] if kind in FRONTEND_CORE_PARTS else [])
 
 
 def copy_core(cfg: dict[str, Any], dest: Path) -> None:
