@@ -67,6 +67,8 @@ from kws.errors import KwsError
 
 ROOT = Path(__file__).resolve().parent.parent
 BOARDS_DIR = ROOT / "firmware" / "boards"
+# The emulated board: what kws builds for when no board is named (engine, tests, benchmarks).
+DEFAULT_BOARD = "qemu-mps2-an386"
 _FLOAT_ABIS = ("hard", "softfp", "soft")
 PACKAGES = ("make", "arduino-library")
 

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from kws import protocol
-from kws.boards import Board, get_board
+from kws.boards import DEFAULT_BOARD, Board, get_board
 from kws.errors import KwsError
 from kws.features.quantize import DEFAULT_STRIDE_FRAMES
 from kws.fileio import write_text_atomic
@@ -292,7 +292,7 @@ def replace_dir(out: Path, fill: Callable[[Path], T]) -> T:
 def deploy(
     model_path: str | os.PathLike,
     out_dir: str | os.PathLike,
-    board_name: str = "qemu-mps2-an386",
+    board_name: str = DEFAULT_BOARD,
     *,
     stride_frames: int = DEFAULT_STRIDE_FRAMES,
     frontend: str | None = None,

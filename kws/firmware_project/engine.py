@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kws.boards import get_board
+from kws.boards import DEFAULT_BOARD, get_board
 from kws.firmware_project.build import build_project
 from kws.firmware_project.deploy import deploy
 from kws.firmware_project.layout import APP_DIR, CORE_DIR, FIRMWARE_DIR, ROOT
@@ -33,7 +33,7 @@ def _engine_key(model_path: Path, board: str) -> str:
     return digest.hexdigest()[:24]
 
 
-def engine_project(model_path: str | os.PathLike, board: str = "qemu-mps2-an386") -> Path:
+def engine_project(model_path: str | os.PathLike, board: str = DEFAULT_BOARD) -> Path:
     """A built model-only project for ``model_path``, cached beside the native engine's."""
     from kws.deploy.native import cache_root
 

@@ -18,11 +18,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from kws.boards import get_board
+from kws.boards import DEFAULT_BOARD, get_board
 from kws.errors import KwsError
 from kws.firmware_project.layout import CORE_DIR
-
-DEFAULT_BOARD = "qemu-mps2-an386"
 
 # Tool -> Debian package that provides it.
 DEBIAN_PACKAGES = {
