@@ -60,15 +60,6 @@ static int command_format(void) {
   return 0;
 }
 
-static uint32_t float_bits(float value) {
-  union {
-    float f;
-    uint32_t u;
-  } pun;
-  pun.f = value;
-  return pun.u;
-}
-
 static int command_float(void) {
   /* volatile keeps the arithmetic at run time (on the FPU or in libgcc). */
   volatile float a = 1.1f;

@@ -75,75 +75,62 @@ static uint32_t next_chunk(int* chunk_index) {
   return size;
 }
 
-static void run_micro(int config, int clip) {
-  const int16_t* samples = check_clips[clip];
-  uint32_t remaining = check_clip_lengths[clip];
-  const int channels = check_micro_configs[config]->filterbank.num_channels;
-  uint32_t frames = 0;
-  uint32_t start;
-  int chunk_index = 0;
-  kws_micro_frontend_reset(&micro_state);
-  emit_header("micro", config, clip);
-  start = board_ticks();
-  while (remaining > 0) {
-    uint32_t chunk = next_chunk(&chunk_index);
-    if (chunk > remaining) chunk = remaining;
-    while (chunk > 0) {
-      size_t read = 0;
-      int c, n = 0;
-      const int done = kws_micro_frontend_process(&micro_state, samples, chunk, &read, micro_frame);
-      samples += read;
-      chunk -= (uint32_t)read;
-      remaining -= (uint32_t)read;
-      if (!done) continue;
-      ++frames;
-      for (c = 0; c < channels; ++c) n += format_hex(line + n, micro_frame[c], 4);
-      emit_line(n);
-    }
-  }
-  emit_end(frames, board_ticks() - start);
+/* The frontend under test: process() feeds it samples (1 when a frame is done), format()
+ * appends that frame to `line` at `at` and returns the new length. */
+typedef int (*ProcessFn)(const int16_t* samples, size_t n, size_t* read);
+typedef int (*FormatFn)(int at);
+
+static int micro_channels;
+
+static int process_micro(const int16_t* samples, size_t n, size_t* read) {
+  return kws_micro_frontend_process(&micro_state, samples, n, read, micro_frame);
+}
+
+static int format_micro(int at) {
+  int c;
+  for (c = 0; c < micro_channels; ++c) at += format_hex(line + at, micro_frame[c], 4);
+  return at;
 }
 
 #if KWS_CHECK_MFCC
-/* The float's bits, without type-punning through a pointer. */
-static uint32_t float_bits(float value) {
-  union {
-    float f;
-    uint32_t u;
-  } pun;
-  pun.f = value;
-  return pun.u;
+static int mfcc_coefficients;
+
+static int process_mfcc(const int16_t* samples, size_t n, size_t* read) {
+  return kws_mfcc_process(&mfcc_state, samples, n, read, mfcc_frame);
 }
 
-static void run_mfcc(int config, int clip) {
+static int format_mfcc(int at) {
+  int c;
+  for (c = 0; c < mfcc_coefficients; ++c) at += format_hex(line + at, float_bits(mfcc_frame[c]), 8);
+  return at;
+}
+#endif
+
+/* Streams one clip in the chunk sizes of check_chunk_sizes and prints every frame. */
+static void run_clip(const char* kind, int config, int clip, ProcessFn process, FormatFn format) {
   const int16_t* samples = check_clips[clip];
   uint32_t remaining = check_clip_lengths[clip];
-  const int coefficients = check_mfcc_configs[config]->dct.num_outputs;
   uint32_t frames = 0;
   uint32_t start;
   int chunk_index = 0;
-  kws_mfcc_reset(&mfcc_state);
-  emit_header("mfcc", config, clip);
+  emit_header(kind, config, clip);
   start = board_ticks();
   while (remaining > 0) {
     uint32_t chunk = next_chunk(&chunk_index);
     if (chunk > remaining) chunk = remaining;
     while (chunk > 0) {
       size_t read = 0;
-      int c, n = 0;
-      const int done = kws_mfcc_process(&mfcc_state, samples, chunk, &read, mfcc_frame);
+      const int done = process(samples, chunk, &read);
       samples += read;
       chunk -= (uint32_t)read;
       remaining -= (uint32_t)read;
       if (!done) continue;
       ++frames;
-      for (c = 0; c < coefficients; ++c) n += format_hex(line + n, float_bits(mfcc_frame[c]), 8);
-      emit_line(n);
+      emit_line(format(0));
     }
   }
   emit_end(frames, board_ticks() - start);
 }
-#endif
 
 int main(void) {
   int config, clip;
@@ -152,12 +139,20 @@ int main(void) {
     if (!kws_micro_frontend_init(&micro_state, check_micro_configs[config])) {
       fail("micro init", config);
     }
-    for (clip = 0; clip < check_num_clips; ++clip) run_micro(config, clip);
+    micro_channels = check_micro_configs[config]->filterbank.num_channels;
+    for (clip = 0; clip < check_num_clips; ++clip) {
+      kws_micro_frontend_reset(&micro_state);
+      run_clip("micro", config, clip, process_micro, format_micro);
+    }
   }
 #if KWS_CHECK_MFCC
   for (config = 0; config < check_num_mfcc_configs; ++config) {
     if (!kws_mfcc_init(&mfcc_state, check_mfcc_configs[config])) fail("mfcc init", config);
-    for (clip = 0; clip < check_num_clips; ++clip) run_mfcc(config, clip);
+    mfcc_coefficients = check_mfcc_configs[config]->dct.num_outputs;
+    for (clip = 0; clip < check_num_clips; ++clip) {
+      kws_mfcc_reset(&mfcc_state);
+      run_clip("mfcc", config, clip, process_mfcc, format_mfcc);
+    }
   }
 #endif
   emit_line(append_text(0, "DONE"));
