@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.kws-installed
-CORE_SRC := $(shell find firmware/core -name '*.c' -o -name '*.h' -o -name '*.cdef')
+CORE_SRC := $(shell find firmware/core -name '*.c' -o -name '*.h' -o -name '*.cdef' -o -name '*.json')
 # Debian packages: the ARM toolchain and emulator for firmware, libsndfile/PortAudio for audio.
 APT_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm libsndfile1 libportaudio2
 PYTEST_ARGS ?=
@@ -27,7 +27,7 @@ system-deps:
 	    echo "warning: $$t not found (install: sudo apt-get install $(APT_PACKAGES))"; done; \
 	fi
 
-$(STAMP): pyproject.toml setup.py kws/_core_build.py $(CORE_SRC)
+$(STAMP): pyproject.toml setup.py kws/_core_build.py kws/features/c_structs.py $(CORE_SRC)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -e '.[dev]'

@@ -30,7 +30,6 @@ import re
 import subprocess
 import sys
 import tempfile
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +37,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # support: the test models (random DS-CNNs)
 MICRO_SPEECH = ROOT / "tests" / "fixtures" / "models" / "micro_speech_quantized.tflite"
 ALL_MODELS = ("micro_speech", "ds-cnn-s", "ds-cnn-m", "ds-cnn-l")
 TARGET_INSTRUCTIONS_PER_MAC = 1.5
@@ -55,42 +55,16 @@ def tflm_arena_bytes(model: Path) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def _randomize_batch_norm(model: Any, rng: np.random.Generator) -> None:
-    """Trained-like batch-norm statistics. With the initial ones (identity) random conv
-    weights shrink the activations block by block: DS-CNN-M/L's logits scale falls below
-    2^-26, where TFLM's softmax input multiplier is not above one and the tflite-micro
-    interpreter aborts while loading (QuantizeMultiplierGreaterThanOne)."""
-    import keras
-
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            gamma, beta, mean, var = layer.get_weights()
-            layer.set_weights([
-                rng.uniform(0.5, 1.5, gamma.shape).astype(np.float32),
-                rng.normal(0.0, 0.3, beta.shape).astype(np.float32),
-                rng.normal(0.0, 0.3, mean.shape).astype(np.float32),
-                rng.uniform(0.5, 2.0, var.shape).astype(np.float32),
-            ])
-
-
 def make_ds_cnn(size: str, out_dir: Path) -> Path:
     """DS-CNN of ``size`` on MFCC 49x10 with random weights, plus its model.json."""
-    import keras
+    from support.int8_models import convert, random_ds_cnn
 
-    from kws.export import convert_int8
     from kws.features import MfccConfig
-    from kws.model import ds_cnn
 
-    keras.utils.set_random_seed(11)
-    model = ds_cnn((49, 10, 1), 12, size)
-    rng = np.random.default_rng(5)
-    _randomize_batch_norm(model, rng)
-    rep = rng.normal(0.0, 3.0, (24, 49, 10, 1)).astype(np.float32)
+    model, rep = random_ds_cnn(size)
     out = out_dir / f"ds-cnn-{size}"
     out.mkdir(parents=True, exist_ok=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        (out / "model_int8.tflite").write_bytes(convert_int8(model, rep))
+    (out / "model_int8.tflite").write_bytes(convert(model, rep))
     labels = ["_silence_", "_unknown_"] + [f"word{i}" for i in range(10)]
     (out / "model.json").write_text(json.dumps({
         "model_file": "model_int8.tflite", "labels": labels,

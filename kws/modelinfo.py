@@ -9,14 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from kws.deploy.graph import TYPE_NAMES, builtin_code, builtin_names
+from kws.deploy.ops import SUPPORTED_OPS
 from kws.errors import KwsError
 
-# The kernels a DS-CNN needs; the firmware implements exactly these.
-DS_CNN_OPS = frozenset(
-    {"CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "RESHAPE", "FULLY_CONNECTED", "SOFTMAX"}
-)
-
-_TENSOR_TYPES = {0: "float32", 2: "int32", 3: "uint8", 9: "int8", 7: "int16"}
+# The ops the compiler and the firmware kernels implement (the registry, kws/deploy/ops/):
+# a DS-CNN's and anything else kws exports must stay within them.
+DS_CNN_OPS = frozenset(SUPPORTED_OPS)
 
 
 @dataclass(frozen=True)
@@ -44,22 +43,14 @@ def _load_model(data: bytes | Path | str):
     return tflite.Model.GetRootAsModel(data, 0)
 
 
-def _builtin_names() -> dict[int, str]:
-    import tflite
-
-    return {v: k for k, v in vars(tflite.BuiltinOperator).items() if not k.startswith("_")}
-
-
 def tflite_ops(data: bytes | Path | str) -> list[str]:
     """Builtin operator names of the main subgraph, in execution order."""
     model = _load_model(data)
-    names = _builtin_names()
+    names = builtin_names()
     graph = model.Subgraphs(0)
     ops = []
     for i in range(graph.OperatorsLength()):
-        code = model.OperatorCodes(graph.Operators(i).OpcodeIndex())
-        # Schema v3a moved codes above 127 to BuiltinCode; old files keep the deprecated byte.
-        builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+        builtin = builtin_code(model, graph.Operators(i))
         ops.append(names.get(builtin, f"BUILTIN_{builtin}"))
     return ops
 
@@ -71,7 +62,7 @@ def _tensor_quantization(model, tensor_index: int) -> TensorQuantization:
     zero_point = int(q.ZeroPoint(0)) if q is not None and q.ZeroPointLength() else 0
     return TensorQuantization(
         shape=tuple(int(d) for d in tensor.ShapeAsNumpy()),
-        dtype=_TENSOR_TYPES.get(tensor.Type(), f"type{tensor.Type()}"),
+        dtype=TYPE_NAMES.get(tensor.Type(), f"type{tensor.Type()}"),
         scale=scale,
         zero_point=zero_point,
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import secrets
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ from support.frontend_check import (
     run_frontend_check,
 )
 
+from kws.features.mfcc import mfcc_features
 from kws.features.micro import MicroFrontendConfig, micro_features
 from kws.firmware_project.toolchain import CORE_DIR, compile_flags, have_arm_tools
 
@@ -113,46 +115,46 @@ def board_output(
     return abi, result
 
 
-def _assert_board_equals_host(boards: list[np.ndarray], clips: list[np.ndarray], host_features,
-                              where: str) -> int:
-    """Every clip's frames from the board equal the host's bit for bit (for floats: equal
-    values, equal signs of zero, no NaN loophole); returns the number of frames compared."""
-    assert len(boards) == len(clips)
+def assert_board_equals_host(board_clips: list[np.ndarray], clips: list[np.ndarray],
+                             host_features: Callable[[np.ndarray], np.ndarray],
+                             where: str) -> int:
+    """Every clip's board frames equal the host's, bit for bit; returns the frame count."""
+    assert len(board_clips) == len(clips)
     total_frames = 0
     for k, clip in enumerate(clips):
         host = host_features(clip)
-        board = boards[k]
+        board = board_clips[k]
         at = f"{where}, clip {k}, seed {SEED}"
         assert board.shape[0] == host.shape[0], at
-        assert board.size == host.size and board.dtype == host.dtype, at
-        assert board.reshape(host.shape).tobytes() == host.tobytes(), at
+        assert board.size == host.size, at
+        board = board.reshape(host.shape)
+        if host.dtype == np.float32:  # bit patterns: equal signs of zero, no NaN loophole
+            board, host = board.view(np.uint32), host.view(np.uint32)
+        assert np.array_equal(board, host), at
         total_frames += host.shape[0]
     return total_frames
 
 
-@pytest.mark.parametrize("index,name", list(enumerate(MICRO_CONFIGS)))
-def test_micro_frontend_board_equals_host(
-    board_output: tuple[str, FrontendCheckOutput], clips: list[np.ndarray], index: int, name: str
+# (front end, index in the board's output, config name) for every baked config.
+BOARD_CASES = [("micro", i, name) for i, name in enumerate(MICRO_CONFIGS)] + [
+    ("mfcc", i, name) for i, name in enumerate(MFCC_CONFIGS)
+]
+# Frames compared over all clips at least: the comparison covered real work, not empty clips.
+MIN_FRAMES = {"micro": 400, "mfcc": 200}
+
+
+@pytest.mark.parametrize("kind,index,name", BOARD_CASES)
+def test_frontend_board_equals_host(
+    board_output: tuple[str, FrontendCheckOutput], clips: list[np.ndarray], kind: str,
+    index: int, name: str
 ) -> None:
     abi, result = board_output
-    total_frames = _assert_board_equals_host(
-        result.micro[index], clips, lambda clip: micro_features(clip, MICRO_CONFIGS[name]),
-        f"{abi}-float, micro {name}")
-    assert total_frames > 400  # the comparison covered real work, not empty clips
-
-
-@pytest.mark.skipif(not MFCC_CONFIGS, reason="MFCC C core not in this checkout")
-@pytest.mark.parametrize("index,name", list(enumerate(MFCC_CONFIGS)))
-def test_mfcc_board_equals_host(
-    board_output: tuple[str, FrontendCheckOutput], clips: list[np.ndarray], index: int, name: str
-) -> None:
-    from kws.features.mfcc import mfcc_features
-
-    abi, result = board_output
-    total_frames = _assert_board_equals_host(
-        result.mfcc[index], clips, lambda clip: mfcc_features(clip, MFCC_CONFIGS[name]),
-        f"{abi}-float, MFCC {name}")
-    assert total_frames > 200
+    config = (MICRO_CONFIGS if kind == "micro" else MFCC_CONFIGS)[name]
+    features = micro_features if kind == "micro" else mfcc_features
+    total_frames = assert_board_equals_host(
+        getattr(result, kind)[index], clips, lambda clip: features(clip, config),
+        f"{abi}-float, {kind} {name}")
+    assert total_frames > MIN_FRAMES[kind]
 
 
 def test_micro_frontend_streaming_matches_across_clip_lengths(

@@ -200,7 +200,7 @@ MIC_APP = r"""
 /* Test application: microphone -> PDM filter -> micro frontend -> features over USART2. */
 #include "board.h"
 #include "board_mic.h"
-#include "frontend/micro_frontend.h"
+#include "micro_frontend/micro_frontend.h"
 
 extern const KwsMicroFrontendConfig mic_frontend_config;
 static KwsMicroFrontendState frontend;
@@ -287,13 +287,13 @@ def test_stm32f4_mic_firmware_builds(tmp_path):
     tables = tables_for(MicroFrontendConfig())
     config_c = tmp_path / "frontend_config.c"
     emit_c.write_c_file(config_c, emit_c.c_source(
-        ["frontend/micro_frontend.h"],
+        ["micro_frontend/micro_frontend.h"],
         [emit_c.emit_micro_frontend_config(tables, "mic_frontend_config")]))
     app = tmp_path / "main.c"
     app.write_text(MIC_APP)
     for float_abi in ("hard", "soft"):
         elf = build_elf(
-            [app, config_c, *sorted((ROOT / "firmware/core/frontend").glob("*.c"))], [],
+            [app, config_c, *sorted((ROOT / "firmware/core/micro_frontend").glob("*.c"))], [],
             tmp_path / f"mic_{float_abi}.elf", emit_c.micro_frontend_capacity([tables]),
             float_abi=float_abi, board="stm32f4-disco",
         )
@@ -391,7 +391,7 @@ def test_arduino_library_layout(arduino_library):
     # The same application as every other board: firmware/app's pipeline, generated config.
     for name in ["kws_micro_speech.h", "kws_app.c", "feature_window.c", "feature_quantize.c",
                  "score_average.c", "kws_app_config.h", "frontend.c", "model.c",
-                 "model_weights.c", "frontend/micro_frontend.c", "kernels/conv_2d.c"]:
+                 "model_weights.c", "micro_frontend/micro_frontend.c", "kernels/conv_2d.c"]:
         assert (src / name).is_file(), name
     for name in ["main.c", "protocol.c", "kws_pipeline.c"]:
         assert not (src / name).exists(), name

@@ -7,11 +7,17 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+from support.int8_models import (
+    assert_native_equals_tflm,
+    convert,
+    distinct_values,
+    random_ds_cnn,
+    random_int8_inputs,
+)
 
 from kws.errors import KwsError
 
@@ -23,62 +29,21 @@ CORE = Path(__file__).resolve().parent.parent / "firmware" / "core"
 NUM_RANDOM = 300
 
 
-def _random_inputs(shape, n: int, seed: int) -> list[np.ndarray]:
-    rng = np.random.default_rng(seed)
-    return [rng.integers(-128, 128, size=shape, dtype=np.int16).astype(np.int8)
-            for _ in range(n)]
-
-
-def _assert_same(path: Path, inputs: list[np.ndarray]) -> list[np.ndarray]:
-    from kws.engines import run_model
-
-    expected = run_model("tflm", path, inputs)
-    got = run_model("native", path, inputs)
-    bad = [i for i, (e, g) in enumerate(zip(expected, got, strict=True))
-           if not np.array_equal(e, g)]
-    assert not bad, (f"{path.name}: {len(bad)}/{len(inputs)} outputs differ, first input "
-                     f"{bad[0]}: tflm {expected[bad[0]].ravel()} native {got[bad[0]].ravel()}")
-    return expected
-
-
-def _randomize_batch_norm(model, rng: np.random.Generator) -> None:
-    import keras
-
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            gamma, beta, mean, var = layer.get_weights()
-            layer.set_weights([
-                rng.uniform(0.5, 1.5, gamma.shape).astype(np.float32),
-                rng.normal(0.0, 0.3, beta.shape).astype(np.float32),
-                rng.normal(0.0, 0.3, mean.shape).astype(np.float32),
-                rng.uniform(0.5, 2.0, var.shape).astype(np.float32),
-            ])
-
-
 @pytest.fixture(scope="session")
 def ds_cnn_models(tmp_path_factory) -> dict[str, Path]:
     """DS-CNN S/M/L (49x10 MFCC input, 12 classes) with random weights, int8-calibrated on
     random features; plus each model cut before its softmax (raw logits are more sensitive)."""
     import keras
 
-    from kws.export import convert_int8
-    from kws.model import ds_cnn
-
     root = tmp_path_factory.mktemp("ds_cnn")
     paths = {}
     for size in ("s", "m", "l"):
-        keras.utils.set_random_seed(11)
-        model = ds_cnn((49, 10, 1), 12, size)
-        rng = np.random.default_rng(5)
-        _randomize_batch_norm(model, rng)
-        rep = rng.normal(0.0, 3.0, (24, 49, 10, 1)).astype(np.float32)
+        model, rep = random_ds_cnn(size)
         logits = keras.Model(model.input, model.get_layer("logits").output)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            variants = [(size, model)] + ([(f"{size}_logits", logits)] if size != "l" else [])
-            for name, m in variants:
-                paths[name] = root / f"ds_cnn_{name}.tflite"
-                paths[name].write_bytes(convert_int8(m, rep))
+        variants = [(size, model)] + ([(f"{size}_logits", logits)] if size != "l" else [])
+        for name, m in variants:
+            paths[name] = root / f"ds_cnn_{name}.tflite"
+            paths[name].write_bytes(convert(m, rep))
     return paths
 
 
@@ -92,14 +57,15 @@ def test_ds_cnn_native_equals_tflm(ds_cnn_models, size: str) -> None:
     assert kinds[0] == "CONV_2D" and kinds[-1] == "SOFTMAX"
     assert "DEPTHWISE_CONV_2D" in kinds and "AVERAGE_POOL_2D" in kinds
     shape = graph.tensor(graph.input).shape
-    _assert_same(path, _random_inputs(shape, NUM_RANDOM, seed=1))
+    assert_native_equals_tflm(path, random_int8_inputs(shape, NUM_RANDOM, seed=1))
     if size != "l":  # L's kernels are S's and M's; its logits would only add minutes
-        logits = _assert_same(ds_cnn_models[f"{size}_logits"], _random_inputs(shape, 60, seed=2))
-        assert len(np.unique(np.concatenate([x.ravel() for x in logits]))) > 8
+        logits = assert_native_equals_tflm(ds_cnn_models[f"{size}_logits"],
+                                           random_int8_inputs(shape, 60, seed=2))
+        assert distinct_values(logits) > 8
 
 
 def test_micro_speech_random_inputs() -> None:
-    _assert_same(MICRO_SPEECH, _random_inputs((1, 1960), NUM_RANDOM, seed=3))
+    assert_native_equals_tflm(MICRO_SPEECH, random_int8_inputs((1, 1960), NUM_RANDOM, seed=3))
 
 
 def test_micro_speech_real_clips() -> None:
@@ -118,7 +84,7 @@ def test_micro_speech_real_clips() -> None:
         assert features.shape == (49, 40)
         q = quantize_inputs(to_model_input(features, config), in_q.scale, in_q.zero_point)
         inputs.append(q.reshape(in_q.shape))
-    outputs = _assert_same(MICRO_SPEECH, inputs)
+    outputs = assert_native_equals_tflm(MICRO_SPEECH, inputs)
     assert labels[int(np.argmax(outputs[0]))] == "yes"
     assert labels[int(np.argmax(outputs[1]))] == "no"
 
@@ -181,13 +147,9 @@ def test_micro_speech_plan_aliases_input_reshape(tmp_path) -> None:
 
 
 def _convert_keras(model, int8: bool = True) -> bytes:
-    from kws.export import convert_int8
-
     if int8:
         rep = np.random.default_rng(0).normal(size=(8, *model.input_shape[1:]))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return convert_int8(model, rep.astype(np.float32))
+        return convert(model, rep.astype(np.float32))
     import tensorflow as tf
 
     return tf.lite.TFLiteConverter.from_keras_model(model).convert()
@@ -328,7 +290,7 @@ def test_cortex_m4_dsp_path_equals_tflm_under_qemu(ds_cnn_models, tmp_path, mode
     elf = build_elf([tmp_path / "main.c", compiled.files["source"],
                      compiled.files["weights_source"], *sorted((CORE / "kernels").glob("*.c"))],
                     [tmp_path], tmp_path / "check.elf")
-    inputs = _random_inputs(compiled.input_shape, 300, seed=9)
+    inputs = random_int8_inputs(compiled.input_shape, 300, seed=9)
     payload = len(inputs).to_bytes(4, "little") + b"".join(x.tobytes() for x in inputs)
     result = run_qemu(elf, timeout=600, uart_input=payload)
     assert result.exit_code == 0, result.stdout

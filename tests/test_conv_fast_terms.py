@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kws.deploy import compiler
+from kws.deploy.ops import conv_2d
 
 
 def _tflm_requantize(acc: int, mult: int, shift: int, offset: int) -> int:
@@ -69,13 +69,13 @@ def test_channel_terms_only_when_proven() -> None:
     folded = np.array([5, -7])
     mult = np.array([1 << 30, 0])
     fields = (folded, mult)
-    ok = compiler._channel_terms(w, "t", 1, *fields, np.array([-3, -9]), -128, -128, 127)
+    ok = conv_2d._channel_terms(w, "t", 1, *fields, np.array([-3, -9]), -128, -128, 127)
     assert ok is not None
     assert ok.tolist() == [[5, 1 << 30, 4 + (-128 << 3), 3], [-7, 0, -128 << 1, 1]]
     # Not proven: slow requantization, a narrower activation, a right shift over 22.
-    assert compiler._channel_terms(w, "t", 0, *fields, np.array([-3, -9]), 0, -128, 127) is None
-    assert compiler._channel_terms(w, "t", 1, *fields, np.array([-3, -9]), 0, 0, 127) is None
-    assert compiler._channel_terms(w, "t", 1, *fields, np.array([-3, -23]), 0, -128,
+    assert conv_2d._channel_terms(w, "t", 0, *fields, np.array([-3, -9]), 0, -128, 127) is None
+    assert conv_2d._channel_terms(w, "t", 1, *fields, np.array([-3, -9]), 0, 0, 127) is None
+    assert conv_2d._channel_terms(w, "t", 1, *fields, np.array([-3, -23]), 0, -128,
                                    127) is None
 
 
@@ -88,8 +88,8 @@ def _sxtb16(word: int, ror: int) -> tuple[int, int]:
 def test_widened_filter_is_sxtb16_of_packed_words() -> None:
     rng = np.random.default_rng(4)
     rows = rng.integers(-128, 128, (7, 13))
-    words = compiler._pack_int8_words(rows)
-    widened = compiler._pack_widened_words(rows)
+    words = conv_2d._pack_int8_words(rows)
+    widened = conv_2d._pack_widened_words(rows)
     assert widened.shape == (7, 4, 2)
     for r in range(7):
         for g in range(4):

@@ -100,7 +100,7 @@ def test_deploy_writes_a_self_contained_project(tmp_path) -> None:
     for rel in ("Makefile", "app/main.c", "app/protocol.c", "board/board.h",
                 "board/mps2_an386.ld", "board/common/cortex_m/cortex_m.c",
                 "core/kernels/conv_2d.c",
-                "core/frontend/micro_frontend.c", "generated/model.c",
+                "core/micro_frontend/micro_frontend.c", "generated/model.c",
                 "generated/model_weights.c", "generated/frontend.c",
                 "generated/kws_app_config.h"):
         assert (fw / rel).is_file(), rel

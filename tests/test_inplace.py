@@ -1,10 +1,11 @@
 """In-place kernel variants and the planner's aliasing.
 
 Pointwise CONV_2D and DEPTHWISE_CONV_2D (multiplier 1) may write their output over their
-input (kws/deploy/inplace.py, firmware/core/kernels/*_inplace.c). Small Keras models put
-those ops in the middle of a chain, so the planner runs them in place; the native build must
-equal the tflite-micro interpreter bit for bit on random inputs. The planner tests check
-that no two live tensors ever share bytes except an in-place op's input and output.
+input (``OpDef.in_place`` in kws/deploy/ops/, firmware/core/kernels/*_inplace.c). Small Keras
+models put those ops in the middle of a chain, so the planner runs them in place; the native
+build must equal the tflite-micro interpreter bit for bit on random inputs. The planner
+tests check that no two live tensors ever share bytes except an in-place op's input and
+output.
 """
 
 from __future__ import annotations
@@ -12,33 +13,23 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+from support.int8_models import (
+    assert_native_equals_tflm,
+    biased_layers,
+    chain_model,
+    convert,
+    distinct_values,
+    random_ds_cnn,
+    random_int8_inputs,
+)
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 NUM_INPUTS = 150
-
-
-def _convert(model, rep: np.ndarray) -> bytes:
-    from kws.export import convert_int8
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return convert_int8(model, rep)
-
-
-def _chain(input_shape, *layer_fns):
-    import keras
-
-    inputs = keras.Input(shape=input_shape, batch_size=1)
-    x = inputs
-    for fn in layer_fns:
-        x = fn(x)
-    return keras.Model(inputs, x)
 
 
 def _cases() -> dict:
@@ -47,15 +38,9 @@ def _cases() -> dict:
     Each chain starts with an op reading the caller's input and ends with one writing the
     caller's output (neither can be in place); the ops between can.
     """
-    from keras import initializers, layers
+    from keras import layers
 
-    bias = initializers.RandomNormal(stddev=0.5, seed=3)
-
-    def conv(*a, **k):
-        return layers.Conv2D(*a, bias_initializer=bias, **k)
-
-    def dw(*a, **k):
-        return layers.DepthwiseConv2D(*a, bias_initializer=bias, **k)
+    conv, dw, dense = biased_layers()
 
     dw_fn, pw_fn = "kws_depthwise_conv_2d_inplace", "kws_conv_2d_pointwise_inplace"
     dw_op, pw_op = ("DEPTHWISE_CONV_2D", dw_fn), ("CONV_2D", pw_fn)
@@ -63,26 +48,26 @@ def _cases() -> dict:
         # DS-CNN block: 3x3 SAME stride 1, then pointwise with fewer / more channels
         # (increasing / decreasing pixel order), 10 x 8 = 80 pixels (whole blocks).
         "dw3x3_same_pw_shrink_grow": (
-            lambda: _chain((10, 8, 3), conv(12, 3, padding="same"),
-                           dw(3, padding="same", activation="relu"),
-                           conv(8, 1, activation="relu"), conv(20, 1),
-                           layers.AveragePooling2D(2)),
+            lambda: chain_model((10, 8, 3), conv(12, 3, padding="same"),
+                                dw(3, padding="same", activation="relu"),
+                                conv(8, 1, activation="relu"), conv(20, 1),
+                                layers.AveragePooling2D(2)),
             [dw_op, pw_op, pw_op]),
         # Strided and VALID depthwise (output smaller than input), even and odd filters,
         # ReLU6; 6 x 5 = 30 pixels leave a 2-pixel tail block for the pointwise.
         "dw_strided_valid_pw_tail": (
-            lambda: _chain((19, 11, 2), conv(9, 3, padding="same"),
-                           dw(3, strides=2, padding="same"), layers.ReLU(max_value=6.0),
-                           dw((5, 2), padding="valid"),
-                           conv(9, 1, activation="relu"), conv(4, 3)),
+            lambda: chain_model((19, 11, 2), conv(9, 3, padding="same"),
+                                dw(3, strides=2, padding="same"), layers.ReLU(max_value=6.0),
+                                dw((5, 2), padding="valid"),
+                                conv(9, 1, activation="relu"), conv(4, 3)),
             [dw_op, dw_op, pw_op]),
         # Odd sizes: 4x3 depthwise SAME on a 3 x 1 map (pointwise image smaller than a
         # block), 3 channels to 7 (decreasing order, no tail), no bias.
         "tiny_map_pointwise_grow": (
-            lambda: _chain((6, 2, 3), conv(3, (3, 2), strides=2, padding="same"),
-                           dw((4, 3), padding="same"),
-                           layers.Conv2D(7, 1, use_bias=False), layers.Flatten(),
-                           layers.Dense(5, bias_initializer=bias)),
+            lambda: chain_model((6, 2, 3), conv(3, (3, 2), strides=2, padding="same"),
+                                dw((4, 3), padding="same"),
+                                layers.Conv2D(7, 1, use_bias=False), layers.Flatten(),
+                                dense(5)),
             [dw_op, pw_op]),
     }
 
@@ -102,7 +87,7 @@ def chain_models(tmp_path_factory) -> dict[str, tuple[Path, list]]:
         rng = np.random.default_rng(i)
         rep = rng.normal(0.0, 1.0, (16, *model.input_shape[1:])).astype(np.float32)
         path = root / f"{name}.tflite"
-        path.write_bytes(_convert(model, rep))
+        path.write_bytes(convert(model, rep))
         built[name] = (path, expected)
     assert sorted(built) == sorted(CASES)
     return built
@@ -153,7 +138,6 @@ def _assert_only_declared_overlaps(path: Path, compiled) -> int:
 @pytest.mark.parametrize("name", CASES)
 def test_in_place_variants_match_tflite_micro(chain_models, tmp_path, name: str) -> None:
     from kws.deploy import compile_model
-    from kws.engines import run_model
 
     path, expected_in_place = chain_models[name]
     compiled = compile_model(path, tmp_path)
@@ -170,16 +154,9 @@ def test_in_place_variants_match_tflite_micro(chain_models, tmp_path, name: str)
     from kws.deploy import load_graph
 
     shape = load_graph(path).tensor(load_graph(path).input).shape
-    rng = np.random.default_rng(abs(hash(name)) % 2**32)
-    inputs = [rng.integers(-128, 128, size=shape, dtype=np.int16).astype(np.int8)
-              for _ in range(NUM_INPUTS)]
-    expected = run_model("tflm", path, inputs)
-    got = run_model("native", path, inputs)
-    bad = [i for i, (e, g) in enumerate(zip(expected, got, strict=True))
-           if not np.array_equal(e, g)]
-    assert not bad, (f"{len(bad)}/{NUM_INPUTS} outputs differ; first: input {bad[0]}: "
-                     f"tflm {expected[bad[0]].ravel()[:16]} native {got[bad[0]].ravel()[:16]}")
-    assert len(np.unique(np.concatenate([e.ravel() for e in expected]))) > 8
+    inputs = random_int8_inputs(shape, NUM_INPUTS, seed=abs(hash(name)) % 2**32)
+    expected = assert_native_equals_tflm(path, inputs)
+    assert distinct_values(expected) > 8
 
 
 # --- the planner on its own ---------------------------------------------------------------
@@ -230,17 +207,11 @@ def test_planner_refuses_unsafe_in_place() -> None:
 def test_ds_cnn_s_ram_below_half_of_tflm_arena(tmp_path) -> None:
     """DS-CNN-S: every block in place, model RAM (arena + input + output) under half of
     the tflite-micro interpreter's arena for the same model."""
-    import keras
-
     from kws.deploy import compile_model, memory_plan_report
-    from kws.model import ds_cnn
 
-    keras.utils.set_random_seed(11)
-    model = ds_cnn((49, 10, 1), 12, "s")
-    rng = np.random.default_rng(5)
-    rep = rng.normal(0.0, 3.0, (16, 49, 10, 1)).astype(np.float32)
+    model, rep = random_ds_cnn("s", calibration=16, batch_norm=False)
     path = tmp_path / "ds_cnn_s.tflite"
-    path.write_bytes(_convert(model, rep))
+    path.write_bytes(convert(model, rep))
     compiled = compile_model(path, tmp_path / "c")
     kinds = [(o["kind"], o["in_place"]) for o in compiled.ops]
     assert kinds[1:9] == [("DEPTHWISE_CONV_2D", True), ("CONV_2D", True)] * 4

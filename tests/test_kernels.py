@@ -8,34 +8,23 @@ inputs next to tflite-micro. Models are built once per session.
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
+from support.int8_models import (
+    assert_native_equals_tflm,
+    biased_layers,
+    chain_model,
+    convert,
+    distinct_values,
+    random_int8_inputs,
+)
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 NUM_INPUTS = 200
-
-
-def _convert(model, rep: np.ndarray, per_tensor_dense: bool = False) -> bytes:
-    from kws.export import convert_int8
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return convert_int8(model, rep, per_tensor_dense=per_tensor_dense)
-
-
-def _model(input_shape: tuple[int, ...], *layers_fn: Callable) -> object:
-    import keras
-
-    inputs = keras.Input(shape=input_shape, batch_size=1)
-    x = inputs
-    for fn in layers_fn:
-        x = fn(x)
-    return keras.Model(inputs, x)
 
 
 def _cases() -> dict[str, tuple[Callable[[], object], list[str], dict]]:
@@ -43,76 +32,71 @@ def _cases() -> dict[str, tuple[Callable[[], object], list[str], dict]]:
 
     ``rep_std`` is the spread of the calibration data, which sets the input scale.
     """
-    from keras import initializers, layers
+    from keras import layers
 
-    bias = initializers.RandomNormal(stddev=0.5, seed=3)
-
-    def conv(*args, **kw):
-        return layers.Conv2D(*args, bias_initializer=bias, **kw)
-
-    def dw(*args, **kw):
-        return layers.DepthwiseConv2D(*args, bias_initializer=bias, **kw)
-
-    def dense(*args, **kw):
-        return layers.Dense(*args, bias_initializer=bias, **kw)
-
+    conv, dw, dense = biased_layers()
     return {
         "conv_3x3_s1_same_relu": (
-            lambda: _model((12, 10, 3), conv(8, 3, padding="same", activation="relu")),
+            lambda: chain_model((12, 10, 3), conv(8, 3, padding="same", activation="relu")),
             ["CONV_2D"], {}),
         "conv_5x3_s2_same_none": (
-            lambda: _model((13, 9, 2), conv(6, (5, 3), strides=2, padding="same")),
+            lambda: chain_model((13, 9, 2), conv(6, (5, 3), strides=2, padding="same")),
             ["CONV_2D"], {}),
         "conv_10x4_s21_valid_relu6": (
-            lambda: _model((25, 10, 1), conv(7, (10, 4), strides=(2, 1)),
-                           layers.ReLU(max_value=6.0)),
+            lambda: chain_model((25, 10, 1), conv(7, (10, 4), strides=(2, 1)),
+                                layers.ReLU(max_value=6.0)),
             ["CONV_2D"], {}),
         "conv_4x4_s3_same_even_kernel": (
-            lambda: _model((11, 11, 3), conv(5, 4, strides=3, padding="same")),
+            lambda: chain_model((11, 11, 3), conv(5, 4, strides=3, padding="same")),
             ["CONV_2D"], {}),
         "conv_1x1_pointwise_relu": (
-            lambda: _model((7, 5, 16), conv(9, 1, activation="relu")), ["CONV_2D"], {}),
+            lambda: chain_model((7, 5, 16), conv(9, 1, activation="relu")), ["CONV_2D"], {}),
         "conv_1x1_s2_no_bias": (
-            lambda: _model((8, 6, 5), layers.Conv2D(4, 1, strides=2, use_bias=False)),
+            lambda: chain_model((8, 6, 5), layers.Conv2D(4, 1, strides=2, use_bias=False)),
             ["CONV_2D"], {}),
         "dw_3x3_m1_same_relu": (
-            lambda: _model((10, 8, 12), dw(3, padding="same", activation="relu")),
+            lambda: chain_model((10, 8, 12), dw(3, padding="same", activation="relu")),
             ["DEPTHWISE_CONV_2D"], {}),
         "dw_3x3_m1_s2_same_relu6": (
-            lambda: _model((11, 9, 7), dw(3, strides=2, padding="same"),
-                           layers.ReLU(max_value=6.0)),
+            lambda: chain_model((11, 9, 7), dw(3, strides=2, padding="same"),
+                                layers.ReLU(max_value=6.0)),
             ["DEPTHWISE_CONV_2D"], {}),
         "dw_5x2_m2_valid": (
-            lambda: _model((9, 8, 3), dw((5, 2), depth_multiplier=2)),
+            lambda: chain_model((9, 8, 3), dw((5, 2), depth_multiplier=2)),
             ["DEPTHWISE_CONV_2D"], {}),
         "dw_3x3_m3_s2_same": (
-            lambda: _model((8, 8, 2), dw(3, strides=2, depth_multiplier=3, padding="same")),
+            lambda: chain_model((8, 8, 2),
+                                dw(3, strides=2, depth_multiplier=3, padding="same")),
             ["DEPTHWISE_CONV_2D"], {}),
         "avgpool_2x2_s2_valid": (
-            lambda: _model((8, 6, 5), layers.AveragePooling2D(2)), ["AVERAGE_POOL_2D"], {}),
+            lambda: chain_model((8, 6, 5), layers.AveragePooling2D(2)),
+            ["AVERAGE_POOL_2D"], {}),
         "avgpool_3x3_s1_same": (
-            lambda: _model((7, 5, 4), layers.AveragePooling2D(3, 1, padding="same")),
+            lambda: chain_model((7, 5, 4), layers.AveragePooling2D(3, 1, padding="same")),
             ["AVERAGE_POOL_2D"], {}),
         "avgpool_whole_map": (
-            lambda: _model((25, 5, 8), layers.AveragePooling2D((25, 5))),
+            lambda: chain_model((25, 5, 8), layers.AveragePooling2D((25, 5))),
             ["AVERAGE_POOL_2D"], {}),
         "mean_global": (
-            lambda: _model((6, 5, 8), layers.GlobalAveragePooling2D()), ["MEAN"], {}),
+            lambda: chain_model((6, 5, 8), layers.GlobalAveragePooling2D()), ["MEAN"], {}),
         "mean_global_keepdims": (
-            lambda: _model((5, 3, 6), layers.GlobalAveragePooling2D(keepdims=True)),
+            lambda: chain_model((5, 3, 6), layers.GlobalAveragePooling2D(keepdims=True)),
             ["MEAN"], {}),
-        "fc_per_channel": (lambda: _model((40,), dense(10)), ["FULLY_CONNECTED"], {}),
+        "fc_per_channel": (lambda: chain_model((40,), dense(10)), ["FULLY_CONNECTED"], {}),
         "fc_per_channel_relu": (
-            lambda: _model((64,), dense(12, activation="relu")), ["FULLY_CONNECTED"], {}),
+            lambda: chain_model((64,), dense(12, activation="relu")),
+            ["FULLY_CONNECTED"], {}),
         "fc_per_tensor": (
-            lambda: _model((33,), dense(7)), ["FULLY_CONNECTED"], {"per_tensor_dense": True}),
+            lambda: chain_model((33,), dense(7)),
+            ["FULLY_CONNECTED"], {"per_tensor_dense": True}),
         "fc_after_flatten": (
-            lambda: _model((5, 4, 3), layers.Flatten(), dense(6)),
+            lambda: chain_model((5, 4, 3), layers.Flatten(), dense(6)),
             ["RESHAPE", "FULLY_CONNECTED"], {}),
-        "softmax_narrow": (lambda: _model((8,), layers.Softmax()), ["SOFTMAX"], {}),
+        "softmax_narrow": (lambda: chain_model((8,), layers.Softmax()), ["SOFTMAX"], {}),
         "softmax_wide_rows": (
-            lambda: _model((3, 4, 10), layers.Softmax()), ["SOFTMAX"], {"rep_std": 8.0}),
-        "reshape_copy": (lambda: _model((6, 4), layers.Reshape((4, 6))), ["RESHAPE"], {}),
+            lambda: chain_model((3, 4, 10), layers.Softmax()), ["SOFTMAX"], {"rep_std": 8.0}),
+        "reshape_copy": (
+            lambda: chain_model((6, 4), layers.Reshape((4, 6))), ["RESHAPE"], {}),
     }
 
 
@@ -145,7 +129,7 @@ def op_models(tmp_path_factory) -> Callable[[str], tuple[Path, list[str]]]:
             rng = np.random.default_rng(7)
             rep = rng.normal(0.0, rep_std, (16, *model.input_shape[1:])).astype(np.float32)
             path = root / f"{name}.tflite"
-            path.write_bytes(_convert(model, rep, **opts))
+            path.write_bytes(convert(model, rep, **opts))
             built[name] = (path, kinds)
         return built[name]
 
@@ -155,23 +139,15 @@ def op_models(tmp_path_factory) -> Callable[[str], tuple[Path, list[str]]]:
 @pytest.mark.parametrize("name", CASES)
 def test_kernel_matches_tflite_micro(op_models, name: str) -> None:
     from kws.deploy import load_graph
-    from kws.engines import run_model
 
     path, kinds = op_models(name)
     graph = load_graph(path)
     assert [op.kind for op in graph.ops] == kinds, "test model does not hold the intended op"
     shape = graph.tensor(graph.input).shape
-    rng = np.random.default_rng(abs(hash(name)) % 2**32)
-    inputs = [rng.integers(-128, 128, size=shape, dtype=np.int16).astype(np.int8)
-              for _ in range(NUM_INPUTS)]
-    expected = run_model("tflm", path, inputs)
-    got = run_model("native", path, inputs)
-    bad = [i for i, (e, g) in enumerate(zip(expected, got, strict=True))
-           if not np.array_equal(e, g)]
-    assert not bad, (f"{len(bad)}/{NUM_INPUTS} outputs differ; first: input {bad[0]}: "
-                     f"tflm {expected[bad[0]].ravel()[:16]} native {got[bad[0]].ravel()[:16]}")
+    inputs = random_int8_inputs(shape, NUM_INPUTS, seed=abs(hash(name)) % 2**32)
+    expected = assert_native_equals_tflm(path, inputs)
     # The comparison must exercise the arithmetic, not a saturated constant.
-    assert len(np.unique(np.concatenate([e.ravel() for e in expected]))) > 8
+    assert distinct_values(expected) > 8
 
 
 def test_fused_options_are_what_the_cases_claim(op_models) -> None:
@@ -202,3 +178,18 @@ def test_softmax_scale_tflm_refuses_is_refused_too():
         softmax_params(1.0, 1.0 / 2.0**26)
     mult, shift, diff_min = softmax_params(1.0, 0.1)
     assert mult > 0 and shift >= 0 and diff_min < 0
+
+
+def test_every_registered_op_has_a_kernel_and_a_case() -> None:
+    """An op is one module in kws/deploy/ops, one kernel in firmware/core/kernels (same
+    name, included by kernels.h) and at least one case here."""
+    from kws.deploy import ops
+
+    kernels = Path(__file__).resolve().parent.parent / "firmware" / "core" / "kernels"
+    included = (kernels / "kernels.h").read_text()
+    for module in ops.MODULES:
+        name = module.__name__.rsplit(".", 1)[1]
+        assert (kernels / f"{name}.c").is_file(), f"no kernel {name}.c for {module.OP.kind}"
+        assert f'#include "kernels/{name}.h"' in included, name
+    tested = {kind for _, kinds, _ in _cases().values() for kind in kinds}
+    assert tested == set(ops.SUPPORTED_OPS)

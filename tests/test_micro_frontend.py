@@ -116,3 +116,64 @@ def test_non_int16_samples_are_refused():
         micro_features(np.zeros((1000, 2), np.int16))
     with pytest.raises(ValueError, match="outside"):
         micro_features(np.full(1000, 40000, np.int32))
+
+
+# (field, bad value, what the message says); every message also names the field.
+BAD_VALUES = [
+    ("sample_rate", 0, "sample_rate must be positive, got 0"),
+    ("window_ms", 0, "window_ms and step_ms must be positive"),
+    ("step_ms", -5, "window_ms and step_ms must be positive"),
+    ("step_ms", 40, r"step_ms \(40\) must not exceed window_ms \(30\)"),
+    ("window_ms", 30.5, "window_ms must be an integer, got 30.5"),
+    ("window_ms", 100, r"window_ms 100 at 16000 Hz: 1600 samples exceeds the C core's "
+     r"KWS_MAX_WINDOW_SIZE \(\d+\), its build-time capacity"),
+    ("num_channels", 0, r"num_channels must be 1\.\.\d+ \(KWS_MAX_CHANNELS\), got 0"),
+    ("num_channels", 500, r"num_channels must be 1\.\.\d+ \(KWS_MAX_CHANNELS\), got 500"),
+    ("num_channels", True, "num_channels must be an integer, got True"),
+    ("lower_hz", -1.0, "need 0 <= lower_hz < upper_hz < sample_rate / 2"),
+    ("lower_hz", 7600.0, "lower_hz=7600.0, upper_hz=7500.0"),
+    ("upper_hz", 8000.0, r"sample_rate / 2 \(8000\), got lower_hz=125.0, upper_hz=8000.0"),
+    ("sample_rate", 8000, "upper_hz=7500.0 at sample_rate 8000"),
+    ("upper_hz", float("inf"), "upper_hz must be a finite number, got inf"),
+    ("smoothing_bits", -1, r"smoothing_bits must be 0\.\.31 \(a uint32 shift\), got -1"),
+    ("smoothing_bits", 32, "smoothing_bits must be 0..31"),
+    ("even_smoothing", 1.5, r"even_smoothing must be 0\.\.1 \(a Q14 fraction\), got 1.5"),
+    ("odd_smoothing", -0.1, "odd_smoothing must be 0..1"),
+    ("min_signal_remaining", 2.0, "min_signal_remaining must be 0..1"),
+    ("even_smoothing", "0.025", "even_smoothing must be a finite number, got '0.025'"),
+    ("enable_pcan", 1, "enable_pcan must be true or false, got 1"),
+    ("enable_log", "yes", "enable_log must be true or false"),
+    ("pcan_offset", 0.0, "pcan_offset must be positive, got 0.0"),
+    ("pcan_strength", -0.5, "pcan_strength must not be negative, got -0.5"),
+    # 512-point FFT: correction 3 bits, so the SNR shift gain_bits - 15 must be 0..63.
+    ("gain_bits", 14, r"gain_bits must be 15\.\.78 for a 512-point FFT .*, got 14"),
+    ("gain_bits", 79, "gain_bits must be 15..78"),
+    ("scale_shift", 12, r"scale_shift must be 0\.\.11 .*, got 12"),
+    ("scale_shift", -1, "scale_shift must be 0..11"),
+]
+
+
+@pytest.mark.parametrize(("field", "value", "message"), BAD_VALUES,
+                         ids=[f"{f}={v!r}" for f, v, _ in BAD_VALUES])
+def test_bad_config_raises_error_naming_field_and_value(field, value, message):
+    from kws.errors import KwsError
+
+    with pytest.raises(KwsError, match="^micro frontend config: .*" + message) as info:
+        MicroFrontendConfig(**{field: value})
+    assert isinstance(info.value, ValueError) and field in str(info.value)
+
+
+def test_limits_that_only_matter_for_enabled_stages():
+    """PCAN and log parameters are not checked while their stage is off (the C core
+    ignores them then), and the boundary values are accepted."""
+    MicroFrontendConfig(enable_pcan=False, gain_bits=0, pcan_offset=0.0)
+    MicroFrontendConfig(enable_log=False, scale_shift=20)
+    MicroFrontendConfig(gain_bits=15, scale_shift=11, smoothing_bits=0, even_smoothing=1.0,
+                        lower_hz=0.0, upper_hz=7999.0)
+
+
+def test_config_knows_its_kind_and_width():
+    config = MicroFrontendConfig(num_channels=32)
+    assert config.kind == "micro" and config.num_features == 32
+    assert config.to_dict()["type"] == "micro"
+    assert micro_features(np.zeros(16000, np.int16), config).shape == (49, 32)

@@ -8,7 +8,7 @@
 #include "score_average.h"
 
 #if KWS_APP_FRONTEND == KWS_FRONTEND_MICRO
-#include "frontend/micro_frontend.h"
+#include "micro_frontend/micro_frontend.h"
 #elif KWS_APP_FRONTEND == KWS_FRONTEND_MFCC
 #include "mfcc/mfcc.h"
 #endif

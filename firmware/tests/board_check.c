@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "board.h"
+#include "float_bits.h"
 #include "text_format.h"
 
 static char line[96];

@@ -10,6 +10,7 @@
 #include "frontend_check.h"
 
 #include "board.h"
+#include "float_bits.h"
 #include "text_format.h"
 
 #ifndef KWS_CHECK_OUTPUT_UART
@@ -75,39 +76,33 @@ static uint32_t next_chunk(int* chunk_index) {
   return size;
 }
 
-/* The frontend under test: process() feeds it samples (1 when a frame is done), format()
- * appends that frame to `line` at `at` and returns the new length. */
-typedef int (*ProcessFn)(const int16_t* samples, size_t n, size_t* read);
-typedef int (*FormatFn)(int at);
+/* Writes one frame's values into `line` and returns the length, or returns -1 when the
+ * frontend needs more audio; consumes up to num_samples (*read). */
+typedef int (*FrameToLine)(const int16_t* samples, size_t num_samples, size_t* read);
 
-static int micro_channels;
-
-static int process_micro(const int16_t* samples, size_t n, size_t* read) {
-  return kws_micro_frontend_process(&micro_state, samples, n, read, micro_frame);
-}
-
-static int format_micro(int at) {
-  int c;
-  for (c = 0; c < micro_channels; ++c) at += format_hex(line + at, micro_frame[c], 4);
-  return at;
+static int micro_frame_line(const int16_t* samples, size_t num_samples, size_t* read) {
+  const int channels = micro_state.filterbank.config.num_channels;
+  int c, n = 0;
+  if (!kws_micro_frontend_process(&micro_state, samples, num_samples, read, micro_frame)) {
+    return -1;
+  }
+  for (c = 0; c < channels; ++c) n += format_hex(line + n, micro_frame[c], 4);
+  return n;
 }
 
 #if KWS_CHECK_MFCC
-static int mfcc_coefficients;
-
-static int process_mfcc(const int16_t* samples, size_t n, size_t* read) {
-  return kws_mfcc_process(&mfcc_state, samples, n, read, mfcc_frame);
-}
-
-static int format_mfcc(int at) {
-  int c;
-  for (c = 0; c < mfcc_coefficients; ++c) at += format_hex(line + at, float_bits(mfcc_frame[c]), 8);
-  return at;
+static int mfcc_frame_line(const int16_t* samples, size_t num_samples, size_t* read) {
+  const int coefficients = mfcc_state.dct.num_outputs;
+  int c, n = 0;
+  if (!kws_mfcc_process(&mfcc_state, samples, num_samples, read, mfcc_frame)) return -1;
+  for (c = 0; c < coefficients; ++c) n += format_hex(line + n, float_bits(mfcc_frame[c]), 8);
+  return n;
 }
 #endif
 
-/* Streams one clip in the chunk sizes of check_chunk_sizes and prints every frame. */
-static void run_clip(const char* kind, int config, int clip, ProcessFn process, FormatFn format) {
+/* Streams one clip through an initialised frontend in the cycling chunk sizes and prints
+ * its frames between the "B" and "E" lines. */
+static void run_clip(const char* kind, int config, int clip, FrameToLine frame_line) {
   const int16_t* samples = check_clips[clip];
   uint32_t remaining = check_clip_lengths[clip];
   uint32_t frames = 0;
@@ -120,13 +115,13 @@ static void run_clip(const char* kind, int config, int clip, ProcessFn process, 
     if (chunk > remaining) chunk = remaining;
     while (chunk > 0) {
       size_t read = 0;
-      const int done = process(samples, chunk, &read);
+      const int n = frame_line(samples, chunk, &read);
       samples += read;
       chunk -= (uint32_t)read;
       remaining -= (uint32_t)read;
-      if (!done) continue;
+      if (n < 0) continue;
       ++frames;
-      emit_line(format(0));
+      emit_line(n);
     }
   }
   emit_end(frames, board_ticks() - start);
@@ -139,19 +134,17 @@ int main(void) {
     if (!kws_micro_frontend_init(&micro_state, check_micro_configs[config])) {
       fail("micro init", config);
     }
-    micro_channels = check_micro_configs[config]->filterbank.num_channels;
     for (clip = 0; clip < check_num_clips; ++clip) {
       kws_micro_frontend_reset(&micro_state);
-      run_clip("micro", config, clip, process_micro, format_micro);
+      run_clip("micro", config, clip, micro_frame_line);
     }
   }
 #if KWS_CHECK_MFCC
   for (config = 0; config < check_num_mfcc_configs; ++config) {
     if (!kws_mfcc_init(&mfcc_state, check_mfcc_configs[config])) fail("mfcc init", config);
-    mfcc_coefficients = check_mfcc_configs[config]->dct.num_outputs;
     for (clip = 0; clip < check_num_clips; ++clip) {
       kws_mfcc_reset(&mfcc_state);
-      run_clip("mfcc", config, clip, process_mfcc, format_mfcc);
+      run_clip("mfcc", config, clip, mfcc_frame_line);
     }
   }
 #endif

@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#include "frontend/micro_frontend.h"
+#include "micro_frontend/micro_frontend.h"
 #if KWS_CHECK_MFCC
 #include "mfcc/mfcc.h"
 #endif

@@ -12,6 +12,7 @@ import json
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -261,18 +262,8 @@ def augmented_epoch(
     return X, y
 
 
-def augmented_epochs(
-    examples: Sequence[Example],
-    labels: Sequence[str],
-    frontend: FrontendConfig,
-    background: list[np.ndarray],
-    augment: AugmentConfig,
-    rng: np.random.Generator,
-    *,
-    clip_ms: int = 1000,
-) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Endless generator of :func:`augmented_epoch` results, one fresh epoch per ``next``."""
+def augmented_epochs(*args: Any, **kwargs: Any) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Endless generator of :func:`augmented_epoch` results, one fresh epoch per ``next``;
+    takes exactly :func:`augmented_epoch`'s arguments."""
     while True:
-        yield augmented_epoch(
-            examples, labels, frontend, background, augment, rng, clip_ms=clip_ms
-        )
+        yield augmented_epoch(*args, **kwargs)

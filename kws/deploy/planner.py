@@ -2,15 +2,16 @@
 
 Every intermediate int8 tensor gets a byte range in a single static arena; two tensors may
 share bytes when their lifetimes (first producing op .. last consuming op) do not overlap.
-RESHAPE never moves data: its output is an alias of its input (same storage), so it costs
-no time and no memory. The model input and output live in caller-owned buffers.
+An op whose output aliases its input (RESHAPE; ``OpDef.aliases_input``) never moves data: its
+output shares its input's storage, so it costs no time and no memory. The model input and
+output live in caller-owned buffers.
 
-Ops whose kernel has an in-place variant (pointwise CONV_2D, DEPTHWISE_CONV_2D with depth
-multiplier 1; see kws/deploy/inplace.py) may write their output over their own input: the
-planner picks them (:func:`select_in_place`) when nothing reads the input afterwards and
-both tensors live in the arena, and gives input and output one buffer of the larger size.
-That is the only overlap of live tensors a plan ever has; the kernel's scratch stays
-separate.
+Ops whose kernel has an in-place variant (``OpDef.in_place``: pointwise CONV_2D,
+DEPTHWISE_CONV_2D with depth multiplier 1; see kws/deploy/ops/) may write their output over
+their own input: the planner picks them (:func:`select_in_place`) when nothing reads the
+input afterwards and both tensors live in the arena, and gives input and output one buffer
+of the larger size. That is the only overlap of live tensors a plan ever has; the kernel's
+scratch stays separate.
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
+from kws.deploy import ops
+
 ALIGNMENT = 16  # bytes; word-aligned for the M4 loads, cache-line friendly on the host
 
 
 @dataclass
 class Buffer:
-    """One storage area shared by a tensor, its RESHAPE aliases and in-place outputs."""
+    """One storage area shared by a tensor, its aliases (RESHAPE) and in-place outputs."""
 
     tensors: list[int]
     kind: str  # "input" | "output" | "arena"
@@ -40,7 +43,7 @@ class MemoryPlan:
     buffers: list[Buffer]
     tensor_buffer: dict[int, int]  # tensor index -> index into buffers
     arena_bytes: int
-    copy_ops: set[int]  # RESHAPE ops that must copy (model input straight to model output)
+    copy_ops: set[int]  # aliasing ops that must copy (model input straight to model output)
     in_place_ops: set[int] = field(default_factory=set)  # ops writing over their input
 
     def location(self, tensor: int) -> tuple[str, int]:
@@ -81,7 +84,7 @@ def _reshape_aliases(
     groups = _Groups(sizes)
     copy_ops: set[int] = set()
     for i, (kind, inputs, output) in enumerate(op_io):
-        if kind != "RESHAPE":
+        if not ops.aliases_input(kind):
             continue
         group = groups.members(inputs[0]) | groups.members(output)
         if graph_input in group and graph_output in group:

@@ -18,8 +18,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from kws.features.mfcc import MfccConfig
 
 
 @dataclass(frozen=True)
@@ -160,37 +164,29 @@ def sparse_mel_weights(
     )
 
 
-def build_mfcc_tables(
-    *,
-    sample_rate: int,
-    window_size: int,
-    window_step: int,
-    fft_size: int,
-    num_mel_bins: int,
-    num_mfcc: int,
-    lower_hz: float,
-    upper_hz: float,
-    log_offset: float,
-) -> MfccTables:
-    """Compute every table from already validated integer sizes (see ``mfcc_tables``)."""
-    num_spectrum_bins = fft_size // 2 + 1
-    mel = mel_weight_matrix(num_mel_bins, num_spectrum_bins, sample_rate, lower_hz, upper_hz)
+def build_mfcc_tables(config: MfccConfig) -> MfccTables:
+    """Compute every table of a validated ``config`` (see ``kws.features.mfcc.mfcc_tables``)."""
+    c = config
+    num_spectrum_bins = c.fft_length // 2 + 1
+    mel = mel_weight_matrix(
+        c.num_mel_bins, num_spectrum_bins, c.sample_rate, float(c.lower_hz), float(c.upper_hz)
+    )
     mel32 = mel.astype(np.float32)
     starts, counts, weights = sparse_mel_weights(mel32)
     return MfccTables(
-        sample_rate=sample_rate,
-        window_size=window_size,
-        window_step=window_step,
-        fft_size=fft_size,
+        sample_rate=c.sample_rate,
+        window_size=c.window_size,
+        window_step=c.window_step,
+        fft_size=c.fft_length,
         num_spectrum_bins=num_spectrum_bins,
-        num_mel_bins=num_mel_bins,
-        num_mfcc=num_mfcc,
-        log_offset=float(np.float32(log_offset)),
-        window=hann_window(window_size).astype(np.float32),
-        twiddles=np.ascontiguousarray(fft_twiddles(fft_size), dtype=np.float32),
+        num_mel_bins=c.num_mel_bins,
+        num_mfcc=c.num_mfcc,
+        log_offset=float(np.float32(c.log_offset)),
+        window=hann_window(c.window_size).astype(np.float32),
+        twiddles=np.ascontiguousarray(fft_twiddles(c.fft_length), dtype=np.float32),
         mel_bin_starts=starts,
         mel_bin_counts=counts,
         mel_weights=weights,
         mel_matrix=mel32,
-        dct_matrix=np.ascontiguousarray(dct_matrix(num_mel_bins, num_mfcc), dtype=np.float32),
+        dct_matrix=np.ascontiguousarray(dct_matrix(c.num_mel_bins, c.num_mfcc), np.float32),
     )

@@ -2,23 +2,44 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
-from kws._core import ffi, lib
-from kws.features._stream import c_array, stream_frames
-from kws.features.micro_tables import MicroFrontendTables, micro_frontend_tables
+from kws._core import lib
+from kws.features._config import (
+    FrontendConfigBase,
+    FrontendConfigError,
+    next_fft_size,
+)
+from kws.features._stream import CoreFrontend
+from kws.features.c_structs import MICRO_FRONTEND_CONFIG
+from kws.features.micro_tables import (
+    FILTERBANK_BITS,
+    PCAN_SNR_BITS,
+    MicroFrontendTables,
+    micro_frontend_tables,
+)
+
+
+class MicroFrontendConfigError(FrontendConfigError):
+    """An invalid micro frontend parameter (a ``ValueError`` and a ``KwsError``)."""
 
 
 @dataclass(frozen=True)
-class MicroFrontendConfig:
-    """Parameters of the micro frontend; defaults are TFLM micro_speech's (30/20/40, PCAN on)."""
+class MicroFrontendConfig(FrontendConfigBase):
+    """Parameters of the micro frontend; defaults are TFLM micro_speech's (30/20/40, PCAN on).
 
-    sample_rate: int = 16000
-    window_ms: int = 30
-    step_ms: int = 20
+    Construction validates the parameters (:class:`MicroFrontendConfigError`, naming the bad
+    field and value), including the C core's build-time capacity (``KWS_MAX_WINDOW_SIZE``,
+    ``KWS_MAX_FFT_SIZE``, ``KWS_MAX_CHANNELS``).
+    """
+
+    kind = "micro"
+    what = "micro frontend"
+    error = MicroFrontendConfigError
+
     num_channels: int = 40
     lower_hz: float = 125.0
     upper_hz: float = 7500.0
@@ -33,111 +54,69 @@ class MicroFrontendConfig:
     enable_log: bool = True
     scale_shift: int = 6
 
-    @property
-    def window_size(self) -> int:
-        return self.window_ms * self.sample_rate // 1000
+    def _validate(self) -> None:
+        self._check_types(
+            ("sample_rate", "window_ms", "step_ms", "num_channels", "smoothing_bits",
+             "gain_bits", "scale_shift"),
+            ("lower_hz", "upper_hz", "even_smoothing", "odd_smoothing", "min_signal_remaining",
+             "pcan_strength", "pcan_offset"),
+            ("enable_pcan", "enable_log"),
+        )
+        self._check_window()
+        self._check_fft_capacity(self.fft_length)
+        self._check_range("num_channels", 1, lib.KWS_MAX_CHANNELS, " (KWS_MAX_CHANNELS)")
+        # The filterbank's last bin must lie below the Nyquist bin.
+        self._check_band(upper_inclusive=False)
+        self._check_range("smoothing_bits", 0, 31, " (a uint32 shift)")
+        for name in ("even_smoothing", "odd_smoothing", "min_signal_remaining"):
+            self._check_range(name, 0, 1, " (a Q14 fraction)")
+        if self.enable_pcan:
+            if not self.pcan_offset > 0:
+                self._fail(f"pcan_offset must be positive, got {self.pcan_offset}")
+            if not self.pcan_strength >= 0:
+                self._fail(f"pcan_strength must not be negative, got {self.pcan_strength}")
+            # The C core shifts the uint64 SNR right by gain_bits - correction - SNR bits.
+            low = self.correction_bits + PCAN_SNR_BITS
+            self._check_range("gain_bits", low, low + 63,
+                              f" for a {self.fft_length}-point FFT (PCAN's SNR shift)")
+        if self.enable_log:
+            self._check_range("scale_shift", 0, 11, " (the scaled log must fit 32 bits)")
 
     @property
-    def window_step(self) -> int:
-        return self.step_ms * self.sample_rate // 1000
+    def fft_length(self) -> int:
+        """The FFT size: the next power of two >= the window."""
+        return next_fft_size(self.window_size)
 
-    def to_dict(self) -> dict:
-        return {"type": "micro", **asdict(self)}
+    @property
+    def correction_bits(self) -> int:
+        """Bits the log stage shifts the filterbank back by (the FFT scales by 1/size; the C
+        core computes the same in ``kws_micro_frontend_init``)."""
+        return self.fft_length.bit_length() - 1 - FILTERBANK_BITS // 2
+
+    @property
+    def num_features(self) -> int:
+        """Filterbank channels per frame."""
+        return self.num_channels
 
 
 @lru_cache(maxsize=32)
 def tables_for(config: MicroFrontendConfig) -> MicroFrontendTables:
     """Tables for ``config`` (cached: building them walks every FFT bin in Python)."""
-    return micro_frontend_tables(
-        **{k: v for k, v in asdict(config).items()}
-    )
+    return micro_frontend_tables(config)
 
 
-class MicroFrontend:
-    """A streaming micro frontend: feed int16 samples, get uint16 frames.
+class MicroFrontend(CoreFrontend):
+    """A streaming micro frontend: feed int16 samples, get uint16 ``[frames, channels]``.
 
     Holds the C state and the tables it points into; one instance per audio stream.
     """
 
+    c_config = MICRO_FRONTEND_CONFIG
+    c_state, c_prefix, out_dtype = "KwsMicroFrontendState", "kws_micro_frontend", np.uint16
+
     def __init__(self, config: MicroFrontendConfig | None = None) -> None:
-        self.config = config or MicroFrontendConfig()
-        t = tables_for(self.config)
-        self.tables = t
-        # Keep every buffer the C config points to alive as long as this object.
-        self._keep = [
-            np.ascontiguousarray(a)
-            for a in (
-                t.window,
-                t.twiddles,
-                t.super_twiddles,
-                t.channel_frequency_starts,
-                t.channel_weight_starts,
-                t.channel_widths,
-                t.weights,
-                t.unweights,
-                t.gain_lut,
-            )
-        ]
-        (window, tw, stw, fstarts, wstarts, widths, weights, unweights, lut) = self._keep
-
-        def i16(a: np.ndarray):
-            return c_array("int16_t", a)
-
-        def cpx(a: np.ndarray):
-            return c_array("KwsComplexInt16", a)
-
-        cfg = ffi.new("KwsMicroFrontendConfig*")
-        cfg.window.size = t.window_size
-        cfg.window.step = t.window_step
-        cfg.window.coefficients = i16(window)
-        cfg.fft.input_size = t.window_size
-        cfg.fft.fft_size = t.fft_size
-        cfg.fft.twiddles = cpx(tw)
-        cfg.fft.super_twiddles = cpx(stw)
-        fb = cfg.filterbank
-        fb.num_channels = t.num_channels
-        fb.start_index = t.start_index
-        fb.end_index = t.end_index
-        fb.channel_frequency_starts = i16(fstarts)
-        fb.channel_weight_starts = i16(wstarts)
-        fb.channel_widths = i16(widths)
-        fb.weights = i16(weights)
-        fb.unweights = i16(unweights)
-        nr = cfg.noise_reduction
-        nr.num_channels = t.num_channels
-        nr.smoothing_bits = t.smoothing_bits
-        nr.even_smoothing = t.even_smoothing
-        nr.odd_smoothing = t.odd_smoothing
-        nr.min_signal_remaining = t.min_signal_remaining
-        cfg.pcan.enable_pcan = int(t.enable_pcan)
-        cfg.pcan.num_channels = t.num_channels
-        cfg.pcan.snr_shift = t.snr_shift
-        cfg.pcan.gain_lut = i16(lut)
-        cfg.log_scale.enable_log = int(t.enable_log)
-        cfg.log_scale.scale_shift = t.scale_shift
-        self._cfg = cfg
-        self._state = ffi.new("KwsMicroFrontendState*")
-        if not lib.kws_micro_frontend_init(self._state, cfg):
-            raise ValueError(
-                f"micro frontend config exceeds the C core's capacity: {self.config}"
-            )
-
-    @property
-    def num_channels(self) -> int:
-        return self.tables.num_channels
-
-    def reset(self) -> None:
-        """Start a new stream (clears buffered audio and the noise estimate)."""
-        lib.kws_micro_frontend_reset(self._state)
-
-    def process(self, samples: np.ndarray) -> np.ndarray:
-        """Stream ``samples`` (int16) in; return the frames completed, ``[n, channels]`` uint16."""
-        return stream_frames(
-            lib.kws_micro_frontend_process_all, self._state, samples,
-            window_size=self.tables.window_size, window_step=self.tables.window_step,
-            width=self.num_channels, dtype=np.uint16, out_ctype="uint16_t",
-            what="micro frontend",
-        )
+        config = config or MicroFrontendConfig()
+        super().__init__(config, tables_for(config))
 
 
 def micro_features(audio: np.ndarray, config: MicroFrontendConfig | None = None) -> np.ndarray:

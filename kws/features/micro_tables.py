@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from kws.features.micro import MicroFrontendConfig
 
 F32 = np.float32
 
@@ -53,10 +57,6 @@ class MicroFrontendTables:
     gain_lut: np.ndarray  # int16 [125]
     enable_log: bool
     scale_shift: int
-
-
-def _msb(x: int) -> int:
-    return int(x).bit_length()
 
 
 def window_coefficients(size: int) -> np.ndarray:
@@ -191,54 +191,35 @@ def pcan_gain_lut(strength: float, offset: float, gain_bits: int, input_bits: in
     return out.astype(np.int16)
 
 
-def micro_frontend_tables(
-    *,
-    sample_rate: int = 16000,
-    window_ms: float = 30.0,
-    step_ms: float = 20.0,
-    num_channels: int = 40,
-    lower_hz: float = 125.0,
-    upper_hz: float = 7500.0,
-    smoothing_bits: int = 10,
-    even_smoothing: float = 0.025,
-    odd_smoothing: float = 0.06,
-    min_signal_remaining: float = 0.05,
-    enable_pcan: bool = True,
-    pcan_strength: float = 0.95,
-    pcan_offset: float = 80.0,
-    gain_bits: int = 21,
-    enable_log: bool = True,
-    scale_shift: int = 6,
-) -> MicroFrontendTables:
-    """Compute every micro frontend table for one configuration."""
-    window_size = int(window_ms * sample_rate / 1000)
-    window_step = int(step_ms * sample_rate / 1000)
-    if window_size < 2 or window_step < 1 or window_step > window_size:
-        raise ValueError(f"invalid window {window_ms} ms / step {step_ms} ms")
-    fft_size = 1
-    while fft_size < window_size:
-        fft_size <<= 1
-    fft_size = max(fft_size, 4)
-    tw, super_tw = fft_twiddles(fft_size)
-    fb = filterbank_tables(num_channels, lower_hz, upper_hz, sample_rate, fft_size // 2 + 1)
-    correction_bits = _msb(fft_size) - 1 - FILTERBANK_BITS // 2
-    lut = pcan_gain_lut(pcan_strength, pcan_offset, gain_bits, smoothing_bits - correction_bits)
+def _q14(fraction: float) -> int:
+    """A noise reduction fraction in Q14, truncated from float32 as TensorFlow does."""
+    return int(float(F32(fraction)) * (1 << NOISE_REDUCTION_BITS))
+
+
+def micro_frontend_tables(config: MicroFrontendConfig) -> MicroFrontendTables:
+    """Compute every micro frontend table for one (validated) configuration."""
+    c = config
+    tw, super_tw = fft_twiddles(c.fft_length)
+    fb = filterbank_tables(
+        c.num_channels, c.lower_hz, c.upper_hz, c.sample_rate, c.fft_length // 2 + 1
+    )
+    input_bits = c.smoothing_bits - c.correction_bits
     return MicroFrontendTables(
-        window_size=window_size,
-        window_step=window_step,
-        fft_size=fft_size,
-        window=window_coefficients(window_size),
+        window_size=c.window_size,
+        window_step=c.window_step,
+        fft_size=c.fft_length,
+        window=window_coefficients(c.window_size),
         twiddles=tw,
         super_twiddles=super_tw,
-        num_channels=num_channels,
-        smoothing_bits=smoothing_bits,
-        even_smoothing=int(float(F32(even_smoothing)) * (1 << NOISE_REDUCTION_BITS)),
-        odd_smoothing=int(float(F32(odd_smoothing)) * (1 << NOISE_REDUCTION_BITS)),
-        min_signal_remaining=int(float(F32(min_signal_remaining)) * (1 << NOISE_REDUCTION_BITS)),
-        enable_pcan=enable_pcan,
-        snr_shift=gain_bits - correction_bits - PCAN_SNR_BITS,
-        gain_lut=lut,
-        enable_log=enable_log,
-        scale_shift=scale_shift,
+        num_channels=c.num_channels,
+        smoothing_bits=c.smoothing_bits,
+        even_smoothing=_q14(c.even_smoothing),
+        odd_smoothing=_q14(c.odd_smoothing),
+        min_signal_remaining=_q14(c.min_signal_remaining),
+        enable_pcan=c.enable_pcan,
+        snr_shift=c.gain_bits - c.correction_bits - PCAN_SNR_BITS,
+        gain_lut=pcan_gain_lut(c.pcan_strength, c.pcan_offset, c.gain_bits, input_bits),
+        enable_log=c.enable_log,
+        scale_shift=c.scale_shift,
         **fb,
     )

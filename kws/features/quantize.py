@@ -56,8 +56,6 @@ class FrontendKind:
         dtype of the raw features (:func:`compute`).
     feature_scale
         Raw feature -> model float input factor.
-    width_field
-        The config field holding the feature width (values per frame).
     compute
         ``(int16 audio, config) -> raw features [frames, width]`` through the C core.
     """
@@ -66,18 +64,16 @@ class FrontendKind:
     config_type: type
     feature_dtype: type
     feature_scale: float
-    width_field: str
     compute: Callable[[np.ndarray, Any], np.ndarray]
 
     def num_features(self, config: FrontendConfig) -> int:
-        """Values per feature frame of ``config``."""
-        return int(getattr(config, self.width_field))
+        """Values per feature frame of ``config`` (the config's own ``num_features``)."""
+        return int(config.num_features)
 
 
 FRONTEND_KINDS: tuple[FrontendKind, ...] = (
-    FrontendKind("micro", MicroFrontendConfig, np.uint16, MICRO_FEATURE_SCALE, "num_channels",
-                 micro_features),
-    FrontendKind("mfcc", MfccConfig, np.float32, 1.0, "num_mfcc", mfcc_features),
+    FrontendKind("micro", MicroFrontendConfig, np.uint16, MICRO_FEATURE_SCALE, micro_features),
+    FrontendKind("mfcc", MfccConfig, np.float32, 1.0, mfcc_features),
 )
 
 

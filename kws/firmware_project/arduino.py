@@ -9,7 +9,7 @@ the same application as every other board laid out as an Arduino library::
     src/kws_app.c, ...        the pipeline of firmware/app (no main.c, no wire protocol)
     src/kws_app_config.h      generated, as for every board
     src/model*.{c,h}, frontend.c   generated
-    src/kernels/, src/frontend/ or src/mfcc/, src/kws_*.h   firmware/core
+    src/kernels/, src/micro_frontend/ or src/mfcc/, src/kws_*.h   firmware/core
     src/kws_config.h          firmware/core's, with capacities sized for the frontend
     examples/kws_micro_speech/kws_micro_speech.ino   a sketch on the PDM microphone
 

@@ -34,7 +34,7 @@ from kws.firmware_project.templates import app_config_header, makefile
 
 FRONTEND_KINDS = {"none": 0, "micro": 1, "mfcc": 2}
 # The firmware/core folder each frontend's C lives in.
-FRONTEND_CORE_PARTS = {"micro": "frontend", "mfcc": "mfcc"}
+FRONTEND_CORE_PARTS = {"micro": "micro_frontend", "mfcc": "mfcc"}
 DEFAULT_AVERAGE_COUNT = 3
 DEFAULT_THRESHOLD = 0.8
 DEFAULT_SUPPRESS = 5

@@ -15,17 +15,18 @@ import os
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from kws.features.c_structs import MFCC_CONFIG, MICRO_FRONTEND_CONFIG, ConfigStruct
 from kws.features.micro_tables import MicroFrontendTables
 
 if TYPE_CHECKING:
     from kws.features.mfcc_tables import MfccTables
 
-MICRO_FRONTEND_INCLUDES = ("frontend/micro_frontend.h",)
-MFCC_INCLUDES = ("mfcc/mfcc.h",)
+MICRO_FRONTEND_INCLUDES = (MICRO_FRONTEND_CONFIG.header,)
+MFCC_INCLUDES = (MFCC_CONFIG.header,)
 
 # C scalar type -> (numpy dtype it holds, literal suffix).
 C_SCALAR_TYPES: dict[str, tuple[np.dtype, str]] = {
@@ -156,8 +157,55 @@ def _nest(cells: list[str], dims: tuple[int, ...], indent: str) -> str:
     return (",\n" + indent).join(rows)
 
 
-def _int(value: object) -> str:
-    return str(int(value))  # type: ignore[call-overload]
+def _initializer(spec: ConfigStruct, tables: Any, name: str) -> str:
+    """``{.window = {.size = 480, ...}, ...}`` with every field of ``spec``; pointer fields
+    name the arrays :func:`emit_config` bakes."""
+    lines = []
+    for member, stage in spec.members:
+        items = []
+        for f in stage.fields:
+            if f.is_pointer:
+                value = f"{name}_{f.array_name}"
+            elif f.ctype == "float":
+                value = c_float(f.value(tables))
+            else:
+                value = str(f.value(tables))
+            items.append(f".{f.name} = {value}")
+        lines.append(_wrap_items(f"    .{member} = {{", items, "},"))
+    return "{\n" + "".join(lines) + "}"
+
+
+def _wrap_items(head: str, items: list[str], tail: str, width: int = 100) -> str:
+    """``head`` + comma-separated ``items`` + ``tail``; continued lines are aligned under the
+    first item and kept within ``width`` where the items allow."""
+    pieces = [item + "," for item in items[:-1]] + [items[-1] + tail]
+    lines = [head + pieces[0]]
+    for piece in pieces[1:]:
+        if len(lines[-1]) + 1 + len(piece) > width:
+            lines.append(" " * len(head) + piece)
+        else:
+            lines[-1] += " " + piece
+    return "\n".join(lines) + "\n"
+
+
+def emit_config(
+    spec: ConfigStruct, tables: Any, name: str, *, summary: str, static: bool = False
+) -> str:
+    """Baked tables plus ``const <spec.ctype> <name> = {...}``.
+
+    ``spec`` is the config's one description (:mod:`kws.features.c_structs`) and ``tables``
+    the very object the host hands the C core, so a firmware built from this source
+    computes the same bits.  The array behind pointer field ``f`` is ``<name>_<f.array_name>``.
+    """
+    _check_identifier(name)
+    arrays = spec.arrays(tables)
+    parts = [f"/* {summary} */\n"] + [
+        emit_array(f"{name}_{f.array_name}", arrays[f.array_name], f.pointee)
+        for f in spec.pointer_fields()
+    ]
+    storage = "static " if static else ""
+    parts.append(f"{storage}const {spec.ctype} {name} = {_initializer(spec, tables, name)};\n")
+    return "\n".join(parts)
 
 
 def emit_micro_frontend_config(
@@ -166,118 +214,43 @@ def emit_micro_frontend_config(
     """Baked tables plus ``const KwsMicroFrontendConfig <name> = {...}``.
 
     ``tables`` comes from :func:`kws.features.micro.tables_for` (or
-    :func:`kws.features.micro_tables.micro_frontend_tables`), the very arrays the host
-    frontend hands to the C core, so a firmware built from this source computes the same
-    bits.  Arrays are named ``<name>_window``, ``<name>_twiddles`` ...  The fragment needs
-    ``#include "frontend/micro_frontend.h"`` (:data:`MICRO_FRONTEND_INCLUDES`).
+    :func:`kws.features.micro_tables.micro_frontend_tables`).  Arrays are named
+    ``<name>_window``, ``<name>_twiddles`` ...  The fragment needs
+    ``#include "micro_frontend/micro_frontend.h"`` (:data:`MICRO_FRONTEND_INCLUDES`).
     """
-    _check_identifier(name)
     t = tables
-    parts = [
-        f"/* Micro frontend: window {t.window_size}, step {t.window_step}, FFT {t.fft_size}, "
-        f"{t.num_channels} channels, PCAN {'on' if t.enable_pcan else 'off'}. */\n",
-        emit_array(f"{name}_window", np.asarray(t.window, np.int16), "int16_t"),
-        emit_array(f"{name}_twiddles", np.asarray(t.twiddles, np.int16), "KwsComplexInt16"),
-        emit_array(
-            f"{name}_super_twiddles", np.asarray(t.super_twiddles, np.int16), "KwsComplexInt16"
-        ),
-        emit_array(
-            f"{name}_channel_frequency_starts",
-            np.asarray(t.channel_frequency_starts, np.int16),
-            "int16_t",
-        ),
-        emit_array(
-            f"{name}_channel_weight_starts",
-            np.asarray(t.channel_weight_starts, np.int16),
-            "int16_t",
-        ),
-        emit_array(f"{name}_channel_widths", np.asarray(t.channel_widths, np.int16), "int16_t"),
-        emit_array(f"{name}_weights", np.asarray(t.weights, np.int16), "int16_t"),
-        emit_array(f"{name}_unweights", np.asarray(t.unweights, np.int16), "int16_t"),
-        emit_array(f"{name}_gain_lut", np.asarray(t.gain_lut, np.int16), "int16_t"),
-    ]
-    storage = "static " if static else ""
-    parts.append(
-        f"{storage}const KwsMicroFrontendConfig {name} = {{\n"
-        f"    .window = {{.size = {_int(t.window_size)}, .step = {_int(t.window_step)}, "
-        f".coefficients = {name}_window}},\n"
-        f"    .fft = {{.input_size = {_int(t.window_size)}, .fft_size = {_int(t.fft_size)}, "
-        f".twiddles = {name}_twiddles, .super_twiddles = {name}_super_twiddles}},\n"
-        f"    .filterbank = {{.num_channels = {_int(t.num_channels)}, "
-        f".start_index = {_int(t.start_index)}, .end_index = {_int(t.end_index)},\n"
-        f"                   .channel_frequency_starts = {name}_channel_frequency_starts,\n"
-        f"                   .channel_weight_starts = {name}_channel_weight_starts,\n"
-        f"                   .channel_widths = {name}_channel_widths,\n"
-        f"                   .weights = {name}_weights, .unweights = {name}_unweights}},\n"
-        f"    .noise_reduction = {{.num_channels = {_int(t.num_channels)}, "
-        f".smoothing_bits = {_int(t.smoothing_bits)},\n"
-        f"                        .even_smoothing = {_int(t.even_smoothing)}, "
-        f".odd_smoothing = {_int(t.odd_smoothing)},\n"
-        f"                        .min_signal_remaining = {_int(t.min_signal_remaining)}}},\n"
-        f"    .pcan = {{.enable_pcan = {int(bool(t.enable_pcan))}, "
-        f".num_channels = {_int(t.num_channels)}, .snr_shift = {_int(t.snr_shift)}, "
-        f".gain_lut = {name}_gain_lut}},\n"
-        f"    .log_scale = {{.enable_log = {int(bool(t.enable_log))}, "
-        f".scale_shift = {_int(t.scale_shift)}}},\n"
-        f"}};\n"
-    )
-    return "\n".join(parts)
+    summary = (f"Micro frontend: window {t.window_size}, step {t.window_step}, "
+               f"FFT {t.fft_size}, {t.num_channels} channels, "
+               f"PCAN {'on' if t.enable_pcan else 'off'}.")
+    return emit_config(MICRO_FRONTEND_CONFIG, t, name, summary=summary, static=static)
 
 
 def emit_mfcc_config(tables: MfccTables, name: str, *, static: bool = False) -> str:
     """Baked float32 tables plus ``const KwsMfccConfig <name> = {...}``.
 
-    ``tables`` comes from :func:`kws.features.mfcc.mfcc_tables` (the arrays the host MFCC
-    hands the C core).  Floats are written as exact hex literals, so the board multiplies by
-    the very same float32 values.  Needs ``#include "mfcc/mfcc.h"`` (:data:`MFCC_INCLUDES`).
+    ``tables`` comes from :func:`kws.features.mfcc.mfcc_tables`.  Floats are written as exact
+    hex literals, so the board multiplies by the very same float32 values.  Needs
+    ``#include "mfcc/mfcc.h"`` (:data:`MFCC_INCLUDES`).
     """
-    _check_identifier(name)
     t = tables
-    # A config whose channels are all empty still needs a valid weights pointer.
-    weights = np.asarray(t.mel_weights, np.float32)
-    if weights.size == 0:
-        weights = np.zeros(1, np.float32)
-    parts = [
-        f"/* MFCC: window {t.window_size}, step {t.window_step}, FFT {t.fft_size}, "
-        f"{t.num_mel_bins} mel bins, {t.num_mfcc} coefficients. */\n",
-        emit_array(f"{name}_window", np.asarray(t.window, np.float32), "float"),
-        emit_array(f"{name}_twiddles", np.asarray(t.twiddles, np.float32).reshape(-1), "float"),
-        emit_array(f"{name}_mel_bin_starts", np.asarray(t.mel_bin_starts, np.int16), "int16_t"),
-        emit_array(f"{name}_mel_bin_counts", np.asarray(t.mel_bin_counts, np.int16), "int16_t"),
-        emit_array(f"{name}_mel_weights", weights, "float"),
-        emit_array(f"{name}_dct", np.asarray(t.dct_matrix, np.float32).reshape(-1), "float"),
-    ]
-    storage = "static " if static else ""
-    parts.append(
-        f"{storage}const KwsMfccConfig {name} = {{\n"
-        f"    .window = {{.size = {_int(t.window_size)}, .step = {_int(t.window_step)}, "
-        f".coefficients = {name}_window}},\n"
-        f"    .fft = {{.input_size = {_int(t.window_size)}, .fft_size = {_int(t.fft_size)}, "
-        f".twiddles = {name}_twiddles}},\n"
-        f"    .mel = {{.num_channels = {_int(t.num_mel_bins)}, "
-        f".num_spectrum_bins = {_int(t.num_spectrum_bins)},\n"
-        f"            .bin_starts = {name}_mel_bin_starts, .bin_counts = {name}_mel_bin_counts,\n"
-        f"            .weights = {name}_mel_weights}},\n"
-        f"    .log_mel = {{.num_channels = {_int(t.num_mel_bins)}, "
-        f".offset = {c_float(t.log_offset)}}},\n"
-        f"    .dct = {{.num_inputs = {_int(t.num_mel_bins)}, .num_outputs = {_int(t.num_mfcc)}, "
-        f".matrix = {name}_dct}},\n"
-        f"}};\n"
-    )
-    return "\n".join(parts)
+    summary = (f"MFCC: window {t.window_size}, step {t.window_step}, FFT {t.fft_size}, "
+               f"{t.num_mel_bins} mel bins, {t.num_mfcc} coefficients.")
+    return emit_config(MFCC_CONFIG, t, name, summary=summary, static=static)
+
+
+def _capacity(tables: Iterable[Any], channels: str, **more: str) -> dict[str, int]:
+    """Each ``kws_config.h`` capacity macro as the largest table attribute it bounds."""
+    ts = list(tables)
+    if not ts:
+        raise ValueError("need at least one set of tables")
+    bounds = {"KWS_MAX_WINDOW_SIZE": "window_size", "KWS_MAX_FFT_SIZE": "fft_size",
+              "KWS_MAX_CHANNELS": channels, **more}
+    return {macro: max(int(getattr(t, attr)) for t in ts) for macro, attr in bounds.items()}
 
 
 def mfcc_capacity(tables: Iterable[MfccTables]) -> dict[str, int]:
     """``kws_config.h`` capacity macros just large enough for these MFCC front ends."""
-    ts = list(tables)
-    if not ts:
-        raise ValueError("need at least one set of tables")
-    return {
-        "KWS_MAX_WINDOW_SIZE": max(t.window_size for t in ts),
-        "KWS_MAX_FFT_SIZE": max(t.fft_size for t in ts),
-        "KWS_MAX_CHANNELS": max(t.num_mel_bins for t in ts),
-        "KWS_MAX_MFCC": max(t.num_mfcc for t in ts),
-    }
+    return _capacity(tables, "num_mel_bins", KWS_MAX_MFCC="num_mfcc")
 
 
 def merge_capacity(*capacities: dict[str, int]) -> dict[str, int]:
@@ -301,14 +274,7 @@ def micro_frontend_capacity(tables: Iterable[MicroFrontendTables]) -> dict[str, 
     Pass the result as ``defines`` to :func:`kws.firmware_project.toolchain.build_elf` so the
     frontend state holds no unused RAM.
     """
-    ts = list(tables)
-    if not ts:
-        raise ValueError("need at least one set of tables")
-    return {
-        "KWS_MAX_WINDOW_SIZE": max(t.window_size for t in ts),
-        "KWS_MAX_FFT_SIZE": max(t.fft_size for t in ts),
-        "KWS_MAX_CHANNELS": max(t.num_channels for t in ts),
-    }
+    return _capacity(tables, "num_channels")
 
 
 def c_source(includes: Iterable[str], fragments: Iterable[str], comment: str = "") -> str:

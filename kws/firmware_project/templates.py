@@ -9,7 +9,7 @@ from kws.boards import Board
 from kws.firmware_project.toolchain import C_FLAGS
 
 # The include of each frontend's C API, as kws_app.c and the generated tables see it.
-FRONTEND_HEADERS = {"micro": "frontend/micro_frontend.h", "mfcc": "mfcc/mfcc.h"}
+FRONTEND_HEADERS = {"micro": "micro_frontend/micro_frontend.h", "mfcc": "mfcc/mfcc.h"}
 FRONTEND_CONFIG_TYPES = {"micro": "KwsMicroFrontendConfig", "mfcc": "KwsMfccConfig"}
 
 

@@ -120,7 +120,7 @@ def build_frontend_check(
     out = Path(out_dir)
     text, capacity = generate_check_source(micro_configs, mfcc_configs, clips)
     data = emit_c.write_c_file(out / "frontend_check_data.c", text)
-    sources = [CHECK_SOURCE, data, *core_sources(["frontend"])]
+    sources = [CHECK_SOURCE, data, *core_sources(["micro_frontend"])]
     defines: dict[str, object] = dict(capacity)
     defines["KWS_CHECK_MFCC"] = 1 if mfcc_configs else 0
     defines["KWS_CHECK_OUTPUT_UART"] = 1 if output == "uart" else 0

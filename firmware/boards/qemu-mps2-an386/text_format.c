@@ -31,13 +31,3 @@ int format_i32(char* out, int32_t value) {
   }
   return format_u32(out, (uint32_t)value);
 }
-
-uint32_t float_bits(float value) {
-  /* Through a union, not a cast pointer (no type-punning). */
-  union {
-    float f;
-    uint32_t u;
-  } pun;
-  pun.f = value;
-  return pun.u;
-}

@@ -11,7 +11,5 @@ int format_hex(char* out, uint32_t value, int digits);
 int format_u32(char* out, uint32_t value);
 /* Decimal with a leading '-' for negatives (at most 11 characters). */
 int format_i32(char* out, int32_t value);
-/* The bit pattern of a float32, to print with format_hex (equal bits, not just equal values). */
-uint32_t float_bits(float value);
 
 #endif /* KWS_TEXT_FORMAT_H_ */

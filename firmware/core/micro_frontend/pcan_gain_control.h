@@ -1,8 +1,8 @@
 /* Stage 6 of the micro frontend: per-channel amplitude normalization (PCAN).
  * The gain is a piecewise-quadratic function of the noise estimate read from a LUT baked
  * on the host. */
-#ifndef KWS_FRONTEND_PCAN_GAIN_CONTROL_H_
-#define KWS_FRONTEND_PCAN_GAIN_CONTROL_H_
+#ifndef KWS_MICRO_FRONTEND_PCAN_GAIN_CONTROL_H_
+#define KWS_MICRO_FRONTEND_PCAN_GAIN_CONTROL_H_
 
 #include <stdint.h>
 

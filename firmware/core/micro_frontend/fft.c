@@ -1,4 +1,4 @@
-#include "frontend/fft.h"
+#include "micro_frontend/fft.h"
 
 /* KissFFT fixed-point arithmetic (FRACBITS 15). */
 #define KWS_FRACBITS 15

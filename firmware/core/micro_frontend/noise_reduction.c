@@ -1,4 +1,4 @@
-#include "frontend/noise_reduction.h"
+#include "micro_frontend/noise_reduction.h"
 
 int kws_noise_reduction_init(KwsNoiseReductionState* state, const KwsNoiseReductionConfig* config) {
   if (config->num_channels <= 0 || config->num_channels > KWS_MAX_CHANNELS) return 0;

@@ -1,6 +1,6 @@
 /* Stage 1 of the micro frontend: buffer samples and apply a Q12 Hann window. */
-#ifndef KWS_FRONTEND_WINDOW_H_
-#define KWS_FRONTEND_WINDOW_H_
+#ifndef KWS_MICRO_FRONTEND_WINDOW_H_
+#define KWS_MICRO_FRONTEND_WINDOW_H_
 
 #include <stddef.h>
 #include <stdint.h>

@@ -2,20 +2,20 @@
  *
  * Bit-exact with TensorFlow's audio_microfrontend op.  Stages, in order:
  *   window.c -> fft.c -> filterbank.c -> noise_reduction.c -> pcan_gain_control.c -> log_scale.c
- * All tables are precomputed on the host (kws/frontend/micro_tables.py) and passed in by
+ * All tables are precomputed on the host (kws/features/micro_tables.py) and passed in by
  * pointer, so host and device run identical integer code over identical constants. */
-#ifndef KWS_FRONTEND_MICRO_FRONTEND_H_
-#define KWS_FRONTEND_MICRO_FRONTEND_H_
+#ifndef KWS_MICRO_FRONTEND_MICRO_FRONTEND_H_
+#define KWS_MICRO_FRONTEND_MICRO_FRONTEND_H_
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "frontend/fft.h"
-#include "frontend/filterbank.h"
-#include "frontend/log_scale.h"
-#include "frontend/noise_reduction.h"
-#include "frontend/pcan_gain_control.h"
-#include "frontend/window.h"
+#include "micro_frontend/fft.h"
+#include "micro_frontend/filterbank.h"
+#include "micro_frontend/log_scale.h"
+#include "micro_frontend/noise_reduction.h"
+#include "micro_frontend/pcan_gain_control.h"
+#include "micro_frontend/window.h"
 
 typedef struct {
   KwsWindowConfig window;

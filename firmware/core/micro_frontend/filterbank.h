@@ -4,12 +4,12 @@
  * same bins goes to the next channel (triangular filters with shared edges).  The index
  * tables are padded to blocks of 4 exactly as TensorFlow's filterbank_util lays them out,
  * and are baked on the host. */
-#ifndef KWS_FRONTEND_FILTERBANK_H_
-#define KWS_FRONTEND_FILTERBANK_H_
+#ifndef KWS_MICRO_FRONTEND_FILTERBANK_H_
+#define KWS_MICRO_FRONTEND_FILTERBANK_H_
 
 #include <stdint.h>
 
-#include "frontend/fft.h"
+#include "micro_frontend/fft.h"
 #include "kws_config.h"
 
 #define KWS_FILTERBANK_BITS 12

@@ -1,4 +1,4 @@
-#include "frontend/micro_frontend.h"
+#include "micro_frontend/micro_frontend.h"
 
 #include "kws_bits.h"
 

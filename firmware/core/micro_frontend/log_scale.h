@@ -1,6 +1,6 @@
 /* Stage 7 of the micro frontend: integer natural log, scaled into uint16. */
-#ifndef KWS_FRONTEND_LOG_SCALE_H_
-#define KWS_FRONTEND_LOG_SCALE_H_
+#ifndef KWS_MICRO_FRONTEND_LOG_SCALE_H_
+#define KWS_MICRO_FRONTEND_LOG_SCALE_H_
 
 #include <stdint.h>
 

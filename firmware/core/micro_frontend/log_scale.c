@@ -1,4 +1,4 @@
-#include "frontend/log_scale.h"
+#include "micro_frontend/log_scale.h"
 
 #include "kws_bits.h"
 

@@ -5,8 +5,8 @@
  * rounding, products round with sround().  Only power-of-two sizes occur (radix 4 first,
  * then one radix 2), so only those butterflies are implemented.  Twiddles are baked on the
  * host (double precision cos/sin, as KissFFT computes them). */
-#ifndef KWS_FRONTEND_FFT_H_
-#define KWS_FRONTEND_FFT_H_
+#ifndef KWS_MICRO_FRONTEND_FFT_H_
+#define KWS_MICRO_FRONTEND_FFT_H_
 
 #include <stdint.h>
 

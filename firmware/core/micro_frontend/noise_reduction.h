@@ -1,6 +1,6 @@
 /* Stage 5 of the micro frontend: per-channel noise floor tracking and subtraction (Q14). */
-#ifndef KWS_FRONTEND_NOISE_REDUCTION_H_
-#define KWS_FRONTEND_NOISE_REDUCTION_H_
+#ifndef KWS_MICRO_FRONTEND_NOISE_REDUCTION_H_
+#define KWS_MICRO_FRONTEND_NOISE_REDUCTION_H_
 
 #include <stdint.h>
 

@@ -1,4 +1,4 @@
-#include "frontend/pcan_gain_control.h"
+#include "micro_frontend/pcan_gain_control.h"
 
 #include "kws_bits.h"
 #include "kws_config.h"

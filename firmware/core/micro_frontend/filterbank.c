@@ -1,4 +1,4 @@
-#include "frontend/filterbank.h"
+#include "micro_frontend/filterbank.h"
 
 #include "kws_bits.h"
 

@@ -1,4 +1,4 @@
-#include "frontend/window.h"
+#include "micro_frontend/window.h"
 
 int kws_window_init(KwsWindowState* state, const KwsWindowConfig* config) {
   if (!kws_frame_buffer_init(&state->frames, config->size, config->step)) return 0;
