@@ -4,7 +4,9 @@
  *   -> kws_model_invoke every KWS_APP_STRIDE_FRAMES frames -> scores + averaged detection.
  *
  * A deployed project generates kws_app_config.h (frontend kind, window, stride, thresholds,
- * the frontend config and the keyword mask).  All memory is static. */
+ * the frontend config and the keyword mask).  All memory is static.  Results go to the
+ * KwsAppHooks the caller passes to kws_app_init: main.c sends them as protocol frames, an
+ * Arduino sketch (boards/nano33ble) prints them. */
 #ifndef KWS_APP_KWS_APP_H_
 #define KWS_APP_KWS_APP_H_
 
