@@ -158,6 +158,30 @@ def _str_list(data: dict[str, Any], key: str, path: Path, default: list[str]) ->
     return tuple(value)
 
 
+def _build_files(data: dict[str, Any], p: Path) -> tuple[str, tuple[str, ...], str,
+                                                        tuple[str, ...]]:
+    """``package``, ``sources``, ``linker_script`` and ``common``, checked against the disk."""
+    directory = p.parent
+    package = data.get("package", "make")
+    if package not in PACKAGES:
+        raise KwsError(f"{p}: package must be one of {', '.join(PACKAGES)}, not {package!r}")
+    sources = _str_list(data, "sources", p, [])
+    linker = ""
+    if package == "make":
+        if not sources:
+            raise KwsError(f"{p}: missing required key 'sources' (board C files)")
+        linker = _require(data, "linker_script", str, p)
+    for rel in (*sources, *([linker] if linker else [])):
+        if not (directory / rel).is_file():
+            raise KwsError(f"{p}: listed file {rel!r} does not exist in {directory}")
+    common = _str_list(data, "common", p, [])
+    for part in common:
+        if not (directory.parent / "common" / part).is_dir():
+            raise KwsError(f"{p}: shared part {part!r} is not a folder of "
+                           f"{directory.parent / 'common'}")
+    return package, sources, linker, common
+
+
 def load_board_file(path: str | Path) -> Board:
     """Parse and check one ``board.json``.
 
@@ -185,23 +209,7 @@ def load_board_file(path: str | Path) -> Board:
     cpu = _str_list(data, "cpu", p, [])
     if not cpu:
         raise KwsError(f"{p}: missing required key 'cpu' (compiler CPU flags)")
-    package = data.get("package", "make")
-    if package not in PACKAGES:
-        raise KwsError(f"{p}: package must be one of {', '.join(PACKAGES)}, not {package!r}")
-    sources = _str_list(data, "sources", p, [])
-    linker = ""
-    if package == "make":
-        if not sources:
-            raise KwsError(f"{p}: missing required key 'sources' (board C files)")
-        linker = _require(data, "linker_script", str, p)
-    for rel in (*sources, *([linker] if linker else [])):
-        if not (directory / rel).is_file():
-            raise KwsError(f"{p}: listed file {rel!r} does not exist in {directory}")
-    common = _str_list(data, "common", p, [])
-    for part in common:
-        if not (directory.parent / "common" / part).is_dir():
-            raise KwsError(f"{p}: shared part {part!r} is not a folder of "
-                           f"{directory.parent / 'common'}")
+    package, sources, linker, common = _build_files(data, p)
     defines = data.get("defines", {})
     if not isinstance(defines, dict):
         raise KwsError(f"{p}: key 'defines' must be an object")

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from kws.boards import DEFAULT_BOARD, get_board
+from kws.boards import DEFAULT_BOARD, Board, get_board
 from kws.errors import KwsError
 from kws.firmware_project.layout import CORE_DIR
 
@@ -168,20 +168,9 @@ def build_elf(
     gcc = arm_gcc()
     out = Path(out_elf)
     out.parent.mkdir(parents=True, exist_ok=True)
-    srcs = [Path(s) for s in sources]
-    incs = [Path(i) for i in include_dirs] + [CORE_DIR]
-    link: list[str] = []
     target = get_board(board or DEFAULT_BOARD)
-    board_defines: list[str] = []
-    if board is not None:
-        srcs = srcs + target.source_paths()
-        incs = [*target.include_paths(), *incs]
-        board_defines = target.define_flags()
-        link += ["-T", str(target.linker_script_path()), *target.ldflags]
-    for s in srcs:
-        if not s.is_file():
-            raise KwsError(f"firmware source {s} does not exist")
-    link += ["-nostdlib", "-Wl,--gc-sections"]
+    srcs, incs, board_defines, link = _board_inputs(target if board else None, sources,
+                                                    include_dirs)
     if stack_size is not None:
         link.append(f"-Wl,--defsym=_stack_size={int(stack_size)}")
     if map_file:
@@ -198,6 +187,25 @@ def build_elf(
     ]
     _link_atomically(cmd, out, [*(["-lm"] if link_libm else []), "-lgcc"])
     return out
+
+
+def _board_inputs(board: Board | None, sources: Sequence[str | os.PathLike],
+                  include_dirs: Sequence[str | os.PathLike]
+                  ) -> tuple[list[Path], list[Path], list[str], list[str]]:
+    """(sources, include dirs, -D flags, linker flags) with the board's files added."""
+    srcs = [Path(s) for s in sources]
+    incs = [Path(i) for i in include_dirs] + [CORE_DIR]
+    defines: list[str] = []
+    link: list[str] = []
+    if board is not None:
+        srcs += board.source_paths()
+        incs = [*board.include_paths(), *incs]
+        defines = board.define_flags()
+        link = ["-T", str(board.linker_script_path()), *board.ldflags]
+    for s in srcs:
+        if not s.is_file():
+            raise KwsError(f"firmware source {s} does not exist")
+    return srcs, incs, defines, [*link, "-nostdlib", "-Wl,--gc-sections"]
 
 
 def memory_overflow(diagnostics: str) -> str | None:
