@@ -513,6 +513,9 @@ def test_cli_deploys_an_arduino_library(tmp_path, capsys):
     assert main(["deploy", str(MICRO_SPEECH), "--board", "nano33ble", "--out",
                  str(tmp_path / "bad-name"), "--frontend", "micro"]) == 2
     assert "must be letters" in capsys.readouterr().err
+    assert main(["deploy", str(MICRO_SPEECH), "--board", "nano33ble", "--out",
+                 str(tmp_path / "KwsBits"), "--frontend", "micro"]) == 2
+    assert "kws_bits.h replace" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["KwsNano"]
 
 

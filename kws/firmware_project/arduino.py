@@ -81,6 +81,9 @@ def package_library(staging: Path, name: str, board: Board, cfg: dict[str, Any])
     copy_core(cfg, src)
     write_text_atomic(src / "kws_config.h", _sized_core_config(cfg["defines"]))
     header = library_header_name(name)
+    if (src / header).exists():
+        raise KwsError(f"library name {name!r} would make its header {header} replace the "
+                       "library's own; choose another output directory name")
     guard = re.sub(r"\W", "_", name).upper()
     template = board.directory
     write_text_atomic(src / header, (template / "library_header.h.in").read_text().format(
