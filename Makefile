@@ -5,8 +5,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.kws-installed
 CORE_SRC := $(shell find firmware/core -name '*.c' -o -name '*.h' -o -name '*.cdef' -o -name '*.json')
-# Debian packages: the ARM toolchain and emulator for firmware, libsndfile/PortAudio for audio.
-APT_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm libsndfile1 libportaudio2
+# Debian packages: the ARM toolchain and emulator for firmware, libsndfile/PortAudio for audio,
+# PulseAudio (a private null-sink server) so the recording tests run through real PortAudio.
+APT_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm libsndfile1 libportaudio2 \
+  pulseaudio pulseaudio-utils libasound2-plugins
 PYTEST_ARGS ?=
 
 .PHONY: setup system-deps test demo lint clean
@@ -23,7 +25,7 @@ system-deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  fi; \
 	else \
-	  for t in arm-none-eabi-gcc qemu-system-arm; do command -v $$t >/dev/null 2>&1 || \
+	  for t in arm-none-eabi-gcc qemu-system-arm pulseaudio paplay; do command -v $$t >/dev/null 2>&1 || \
 	    echo "warning: $$t not found (install: sudo apt-get install $(APT_PACKAGES))"; done; \
 	fi
 

@@ -26,6 +26,7 @@ COMMANDS = [
     "run",
     "compare",
     "flash",
+    "record",
 ]
 
 

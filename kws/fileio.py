@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO, Any
 
@@ -53,3 +53,48 @@ def write_json_atomic(path: str | os.PathLike[str], obj: Any) -> Path:
 def save_npy_atomic(path: str | os.PathLike[str], array: np.ndarray) -> Path:
     """``np.save`` atomically (``path`` is used as given, no ``.npy`` is appended)."""
     return write_atomic(path, lambda f: np.save(f, array))
+
+
+# Room for any 2-D shape's header: magic (6) + version (2) + length (2) + dict, padded.
+_NPY_HEADER_BYTES = 128
+
+
+def _npy_header(dtype: np.dtype, shape: tuple[int, ...]) -> bytes:
+    """A version 1.0 ``.npy`` header of exactly ``_NPY_HEADER_BYTES`` bytes."""
+    fields = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False,
+              "shape": shape}
+    body = repr(fields).encode("latin1")
+    size = _NPY_HEADER_BYTES - 10
+    if len(body) >= size:
+        raise ValueError(f"npy header for shape {shape} does not fit in {size} bytes")
+    return b"\x93NUMPY\x01\x00" + size.to_bytes(2, "little") + body.ljust(size - 1) + b"\n"
+
+
+def save_npy_rows_atomic(
+    path: str | os.PathLike[str], rows: Iterable[np.ndarray], dtype: type[np.generic], width: int
+) -> int:
+    """Write blocks of rows ``[n, width]`` as one ``.npy`` array without holding them all.
+
+    The header is rewritten with the final row count once ``rows`` is exhausted; an error
+    from ``rows`` leaves no output (the temp file is removed).
+
+    Returns
+    -------
+    int
+        Rows written.
+    """
+    dt = np.dtype(dtype)
+    count = 0
+
+    def write(f: IO[bytes]) -> None:
+        nonlocal count
+        f.write(_npy_header(dt, (0, width)))
+        for block in rows:
+            array = np.ascontiguousarray(block, dtype=dt).reshape(-1, width)
+            f.write(array.tobytes())
+            count += len(array)
+        f.seek(0)
+        f.write(_npy_header(dt, (count, width)))
+
+    write_atomic(path, write)
+    return count

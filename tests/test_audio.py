@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from kws.audio import float_to_int16, load_audio, save_wav
+from kws.audio import float_to_int16, iter_audio_blocks, load_audio, save_wav
 from kws.errors import KwsError
 
 RATE = 16000
@@ -105,12 +105,17 @@ def test_load_to_other_target_rate(tmp_path: Path) -> None:
 
 
 def assert_error(path: Path, words: str, **kwargs) -> None:
-    with pytest.raises(KwsError) as info:
-        load_audio(path, **kwargs)
-    msg = str(info.value)
-    assert msg.startswith(f"{path}: "), msg
-    assert words in msg[len(str(path)) :], msg
-    assert "\n" not in msg
+    """``load_audio`` and (without a length limit) the block reader refuse ``path`` alike."""
+    readers = [lambda: load_audio(path, **kwargs)]
+    if not kwargs:
+        readers.append(lambda: list(iter_audio_blocks(path, block_samples=1000)))
+    for read in readers:
+        with pytest.raises(KwsError) as info:
+            read()
+        msg = str(info.value)
+        assert msg.startswith(f"{path}: "), msg
+        assert words in msg[len(str(path)) :], msg
+        assert "\n" not in msg
 
 
 def test_missing_file(tmp_path: Path) -> None:
@@ -202,3 +207,182 @@ def test_save_wav_refuses_bad_input_and_leaves_old_file(tmp_path: Path) -> None:
     assert os.listdir(tmp_path) == ["keep.wav"]
     with pytest.raises(KwsError, match="does not exist"):
         save_wav(tmp_path / "no_such_dir" / "x.wav", np.ones(3, dtype=np.int16))
+
+
+# ---------------------------------------------------------------- streaming
+
+
+def write_assorted(tmp_path: Path, seconds: float = 1.3) -> list[Path]:
+    """Files that take every decoding path: exact int16, stereo, float, 24-bit, other rates,
+    FLAC and OGG."""
+    rng = np.random.default_rng(7)
+    n = int(RATE * seconds)
+    a = speechlike(rng, n)
+    out = []
+    for name, data, rate, kw in [
+        ("mono.wav", a, RATE, {"subtype": "PCM_16"}),
+        ("stereo.wav", np.stack([a, speechlike(rng, n)], axis=1), RATE, {"subtype": "PCM_16"}),
+        ("float.wav", a / 32768.0, RATE, {"subtype": "FLOAT"}),
+        ("pcm24.wav", a / 32768.0, RATE, {"subtype": "PCM_24"}),
+        ("r44100.wav", tone(44100, seconds, 700.0), 44100, {"subtype": "PCM_16"}),
+        ("r8000.flac", tone(8000, seconds, 300.0), 8000, {}),
+        ("x.ogg", tone(22050, seconds), 22050, {"format": "OGG", "subtype": "VORBIS"}),
+    ]:
+        sf.write(tmp_path / name, data, rate, **kw)
+        out.append(tmp_path / name)
+    return out
+
+
+@pytest.mark.parametrize("block", [1, 999, 16000, 1 << 20])
+def test_blocks_concatenate_to_load_audio(tmp_path: Path, block: int) -> None:
+    for p in write_assorted(tmp_path, 0.2 if block == 1 else 1.3):
+        whole = load_audio(p)
+        blocks = list(iter_audio_blocks(p, block_samples=block))
+        assert all(b.dtype == np.int16 and b.ndim == 1 for b in blocks)
+        assert np.array_equal(np.concatenate(blocks), whole), p.name  # resampled ones too
+        if sf.info(str(p)).samplerate == RATE:  # resampled blocks vary in length
+            assert max(len(b) for b in blocks) <= block
+
+
+def test_block_reader_to_other_rate(tmp_path: Path) -> None:
+    p = tmp_path / "x.wav"
+    sf.write(p, tone(44100, 2.0), 44100, subtype="PCM_16")
+    blocks = list(iter_audio_blocks(p, sample_rate=8000, block_samples=3000))
+    assert np.array_equal(np.concatenate(blocks), load_audio(p, sample_rate=8000))
+    assert len(np.concatenate(blocks)) == 16000
+
+
+def test_block_reader_has_no_length_limit(tmp_path: Path) -> None:
+    p = tmp_path / "long.wav"
+    seconds = 601
+    with sf.SoundFile(p, "w", RATE, 1, "PCM_16") as f:
+        for _ in range(seconds):
+            f.write(np.full(RATE, 7, dtype=np.int16))
+    assert_error(p, "too long (601.0 s; the limit is 600 s", max_seconds=600.0)
+    assert sum(len(b) for b in iter_audio_blocks(p)) == seconds * RATE
+    assert len(load_audio(p, max_seconds=None)) == seconds * RATE
+
+
+def test_block_reader_refuses_bad_block_size(tmp_path: Path) -> None:
+    p = tmp_path / "x.wav"
+    sf.write(p, tone(RATE), RATE, subtype="PCM_16")
+    with pytest.raises(KwsError, match="block size must be positive"):
+        iter_audio_blocks(p, block_samples=0)
+
+
+def test_block_reader_errors_at_call_or_while_reading(tmp_path: Path) -> None:
+    # header problems at the call, before any block
+    with pytest.raises(KwsError, match="file not found"):
+        iter_audio_blocks(tmp_path / "missing.wav")
+    # decoding problems while iterating, after the good blocks before them
+    x = tone(RATE, 3.0)
+    x[2 * RATE] = np.nan
+    p = tmp_path / "nan.wav"
+    sf.write(p, x, RATE, subtype="FLOAT")
+    blocks = iter_audio_blocks(p, block_samples=RATE)
+    assert len(next(blocks)) == RATE and len(next(blocks)) == RATE
+    with pytest.raises(KwsError, match="NaN or infinite"):
+        next(blocks)
+
+
+def _features_cli(wav: Path, out: Path, *frontend: str) -> np.ndarray:
+    from kws.cli import main
+
+    assert main(["features", str(wav), "-o", str(out), *frontend]) == 0
+    assert sorted(os.listdir(out.parent)).count(out.name) == 1
+    return np.load(out)
+
+
+@pytest.mark.parametrize("frontend", [(), ("--frontend", "mfcc")])
+def test_features_command_streams_bit_exact(tmp_path: Path, frontend: tuple[str, ...]) -> None:
+    from kws.commands.frontend_args import frontend_from_args
+    from kws.features import compute_features
+
+    rng = np.random.default_rng(11)
+    # 10.3 s: several 65536-sample blocks, none on a frame boundary
+    a = speechlike(rng, int(RATE * 10.3))
+    wav = tmp_path / "long.wav"
+    sf.write(wav, a, RATE, subtype="PCM_16")
+    wav44 = tmp_path / "long44.wav"
+    sf.write(wav44, tone(44100, 6.0, 900.0), 44100, subtype="PCM_16")
+    import argparse
+
+    from kws.commands.frontend_args import add_frontend_args
+    parser = argparse.ArgumentParser()
+    add_frontend_args(parser)
+    config = frontend_from_args(parser.parse_args(list(frontend)))
+    for src in (wav, wav44):
+        got = _features_cli(src, tmp_path / f"{src.stem}.npy", *frontend)
+        whole = compute_features(load_audio(src, config.sample_rate), config)
+        assert got.dtype == whole.dtype and got.shape == whole.shape and len(got) > 250
+        assert np.array_equal(got, whole)
+
+
+def test_features_command_bad_input_leaves_no_output(tmp_path: Path) -> None:
+    from kws.cli import main
+
+    full = tmp_path / "full.wav"
+    sf.write(full, tone(RATE, 10.0), RATE, subtype="PCM_16")
+    cut = tmp_path / "cut.wav"
+    data = full.read_bytes()
+    cut.write_bytes(data[: len(data) // 2])
+    out = tmp_path / "out" / "f.npy"
+    assert main(["features", str(cut), "-o", str(out)]) == 2
+    assert not out.parent.exists() or os.listdir(out.parent) == []
+    x = tone(RATE, 10.0)
+    x[9 * RATE] = np.inf  # found only in the third block, after frames were written
+    bad = tmp_path / "inf.wav"
+    sf.write(bad, x, RATE, subtype="FLOAT")
+    assert main(["features", str(bad), "-o", str(out)]) == 2
+    assert not out.parent.exists() or os.listdir(out.parent) == []
+
+
+_PEAK_MEMORY = """
+import resource, sys
+from kws.audio import iter_audio_blocks
+from kws.cli import main
+n = sum(len(b) for b in iter_audio_blocks(sys.argv[1]))
+assert n == int(sys.argv[2]), n
+if len(sys.argv) > 3:
+    assert main(["features", sys.argv[1], "-o", sys.argv[3]]) == 0
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def _write_noise_wav(path: Path, seconds: int) -> int:
+    """A long int16 noise file written a minute at a time (never whole in memory)."""
+    rng = np.random.default_rng(0)
+    with sf.SoundFile(path, "w", RATE, 1, "PCM_16") as f:
+        for start in range(0, seconds, 60):
+            f.write(rng.integers(-3000, 3000, RATE * min(60, seconds - start), dtype=np.int16))
+    return seconds * RATE
+
+
+def _peak_kib(*args: str) -> int:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _PEAK_MEMORY, *args],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return int(done.stdout.split()[-1])
+
+
+@pytest.mark.slow
+def test_three_hours_stream_in_the_memory_of_one_minute(tmp_path: Path) -> None:
+    short, long = tmp_path / "minute.wav", tmp_path / "three_hours.wav"
+    try:
+        n_short = _write_noise_wav(short, 60)
+        n_long = _write_noise_wav(long, 3 * 3600)
+        assert long.stat().st_size > 345_000_000
+        base = _peak_kib(str(short), str(n_short))
+        big = _peak_kib(str(long), str(n_long))
+        # the file alone would be 337 MiB of int16; the reader stays within a few MiB
+        assert big <= base * 1.1, (base, big)
+        # kws features streams too: a 3-hour file costs what a 1-minute one does
+        base = _peak_kib(str(short), str(n_short), str(tmp_path / "minute.npy"))
+        big = _peak_kib(str(long), str(n_long), str(tmp_path / "three_hours.npy"))
+        assert big <= base * 1.1, (base, big)
+        assert np.load(tmp_path / "three_hours.npy", mmap_mode="r").shape == (539999, 40)
+    finally:
+        long.unlink(missing_ok=True)

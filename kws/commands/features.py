@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from kws.commands._args import add_command
 from kws.commands.frontend_args import (
@@ -12,7 +16,7 @@ from kws.commands.frontend_args import (
     frontend_options_given,
 )
 from kws.errors import KwsError
-from kws.fileio import save_npy_atomic
+from kws.fileio import save_npy_atomic, save_npy_rows_atomic
 
 DESCRIPTION = (
     "Compute features through the C core (the same code the firmware runs). Output is "
@@ -37,8 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from kws.audio import load_audio
-    from kws.features import compute_features
+    from kws.audio import iter_audio_blocks
     from kws.features.quantize import InputContract, frontend_kind
 
     if args.output.suffix != ".npy":
@@ -56,23 +59,39 @@ def run(args: argparse.Namespace) -> int:
             raise KwsError(f"{args.model}: model file not found")
         contract = InputContract.from_model(args.model, args.stride_frames)
     config = contract.frontend if contract else frontend_from_args(args)
+    kind = frontend_kind(config)
+    frontend = kind.streaming(config)
+    # Blocks of any length stream through: the frontend gives the same bits for any split.
+    blocks = (frontend.process(b)
+              for b in iter_audio_blocks(args.input, sample_rate=config.sample_rate))
     try:
-        audio = load_audio(args.input, sample_rate=config.sample_rate)
-        features = compute_features(audio, config)
+        if contract is None or not args.int8:
+            frames = save_npy_rows_atomic(args.output, _not_empty(blocks, args.input, config),
+                                          kind.feature_dtype, kind.num_features(config))
+            print(f"{args.output}: {frames} frames x {kind.num_features(config)} "
+                  f"{np.dtype(kind.feature_dtype).name} ({kind.name})")
+            return 0
+        # int8 frames are 1 byte a value: the windows are built from all of them at once.
+        quantized = np.concatenate([contract.quantize(f) for f in blocks])
     except ValueError as exc:
         raise KwsError(f"{args.input}: {exc}") from exc
-    kind = frontend_kind(config)
-    if contract is None or not args.int8:
-        save_npy_atomic(args.output, features)
-        print(f"{args.output}: {features.shape[0]} frames x {features.shape[1]} "
-              f"{features.dtype} ({kind.name})")
-        return 0
-    ends, windows = contract.windows(contract.quantize(features))
+    ends, windows = contract.windows(quantized)
     if not ends:
-        raise KwsError(f"{args.input}: {len(features)} feature frames, shorter than one "
+        raise KwsError(f"{args.input}: {len(quantized)} feature frames, shorter than one "
                        f"model window ({contract.window_frames} frames)")
     save_npy_atomic(args.output, windows)
     print(f"{args.output}: {len(ends)} int8 windows {list(windows.shape[1:])} of "
           f"{contract.window_frames} {kind.name} frames, every {contract.stride_frames} "
           f"frames (ending at frames {', '.join(map(str, ends))})")
     return 0
+
+
+def _not_empty(blocks: Iterator[np.ndarray], path: Path, config: Any) -> Iterator[np.ndarray]:
+    """``blocks``, refusing a clip too short for one frame (no empty output is written)."""
+    frames = 0
+    for block in blocks:
+        frames += len(block)
+        yield block
+    if frames == 0:
+        raise KwsError(f"{path}: shorter than one {config.window_size * 1000 // config.sample_rate}"
+                       f" ms analysis window ({config.window_size} samples): no feature frames")

@@ -29,8 +29,8 @@ from typing import Any
 import numpy as np
 
 from kws.errors import KwsError
-from kws.features.mfcc import MfccConfig, mfcc_features
-from kws.features.micro import MicroFrontendConfig, micro_features
+from kws.features.mfcc import MfccConfig, MfccFrontend, mfcc_features
+from kws.features.micro import MicroFrontend, MicroFrontendConfig, micro_features
 
 FrontendConfig = MicroFrontendConfig | MfccConfig
 
@@ -58,6 +58,9 @@ class FrontendKind:
         Raw feature -> model float input factor.
     compute
         ``(int16 audio, config) -> raw features [frames, width]`` through the C core.
+    streaming
+        ``config -> frontend`` whose ``process(int16 block)`` gives the next frames: the
+        same bits for any split of a stream as ``compute`` on the whole.
     """
 
     name: str
@@ -65,6 +68,7 @@ class FrontendKind:
     feature_dtype: type
     feature_scale: float
     compute: Callable[[np.ndarray, Any], np.ndarray]
+    streaming: Callable[[Any], Any]
 
     def num_features(self, config: FrontendConfig) -> int:
         """Values per feature frame of ``config`` (the config's own ``num_features``)."""
@@ -72,8 +76,9 @@ class FrontendKind:
 
 
 FRONTEND_KINDS: tuple[FrontendKind, ...] = (
-    FrontendKind("micro", MicroFrontendConfig, np.uint16, MICRO_FEATURE_SCALE, micro_features),
-    FrontendKind("mfcc", MfccConfig, np.float32, 1.0, mfcc_features),
+    FrontendKind("micro", MicroFrontendConfig, np.uint16, MICRO_FEATURE_SCALE, micro_features,
+                 MicroFrontend),
+    FrontendKind("mfcc", MfccConfig, np.float32, 1.0, mfcc_features, MfccFrontend),
 )
 
 
