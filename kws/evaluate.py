@@ -154,15 +154,18 @@ def evaluate_model(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from kws.data import SILENCE_LABEL, UNKNOWN_LABEL, extract_features, load_dataset
-    from kws.engines import open_session
+    from kws.engines import check_model, open_session
     from kws.export import quantize_inputs, run_int8
     from kws.features import frontend_from_dict
+    from kws.modelinfo import check_model_json
 
     if engine not in ENGINES:
         raise KwsError(f"unknown engine {engine!r} (expected one of {', '.join(ENGINES)})")
     started = time.perf_counter()
     console = Console(stderr=True, quiet=not progress)
+    facts = check_model(engine, Path(model_path))
     meta = load_model_json(model_path)
+    check_model_json(facts, meta, Path(model_path).with_name("model.json"))
     labels = list(meta["labels"])
     try:
         frontend = frontend_from_dict(meta["frontend"])

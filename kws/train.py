@@ -119,7 +119,9 @@ def make_strategy(name: str) -> Any:
         return tf.distribute.MirroredStrategy()
     if name == "multiworker":
         try:
-            return tf.distribute.MultiWorkerMirroredStrategy()
+            from kws.distribute import multiworker_strategy
+
+            return multiworker_strategy()
         except (RuntimeError, ValueError) as exc:
             raise KwsError(
                 f"--strategy multiworker: cannot start collective ops ({exc}); it must be "

@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from kws.commands._args import add_command
+from kws.commands._args import add_command, bounded
+from kws.commands.train import check_paths
 from kws.errors import KwsError
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "datasets" / "speech_commands_sample"
@@ -29,9 +30,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--words", default="yes,no", help="keywords (default: yes,no)")
     p.add_argument("--out", type=Path, default=Path("runs/demo"), help="run directory")
     p.add_argument("--model", default="ds-cnn-s", help="architecture (default: ds-cnn-s)")
-    p.add_argument("--frontend", choices=["micro", "mfcc"], default="micro")
-    p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--frontend", choices=["micro", "mfcc"], default="micro",
+                   help="feature front end")
+    p.add_argument("--epochs", type=bounded(int, 1), default=30, help="training epochs")
+    p.add_argument("--seed", type=int, default=0, help="seed of the split, weights and "
+                   "augmentation")
     p.add_argument("--no-firmware", action="store_true",
                    help="skip the emulated-board part even when the ARM tools are installed")
 
@@ -60,32 +63,33 @@ def _firmware_check(model_path: Path, out: Path, clips: list[tuple[str, Any]],
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
     from rich.table import Table
 
+    from kws.console import make_console, section
     from kws.engine_compare import compare_engines
     from kws.export import export_run, quantize_inputs
     from kws.features import frontend_config
     from kws.firmware_project.toolchain import have_arm_tools
     from kws.train import TrainConfig, train
 
-    console = Console(stderr=True)
-    if not args.data.is_dir():
-        raise KwsError(f"{args.data}: dataset folder not found")
-    started = time.perf_counter()
+    console = make_console(stderr=True)
+    check_paths(args.data, args.out)
     words = [w.strip() for w in args.words.split(",") if w.strip()]
+    if not words:
+        raise KwsError("--words is empty")
+    started = time.perf_counter()
 
-    console.rule("[bold]1. train")
+    section(console, "1. train")
     config = TrainConfig(data=str(args.data), words=words, model=args.model,
                          frontend=frontend_config(args.frontend).to_dict(), epochs=args.epochs,
                          seed=args.seed)
     trained = train(config, args.out)
 
-    console.rule("[bold]2. export int8")
+    section(console, "2. export int8")
     info = export_run(args.out)
     model_path = args.out / info["model_file"]
 
-    console.rule("[bold]3. compiled C model vs the tflite-micro interpreter")
+    section(console, "3. compiled C model vs the tflite-micro interpreter")
     with np.load(args.out / "test.npz") as test:
         inputs = list(quantize_inputs(test["x"], info["input_scale"], info["input_zero_point"]))
     agreement = compare_engines(model_path, ["tflm", "native"], inputs,
@@ -103,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         from kws.board_check import first_test_clips
 
-        console.rule("[bold]4. firmware on the emulated Cortex-M4 (QEMU mps2-an386)")
+        section(console, "4. firmware on the emulated Cortex-M4 (QEMU mps2-an386)")
         clips = first_test_clips(args.data, words, config.split, args.seed)
         firmware = _firmware_check(model_path, args.out, clips, console)
 
@@ -130,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
                       f"{firmware['clips_identical']}/{firmware['clips']} streams "
                       f"({firmware['inferences']} inferences)")
     table.add_row("wall time", f"{time.perf_counter() - started:.0f} s")
-    Console().print(table)
+    make_console().print(table)
     console.print(f"artifacts: {args.out}/model_int8.tflite, model.json"
                   + (f", {args.out}/firmware/" if firmware else ""))
     ok = agreement["mismatched_elements"] == 0 and (

@@ -21,10 +21,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="tflm: tflite-micro interpreter (firmware semantics); litert: desktop")
     add_json_arg(p)
     p.add_argument("--plot", type=Path, help="save the confusion matrix image (e.g. cm.png)")
-    p.add_argument("--cache-dir", type=Path, help="feature cache folder")
+    p.add_argument("--cache-dir", type=Path,
+                   help="feature cache folder (default .cache/kws/features or "
+                   "$KWS_CACHE_DIR/features)")
 
 
 def run(args: argparse.Namespace) -> int:
+    from kws.console import make_console
     from kws.evaluate import evaluate_model, print_report
 
     result = evaluate_model(
@@ -34,5 +37,5 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(json.dumps(result) + "\n")
     else:
-        print_report(result)
+        print_report(result, make_console())
     return 0

@@ -294,6 +294,15 @@ def _write_atomic(path: Path, text: str) -> None:
         raise
 
 
+def lower_model(tflite_path: str | Path, name: str = "model"
+                ) -> tuple[Graph, Weights, list[Call]]:
+    """Read, validate and lower every op of ``tflite_path`` to its kernel call (everything
+    :func:`compile_model` checks, without writing C); ``KwsError`` for what it refuses."""
+    graph = load_graph(tflite_path)
+    weights = Weights(f"kws_{name}")
+    return graph, weights, [ops.get(op.kind).lower(graph, op, weights) for op in graph.ops]
+
+
 def compile_model(
     tflite_path: str | Path, out_dir: str | Path, name: str = "model"
 ) -> CompiledModel:
@@ -315,9 +324,7 @@ def compile_model(
         Generated file paths, memory plan, MACs and weight bytes.
     """
     name = _c_identifier(name)
-    graph = load_graph(tflite_path)
-    weights = Weights(f"kws_{name}")
-    calls = [ops.get(op.kind).lower(graph, op, weights) for op in graph.ops]
+    graph, weights, calls = lower_model(tflite_path, name)
     plan = _plan(graph, calls)
     out = Path(out_dir)
     try:

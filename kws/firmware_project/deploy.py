@@ -29,7 +29,7 @@ from kws.errors import KwsError
 from kws.features.quantize import DEFAULT_STRIDE_FRAMES
 from kws.fileio import write_text_atomic
 from kws.firmware_project.host_pipeline import feature_scale
-from kws.firmware_project.layout import APP_DIR, CORE_DIR, PROJECT_FORMAT
+from kws.firmware_project.layout import APP_DIR, CORE_DIR, EMULATOR_ELF, PROJECT_FORMAT
 from kws.firmware_project.templates import app_config_header, makefile
 
 FRONTEND_KINDS = {"none": 0, "micro": 1, "mfcc": 2}
@@ -201,6 +201,7 @@ def _generate(tflite: Path, board: Board, kind: str, meta: dict[str, Any] | None
         "board": board.name,
         "package": board.package,
         "qemu_machine": board.qemu_machine,
+        "qemu_serial": board.qemu_serial_index,
         "model_file": tflite.name,
         "model_sha256": hashlib.sha256(model_bytes).hexdigest(),
         "model_id": _hash32(model_bytes),
@@ -232,6 +233,7 @@ def _generate(tflite: Path, board: Board, kind: str, meta: dict[str, Any] | None
         "max_payload": max_payload,
         "defines": defines,
         "elf": "build/firmware.elf",
+        "emulator_elf": EMULATOR_ELF if board.emulator_linker_script else "build/firmware.elf",
         "bench_elf": "build/bench.elf",
     }
     write_text_atomic(generated / "kws_app_config.h", app_config_header(cfg))
@@ -347,7 +349,7 @@ def deploy(
     def fill(staging: Path) -> dict[str, Any]:
         cfg = _generate(tflite, board, kind, meta, options, staging / "generated")
         if board.package == "arduino-library":
-            cfg.update(elf=None, bench_elf=None)
+            cfg.update(elf=None, emulator_elf=None, bench_elf=None)
             arduino.package_library(staging, out.name, board, cfg)
         else:
             _package_make(staging, board, cfg, bench_runs)
