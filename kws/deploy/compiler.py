@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from kws.deploy import ops
+from kws.deploy.fusion import lower_graph
 from kws.deploy.graph import Graph, Tensor, load_graph
 from kws.deploy.ops import SCRATCH, Call, Weights
 from kws.deploy.ops.common import ACTIVATIONS
@@ -300,7 +301,7 @@ def lower_model(tflite_path: str | Path, name: str = "model"
     :func:`compile_model` checks, without writing C); ``KwsError`` for what it refuses."""
     graph = load_graph(tflite_path)
     weights = Weights(f"kws_{name}")
-    return graph, weights, [ops.get(op.kind).lower(graph, op, weights) for op in graph.ops]
+    return graph, weights, lower_graph(graph, weights)
 
 
 def compile_model(
