@@ -137,7 +137,9 @@ def model_stack_bytes(project: Path, cflags: list[str]) -> int:
 
 def bench_model(name: str, model: Path, work: Path) -> dict[str, Any]:
     from kws.boards import get_board
-    from kws.project import bench_project, build_project, deploy
+    from kws.firmware_project.build import build_project
+    from kws.firmware_project.deploy import deploy
+    from kws.firmware_project.run import bench_project
 
     project = work / f"project_{name}"
     cfg = deploy(model, project, "qemu-mps2-an386")

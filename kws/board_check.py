@@ -31,7 +31,7 @@ def load_project_audio(path: str | Path, project: dict[str, Any]) -> np.ndarray:
 
 
 def run_report(result: Any, project: dict[str, Any]) -> dict[str, Any]:
-    """A firmware run (:class:`kws.project.RunResult`) as plain data.
+    """A firmware run (:class:`kws.firmware_project.run.RunResult`) as plain data.
 
     Returns
     -------
@@ -95,8 +95,11 @@ def check_against_host(project_dir: Path, model_path: Path,
                        streams: list[tuple[str, np.ndarray]], engine: str = "tflm"
                        ) -> list[StreamCheck]:
     """Stream each ``(name, int16 audio)`` through the built firmware under QEMU and through
-    the host pipeline (:func:`kws.project.host_scores` on ``engine``); compare the SCORES."""
-    from kws.project import host_scores, load_project, run_project
+    the host pipeline (:func:`kws.firmware_project.host_pipeline.host_scores` on
+    ``engine``); compare the SCORES."""
+    from kws.firmware_project.host_pipeline import host_scores
+    from kws.firmware_project.layout import load_project
+    from kws.firmware_project.run import run_project
 
     project = load_project(project_dir)
     checks = []

@@ -20,10 +20,21 @@ writes the project Makefile from these keys; ``kws flash`` reads ``flash``.
 ``float_abi`` (``"hard"`` | ``"softfp"`` | ``"soft"``, required)
     ``-mfloat-abi``; with ``"hard"``/``"softfp"`` the key ``fpu`` (e.g. ``"fpv4-sp-d16"``)
     gives ``-mfpu``.
-``sources`` (list of str, required)
+``package`` (``"make"`` | ``"arduino-library"``)
+    What ``kws deploy`` writes: a project that ``make`` builds (the default), or an Arduino
+    library whose sketch the Arduino IDE / arduino-cli builds with the board's own core
+    (which then supplies startup code and linking: ``sources`` and ``linker_script`` stay
+    empty; ``cpu``/``float_abi`` still say how the library's C compiles, and kws only
+    packages and flashes the firmware).
+``sources`` (list of str, required for ``make``)
     Board C files, relative to the board directory.
-``linker_script`` (str, required)
+``linker_script`` (str, required for ``make``)
     Relative to the board directory.
+``common`` (list of str)
+    Parts shared between boards, folders under ``firmware/boards/common/`` (e.g.
+    ``"cortex_m"``: exception handlers, RAM set-up, ``memcpy``/``memset``): every C file in
+    them is a board source and each is an include directory.  ``kws deploy`` copies them to
+    ``board/common/<part>`` in the project.
 ``include_dirs`` (list of str)
     Relative to the board directory (``"."`` for the directory itself, where ``board.h`` is).
 ``defines`` (object str -> str/int/null)
@@ -40,7 +51,9 @@ writes the project Makefile from these keys; ``kws flash`` reads ``flash``.
 ``flash_bytes``, ``ram_bytes`` (int)
     Part limits (the linker script enforces them; these are for reports).
 ``uart`` (object)
-    ``{"baud": 115200, "transport": "qemu" | "serial"}``; ``port_hint`` optional.
+    ``{"baud": 115200, "transport": "qemu" | "serial" | "usb-cdc"}``; optional
+    ``port_hint`` and ``usb_ids`` (``{"vid:pid": "what it is"}``: how ``kws flash`` and the
+    device link find the port).
 ``emulator`` (object, optional)
     ``{"qemu_machine": "mps2-an386"}`` when the board runs under ``qemu-system-arm``.  A
     real board QEMU can also run adds an emulator variant of its image:
@@ -50,11 +63,9 @@ writes the project Makefile from these keys; ``kws flash`` reads ``flash``.
 ``flash`` (object)
     ``{"tools": ["st-flash", "openocd", ...], "address": "0x08000000",
     "format": "bin" | "hex" | "elf"}``; an empty tool list means nothing to flash
-    (emulated board); optional ``"serial_baud"`` (default baud of ``--tool serial``).
-``build`` (``"bare-metal"`` | ``"arduino"``)
-    ``"arduino"``: the board's firmware is built by the Arduino IDE / arduino-cli from an
-    exported library (``kws.arduino``), so ``cpu``, ``sources`` and ``linker_script`` are
-    not required; kws only flashes it.
+    (emulated board); optional ``"serial_baud"`` (default baud of ``--tool serial``),
+    ``"bootloader_usb_ids"`` (the port the bootloader comes back on) and ``"bin_vectors"``
+    (``{"flash_end": ..., "ram": [lo, hi]}``: a ``.bin``'s vector table must point there).
 """
 
 from __future__ import annotations
@@ -68,7 +79,10 @@ from kws.errors import KwsError
 
 ROOT = Path(__file__).resolve().parent.parent
 BOARDS_DIR = ROOT / "firmware" / "boards"
+# The emulated board: what kws builds for when no board is named (engine, tests, benchmarks).
+DEFAULT_BOARD = "qemu-mps2-an386"
 _FLOAT_ABIS = ("hard", "softfp", "soft")
+PACKAGES = ("make", "arduino-library")
 
 
 @dataclass(frozen=True)
@@ -83,6 +97,8 @@ class Board:
     fpu: str | None
     sources: tuple[str, ...]
     linker_script: str
+    package: str = "make"
+    common: tuple[str, ...] = ()
     include_dirs: tuple[str, ...] = (".",)
     defines: dict[str, Any] = field(default_factory=dict)
     ldflags: tuple[str, ...] = ()
@@ -94,7 +110,6 @@ class Board:
     uart: dict[str, Any] = field(default_factory=dict)
     emulator: dict[str, Any] = field(default_factory=dict)
     flash: dict[str, Any] = field(default_factory=dict)
-    build: str = "bare-metal"
 
     @property
     def qemu_machine(self) -> str | None:
@@ -118,10 +133,13 @@ class Board:
         defines = self.emulator.get("defines", {})
         return [f"-D{k}" if v is None else f"-D{k}={v}" for k, v in defines.items()]
 
-    def cflags(self) -> list[str]:
-        """CPU and float-ABI compiler flags."""
-        flags = list(self.cpu) + [f"-mfloat-abi={self.float_abi}"]
-        if self.float_abi != "soft" and self.fpu:
+    def cflags(self, float_abi: str | None = None) -> list[str]:
+        """CPU and float-ABI compiler flags (``float_abi`` overrides the board's own)."""
+        abi = float_abi or self.float_abi
+        if abi not in _FLOAT_ABIS:
+            raise KwsError(f"float_abi must be one of {', '.join(_FLOAT_ABIS)}, not {abi!r}")
+        flags = list(self.cpu) + [f"-mfloat-abi={abi}"]
+        if abi != "soft" and self.fpu:
             flags.append(f"-mfpu={self.fpu}")
         return flags
 
@@ -129,9 +147,27 @@ class Board:
         """``-D`` flags from ``defines``."""
         return [f"-D{k}" if v is None else f"-D{k}={v}" for k, v in self.defines.items()]
 
+    def common_paths(self) -> list[Path]:
+        """Absolute paths of the shared parts (``firmware/boards/common/<part>``)."""
+        return [self.directory.parent / "common" / part for part in self.common]
+
     def source_paths(self) -> list[Path]:
-        """Absolute paths of the board's C files."""
-        return [self.directory / s for s in self.sources]
+        """Absolute paths of the board's C files, its shared parts' included."""
+        shared = [c for part in self.common_paths() for c in sorted(part.glob("*.c"))]
+        return [self.directory / s for s in self.sources] + shared
+
+    def include_paths(self) -> list[Path]:
+        """Absolute paths of the board's include directories, its shared parts' included."""
+        own = [self.directory if d in (".", "") else self.directory / d
+               for d in self.include_dirs]
+        return own + self.common_paths()
+
+    def linker_script_path(self) -> Path:
+        """Absolute path of the linker script (KwsError for a board kws does not link)."""
+        if not self.linker_script:
+            raise KwsError(f"board {self.name!r} is linked by its {self.package} tooling, "
+                           "not by kws")
+        return self.directory / self.linker_script
 
 
 def _require(data: dict[str, Any], key: str, kind: type | tuple[type, ...], path: Path) -> Any:
@@ -148,6 +184,32 @@ def _str_list(data: dict[str, Any], key: str, path: Path, default: list[str]) ->
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise KwsError(f"{path}: key {key!r} must be a list of strings")
     return tuple(value)
+
+
+def _build_files(data: dict[str, Any], p: Path) -> tuple[str, tuple[str, ...], str,
+                                                        tuple[str, ...]]:
+    """``package``, ``sources``, ``linker_script`` and ``common``, checked against the disk."""
+    directory = p.parent
+    package = data.get("package", "make")
+    if package not in PACKAGES:
+        raise KwsError(f"{p}: package must be one of {', '.join(PACKAGES)}, not {package!r}")
+    sources = _str_list(data, "sources", p, [])
+    linker = ""
+    if package == "make":
+        if not sources:
+            raise KwsError(f"{p}: missing required key 'sources' (board C files)")
+        linker = _require(data, "linker_script", str, p)
+    emulator = data.get("emulator")
+    emulator_script = emulator.get("linker_script") if isinstance(emulator, dict) else None
+    for rel in (*sources, *(f for f in (linker, emulator_script) if f)):
+        if not (directory / rel).is_file():
+            raise KwsError(f"{p}: listed file {rel!r} does not exist in {directory}")
+    common = _str_list(data, "common", p, [])
+    for part in common:
+        if not (directory.parent / "common" / part).is_dir():
+            raise KwsError(f"{p}: shared part {part!r} is not a folder of "
+                           f"{directory.parent / 'common'}")
+    return package, sources, linker, common
 
 
 def load_board_file(path: str | Path) -> Board:
@@ -171,26 +233,13 @@ def load_board_file(path: str | Path) -> Board:
     name = _require(data, "name", str, p)
     if name != directory.name:
         raise KwsError(f"{p}: name {name!r} does not match its directory {directory.name!r}")
-    build = data.get("build", "bare-metal")
-    if build not in ("bare-metal", "arduino"):
-        raise KwsError(f"{p}: build must be 'bare-metal' or 'arduino', not {build!r}")
-    if build == "arduino":
-        return _arduino_board(data, p)
     float_abi = _require(data, "float_abi", str, p)
     if float_abi not in _FLOAT_ABIS:
         raise KwsError(f"{p}: float_abi must be one of {', '.join(_FLOAT_ABIS)}, not {float_abi!r}")
     cpu = _str_list(data, "cpu", p, [])
     if not cpu:
         raise KwsError(f"{p}: missing required key 'cpu' (compiler CPU flags)")
-    sources = _str_list(data, "sources", p, [])
-    if not sources:
-        raise KwsError(f"{p}: missing required key 'sources' (board C files)")
-    linker = _require(data, "linker_script", str, p)
-    emulator_script = data.get("emulator", {}).get("linker_script") \
-        if isinstance(data.get("emulator"), dict) else None
-    for rel in (*sources, linker, *([emulator_script] if emulator_script else [])):
-        if not (directory / rel).is_file():
-            raise KwsError(f"{p}: listed file {rel!r} does not exist in {directory}")
+    package, sources, linker, common = _build_files(data, p)
     defines = data.get("defines", {})
     if not isinstance(defines, dict):
         raise KwsError(f"{p}: key 'defines' must be an object")
@@ -200,6 +249,9 @@ def load_board_file(path: str | Path) -> Board:
         if not isinstance(value, dict):
             raise KwsError(f"{p}: key {key!r} must be an object")
         objects[key] = value
+    if package == "arduino-library" and not objects["flash"].get("tools"):
+        raise KwsError(f"{p}: an {package} board needs a 'flash' object with its tools "
+                       "(kws flashes what the Arduino tooling builds)")
     clock = int(data.get("clock_hz", 0))
     return Board(
         name=name,
@@ -210,6 +262,8 @@ def load_board_file(path: str | Path) -> Board:
         fpu=data.get("fpu"),
         sources=sources,
         linker_script=linker,
+        package=package,
+        common=common,
         include_dirs=_str_list(data, "include_dirs", p, ["."]),
         defines=dict(defines),
         ldflags=_str_list(data, "ldflags", p, []),
@@ -222,21 +276,6 @@ def load_board_file(path: str | Path) -> Board:
         emulator=objects["emulator"],
         flash=objects["flash"],
     )
-
-
-def _arduino_board(data: dict[str, Any], path: Path) -> Board:
-    """A board built outside kws (``"build": "arduino"``): only what flashing needs."""
-    flash = data.get("flash", {})
-    if not isinstance(flash, dict) or not flash.get("tools"):
-        raise KwsError(f"{path}: an arduino board needs a 'flash' object with its tools")
-    uart = data.get("uart", {})
-    return Board(name=str(data["name"]), directory=path.parent,
-                 description=str(data.get("description", "")), cpu=(), float_abi="soft",
-                 fpu=None, sources=(), linker_script="", has_mic=bool(data.get("has_mic")),
-                 clock_hz=int(data.get("clock_hz", 0)), tick_hz=int(data.get("clock_hz", 0)),
-                 flash_bytes=int(data.get("flash_bytes", 0)),
-                 ram_bytes=int(data.get("ram_bytes", 0)),
-                 uart=uart if isinstance(uart, dict) else {}, flash=dict(flash), build="arduino")
 
 
 def board_names(boards_dir: Path = BOARDS_DIR) -> list[str]:

@@ -36,7 +36,7 @@ EngineFn = Callable[[Path, list[np.ndarray]], list[np.ndarray]]
 ENGINES: dict[str, EngineFn] = {}
 # name -> "module:function", imported when first asked for (keeps heavy imports lazy and
 # lets engines live in the packages that own them).
-LAZY_ENGINES: dict[str, str] = {"qemu": "kws.project:run_qemu_engine"}
+LAZY_ENGINES: dict[str, str] = {"qemu": "kws.firmware_project.engine:run_qemu_engine"}
 ENGINE_NAMES = ("tflm", "litert", "native", "qemu")
 
 

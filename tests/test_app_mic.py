@@ -40,7 +40,8 @@ def _clip(*names: str) -> np.ndarray:
 @pytest.fixture(scope="module")
 def app(tmp_path_factory) -> tuple[Path, dict]:
     """(host executable of the deployed firmware application, project.json)."""
-    from kws.project import deploy, load_project
+    from kws.firmware_project.deploy import deploy
+    from kws.firmware_project.layout import load_project
 
     root = tmp_path_factory.mktemp("mic_app")
     project = root / "fw"
@@ -82,7 +83,7 @@ def _of(frames: list[P.Frame], msg_type: int) -> list:
 
 
 def _host_scores(audio: np.ndarray, cfg: dict) -> list[tuple[int, list[int]]]:
-    from kws.project import host_scores
+    from kws.firmware_project.host_pipeline import host_scores
 
     return [(s.frame_index, s.scores.tolist())
             for s in host_scores(audio, cfg, MICRO_SPEECH, "tflm")]
@@ -114,10 +115,10 @@ def test_mic_streams_from_boot_and_equals_host(app, tmp_path) -> None:
     assert _scores(frames) == expected and len(expected) > 10
     assert len({tuple(s) for _, s in expected}) > 3
     # Detections exactly where the firmware's averaging rule puts them.
-    from test_app_qemu import _expected_detections
+    from support.detection import expected_detections
 
     detections = [(d.frame_index, d.label, d.average) for d in _of(frames, P.DETECTION)]
-    assert detections and detections == _expected_detections(_of(frames, P.SCORES), cfg)
+    assert detections and detections == expected_detections(_of(frames, P.SCORES), cfg)
     # Boot STATUS (mic on, 16 MHz fallback), one when the overrun counter moved, then the
     # dead microphone's ERROR and the answer to STATUS_REQUEST (mic off).
     statuses = _of(frames, P.STATUS)

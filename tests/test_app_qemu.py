@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support.detection import expected_detections
 
 pytestmark = [
     pytest.mark.arm,
@@ -79,7 +80,8 @@ def _make_model(root: Path, kind: str) -> Path:
 @pytest.fixture(scope="module")
 def projects(tmp_path_factory) -> dict[str, tuple[Path, Path]]:
     """kind -> (model, built project dir), stride 7 frames, averaged over 2 inferences."""
-    from kws.project import build_project, deploy
+    from kws.firmware_project.build import build_project
+    from kws.firmware_project.deploy import deploy
 
     root = tmp_path_factory.mktemp("app")
     out = {}
@@ -93,30 +95,10 @@ def projects(tmp_path_factory) -> dict[str, tuple[Path, Path]]:
     return out
 
 
-def _expected_detections(scores: list, cfg: dict) -> list[tuple[int, int, int]]:
-    """The firmware's averaging rule, replayed on host scores."""
-    history: list[np.ndarray] = []
-    since = cfg["suppress_inferences"]
-    mask = [not lab.startswith("_") for lab in cfg["labels"]]
-    out = []
-    for s in scores:
-        history = ([*history, s.scores.astype(np.int32)])[-cfg["average_count"]:]
-        since = min(since + 1, cfg["suppress_inferences"])
-        if len(history) < cfg["average_count"] or since < cfg["suppress_inferences"]:
-            continue
-        avg = np.fix(np.sum(history, axis=0) / len(history)).astype(np.int32)
-        best = [(a, i) for i, a in enumerate(avg) if mask[i] and a >= cfg["threshold_q"]]
-        if best:
-            a, i = max(best, key=lambda t: (t[0], -t[1]))
-            out.append((s.frame_index, i, int(a)))
-            since = 0
-    return out
-
-
 def assert_features_equal_host(result, cfg: dict, audio: np.ndarray) -> None:
     """The FEATURES the firmware sent equal the host frontend's and quantization's."""
     from kws.features import compute_features, frontend_from_dict
-    from kws.project import quantize_features
+    from kws.firmware_project.host_pipeline import quantize_features
 
     fe = frontend_from_dict(cfg["frontend"])
     raw = compute_features(audio, fe)
@@ -128,7 +110,9 @@ def assert_features_equal_host(result, cfg: dict, audio: np.ndarray) -> None:
 
 @pytest.mark.parametrize("kind", ["micro", "mfcc"])
 def test_wav_over_uart_matches_host(projects, kind: str) -> None:
-    from kws.project import host_scores, load_project, run_project
+    from kws.firmware_project.host_pipeline import host_scores
+    from kws.firmware_project.layout import load_project
+    from kws.firmware_project.run import run_project
 
     model, pdir = projects[kind]
     cfg = load_project(pdir)
@@ -151,7 +135,7 @@ def test_wav_over_uart_matches_host(projects, kind: str) -> None:
     all_scores = np.stack([s.scores for s in result.scores])
     assert len(np.unique(all_scores)) > 10  # a comparison of varied values, not constants
 
-    replay = _expected_detections(result.scores, cfg)
+    replay = expected_detections(result.scores, cfg)
     assert [(d.frame_index, d.label, d.average) for d in result.detections] == replay
 
 
@@ -196,7 +180,8 @@ def test_qemu_engine_micro_speech_random(tmp_path, monkeypatch) -> None:
 
 def test_qemu_engine_ds_cnn_random_and_real(projects, tmp_path, monkeypatch) -> None:
     from kws.features import compute_features, frontend_from_dict
-    from kws.project import load_project, quantize_features
+    from kws.firmware_project.host_pipeline import quantize_features
+    from kws.firmware_project.layout import load_project
 
     monkeypatch.setenv("KWS_CACHE_DIR", str(tmp_path))
     model, pdir = projects["mfcc"]

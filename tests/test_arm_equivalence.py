@@ -2,7 +2,7 @@
 
 ``firmware/tests/frontend_check.c`` is built with arm-none-eabi-gcc (hard-float, printing
 over semihosting; soft-float, printing over the UART) with every config's tables baked in
-by :mod:`kws.firmware.emit_c`, plus real clips and random audio generated for this run.
+by :mod:`kws.firmware_project.emit_c`, plus real clips and random audio generated for this run.
 QEMU runs it, and every frame must equal the host C core's output exactly.
 """
 
@@ -16,16 +16,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from kws.features.mfcc import mfcc_features
-from kws.features.micro import MicroFrontendConfig, micro_features
-from kws.firmware.frontend_check import (
+from support.frontend_check import (
     FrontendCheckOutput,
     build_frontend_check,
     mfcc_core_available,
     run_frontend_check,
 )
-from kws.firmware.toolchain import CORE_DIR, compile_flags, have_arm_tools
+
+from kws.features.mfcc import mfcc_features
+from kws.features.micro import MicroFrontendConfig, micro_features
+from kws.firmware_project.toolchain import CORE_DIR, compile_flags, have_arm_tools
 
 pytestmark = [
     pytest.mark.arm,

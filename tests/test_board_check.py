@@ -33,7 +33,8 @@ def test_dequantize_and_run_report() -> None:
     assert dequantize([-128, 0, 127], 1 / 256, -128).tolist() == [0.0, 0.5, 255 / 256]
     assert float(dequantize(5, 0.5, 3)) == 1.0
     project = {"labels": ["a", "b", "c"], "output_scale": 1 / 256, "output_zero_point": -128}
-    result = SimpleNamespace(  # what kws.project.run_project returns, as far as it is read
+    # What kws.firmware_project.run.run_project returns, as far as it is read.
+    result = SimpleNamespace(
         scores=[protocol.Scores(49, np.array([-128, 100, -28], np.int8)),
                 protocol.Scores(59, np.array([127, -128, -128], np.int8))],
         detections=[protocol.Detection(59, 0, 120, 76)],
@@ -70,8 +71,11 @@ def test_demo_streams_and_clips() -> None:
 def test_board_equals_host_on_real_clips(tmp_path) -> None:
     from kws.audio import load_audio
     from kws.features import MicroFrontendConfig
+    from kws.firmware_project.build import build_project
+    from kws.firmware_project.deploy import deploy
+    from kws.firmware_project.host_pipeline import host_scores
+    from kws.firmware_project.layout import load_project
     from kws.modelinfo import io_quantization
-    from kws.project import build_project, deploy, host_scores, load_project
 
     model = tmp_path / "model_int8.tflite"
     shutil.copy(MICRO_SPEECH, model)

@@ -63,13 +63,13 @@ def projects(tmp_path_factory) -> dict[str, Path]:
 
 
 def test_emulator_image_is_the_board_code_linked_without_ccm(projects) -> None:
-    from kws.project import load_project
+    from kws.firmware_project.layout import load_project
 
     pdir = projects["stm32f4-disco"]
     cfg = load_project(pdir)
     assert (cfg["qemu_machine"], cfg["qemu_serial"]) == ("netduinoplus2", 1)
     from kws.errors import KwsError
-    from kws.project import bench_project
+    from kws.firmware_project.run import bench_project
 
     with pytest.raises(KwsError, match="does not count instructions under QEMU"):
         bench_project(pdir)  # SysTick instruction counts are the an386's
@@ -87,8 +87,8 @@ def test_emulator_image_is_the_board_code_linked_without_ccm(projects) -> None:
 
 
 def test_boots_on_hsi_and_answers_commands(projects) -> None:
-    from kws.firmware.qemu import run_qemu
-    from kws.project import load_project
+    from kws.firmware_project.layout import load_project
+    from kws.firmware_project.qemu import run_qemu
 
     pdir = projects["stm32f4-disco"]
     cfg = load_project(pdir)
@@ -111,9 +111,12 @@ def test_boots_on_hsi_and_answers_commands(projects) -> None:
 
 
 def test_wav_over_usart2_matches_host_and_an386(projects) -> None:
-    from test_app_qemu import _expected_detections, assert_features_equal_host
+    from support.detection import expected_detections
+    from test_app_qemu import assert_features_equal_host
 
-    from kws.project import host_scores, load_project, run_project
+    from kws.firmware_project.host_pipeline import host_scores
+    from kws.firmware_project.layout import load_project
+    from kws.firmware_project.run import run_project
 
     pdir = projects["stm32f4-disco"]
     cfg = load_project(pdir)
@@ -129,7 +132,7 @@ def test_wav_over_usart2_matches_host_and_an386(projects) -> None:
     for got, want in zip(result.scores, expected, strict=True):
         assert got.frame_index == want.frame_index
         assert np.array_equal(got.scores, want.scores), got.frame_index
-    replay = _expected_detections(result.scores, cfg)
+    replay = expected_detections(result.scores, cfg)
     assert replay and [(d.frame_index, d.label, d.average) for d in result.detections] == replay
 
     an386 = run_project(projects["qemu-mps2-an386"], audio, features=True, chunk=333)

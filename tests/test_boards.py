@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support.host_c import compile_cffi
 
 ROOT = Path(__file__).resolve().parent.parent
 STM32_DIR = ROOT / "firmware" / "boards" / "stm32f4-disco"
@@ -45,22 +46,8 @@ def pdm(tmp_path_factory):
     """pdm_filter.c compiled with the host gcc (strict C99) into a cffi module."""
     if shutil.which("gcc") is None:
         pytest.skip("host gcc not installed")
-    from cffi import FFI
-
-    ffi = FFI()
-    ffi.cdef(PDM_CDEF)
-    ffi.set_source(
-        "_kws_pdm_filter_test", '#include "pdm_filter.h"',
-        sources=[str(STM32_DIR / "pdm_filter.c")], include_dirs=[str(STM32_DIR)],
-        extra_compile_args=["-std=c99", "-Wall", "-Wextra", "-Werror", "-O2"],
-    )
-    out = tmp_path_factory.mktemp("pdm")
-    lib_path = ffi.compile(tmpdir=str(out), verbose=False)
-    spec = importlib.util.spec_from_file_location("_kws_pdm_filter_test", lib_path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return compile_cffi("_kws_pdm_filter_test", PDM_CDEF, "pdm_filter.h",
+                        [STM32_DIR / "pdm_filter.c"], [STM32_DIR], tmp_path_factory.mktemp("pdm"))
 
 
 def sigma_delta(signal: np.ndarray) -> np.ndarray:
@@ -265,7 +252,7 @@ def _symbols(elf: Path) -> dict[str, tuple[int, int]]:
 
 def check_stm32_elf(elf: Path) -> None:
     """Vector table at the start of flash, entry = Reset_Handler, stack top in CCM, fits."""
-    from kws.firmware.toolchain import size_of
+    from kws.firmware_project.toolchain import size_of
     from kws.flash import elf_load_address
 
     data = elf.read_bytes()
@@ -294,8 +281,8 @@ def check_stm32_elf(elf: Path) -> None:
 @needs_arm
 def test_stm32f4_mic_firmware_builds(tmp_path):
     from kws.features.micro import MicroFrontendConfig, tables_for
-    from kws.firmware import emit_c
-    from kws.firmware.toolchain import build_elf
+    from kws.firmware_project import emit_c
+    from kws.firmware_project.toolchain import build_elf
 
     tables = tables_for(MicroFrontendConfig())
     config_c = tmp_path / "frontend_config.c"
@@ -318,7 +305,8 @@ def test_stm32f4_mic_firmware_builds(tmp_path):
 
 
 def _build_deployed(tmp_path: Path, audio_source: int | None) -> Path:
-    from kws.project import deploy, load_project
+    from kws.firmware_project.deploy import deploy
+    from kws.firmware_project.layout import load_project
 
     project = tmp_path / "fw"
     deploy(MICRO_SPEECH, project, "stm32f4-disco", frontend="micro")
@@ -353,21 +341,41 @@ def test_deployed_project_builds_for_stm32f4_mic(tmp_path):
     assert "mic_dma_buffer" in _symbols(project / "build" / "firmware.elf")
 
 
-# --- nano33ble: exported Arduino library ----------------------------------------------------
+# --- nano33ble: the application as an Arduino library -----------------------------------------
 
-PIPELINE_CDEF = """
-typedef struct { uint32_t frame_index; int label; int8_t score; const int8_t* scores; } KwsResult;
-int kws_pipeline_init(void);
-int kws_pipeline_process(const int16_t* samples, size_t n, KwsResult* result);
+APP_CDEF = """
+typedef struct {
+  void (*on_features)(void*, uint32_t, int, const void*, const int8_t*, int);
+  void (*on_scores)(void*, uint32_t, const int8_t*, int);
+  void (*on_detection)(void*, uint32_t, int, int32_t);
+  void* context;
+} KwsAppHooks;
+int kws_app_init(const KwsAppHooks* hooks);
+int kws_app_process_audio(const int16_t* samples, size_t n);
+extern "Python" void record_features(void*, uint32_t, int, const void*, const int8_t*, int);
+extern "Python" void record_scores(void*, uint32_t, const int8_t*, int);
+extern "Python" void record_detection(void*, uint32_t, int, int32_t);
+"""
+# What a sketch does, in C: the library's header, hooks, audio in.
+LINK_CHECK_MAIN = r"""
+#include "kws_micro_speech.h"
+static int16_t silence[160];
+static const KwsAppHooks no_hooks = {0, 0, 0, 0};
+int main(void) {
+  if (!kws_app_init(&no_hooks)) return 1;
+  return kws_app_process_audio(silence, 160) < 0;
+}
 """
 
 
 @pytest.fixture(scope="module")
 def arduino_library(tmp_path_factory):
-    from kws.arduino import export_arduino_library
+    from kws.firmware_project.deploy import deploy
 
     out = tmp_path_factory.mktemp("arduino") / "KwsMicroSpeech"
-    return export_arduino_library(MICRO_SPEECH, out, stride_frames=1)
+    cfg = deploy(MICRO_SPEECH, out, "nano33ble", frontend="micro", stride_frames=1)
+    assert cfg["package"] == "arduino-library" and cfg["elf"] is None
+    return out
 
 
 def test_arduino_library_layout(arduino_library):
@@ -378,77 +386,137 @@ def test_arduino_library_layout(arduino_library):
     sketch = (lib / "examples" / "kws_micro_speech" / "kws_micro_speech.ino").read_text()
     assert "PDM.onReceive(onPDMdata)" in sketch and "PDM.begin(1, 16000)" in sketch
     assert "#include <kws_micro_speech.h>" in sketch
+    assert "kws_app_init(&hooks)" in sketch and "kws_app_process_audio" in sketch
     src = lib / "src"
-    for name in ["kws_micro_speech.h", "kws_pipeline.c", "kws_settings.c", "model.c",
+    # The same application as every other board: firmware/app's pipeline, generated config.
+    for name in ["kws_micro_speech.h", "kws_app.c", "feature_window.c", "feature_quantize.c",
+                 "score_average.c", "kws_app_config.h", "frontend.c", "model.c",
                  "model_weights.c", "micro_frontend/micro_frontend.c", "kernels/conv_2d.c"]:
         assert (src / name).is_file(), name
+    for name in ["main.c", "protocol.c", "kws_pipeline.c"]:
+        assert not (src / name).exists(), name
+    for stem in ("kws_app", "feature_window", "feature_quantize", "score_average"):
+        assert (src / f"{stem}.c").read_bytes() == (ROOT / "firmware/app" / f"{stem}.c"
+                                                     ).read_bytes()
     assert not list(lib.rglob("*.in")) and not (src / "model.json").exists()
-    settings = (src / "kws_settings.h").read_text()
-    assert "#define KWS_FEATURE_FRAMES 49" in settings
-    assert "#define KWS_FEATURE_CHANNELS 40" in settings
+    settings = (src / "kws_app_config.h").read_text()
+    assert "#define KWS_APP_FRAMES 49" in settings
+    assert "#define KWS_APP_CHANNELS 40" in settings
+    assert "#define KWS_APP_STRIDE_FRAMES 1" in settings
+    assert "#define KWS_MAX_CHANNELS 40" in (src / "kws_config.h").read_text()
 
 
 @pytest.mark.arm
 @needs_arm
 def test_arduino_library_compiles_for_nano33ble(arduino_library, tmp_path):
+    """All of src/ compiles with the board's Cortex-M4F flags and -Werror, and links into
+    a program (newlib's nosys stubs stand in for the Arduino core)."""
+    from kws.boards import get_board
+    from kws.firmware_project.toolchain import C_FLAGS
+
     gcc = shutil.which("arm-none-eabi-gcc")
     assert gcc is not None
-    sources = sorted((arduino_library / "src").rglob("*.c"))
+    flags = [*get_board("nano33ble").cflags(), *C_FLAGS, "-O2"]
+    assert "-mcpu=cortex-m4" in flags and "-mfpu=fpv4-sp-d16" in flags and "-Werror" in flags
+    src = arduino_library / "src"
+    sources = sorted(src.rglob("*.c"))
     assert len(sources) >= 15
-    for source in sources:
-        proc = subprocess.run(
-            [gcc, "-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16",
-             "-std=c99", "-Wall", "-Wextra", "-Werror", "-O2",
-             f"-I{arduino_library / 'src'}", "-c", str(source), "-o",
-             str(tmp_path / (source.stem + ".o"))],
-            capture_output=True, text=True)
+    objects = []
+    for i, source in enumerate(sources):
+        obj = tmp_path / f"{i}_{source.stem}.o"
+        proc = subprocess.run([gcc, *flags, f"-I{src}", "-c", str(source), "-o", str(obj)],
+                              capture_output=True, text=True)
         assert proc.returncode == 0, f"{source}: {proc.stderr}"
+        objects.append(str(obj))
+    main = tmp_path / "sketch_main.c"
+    main.write_text(LINK_CHECK_MAIN)
+    proc = subprocess.run([gcc, *flags, f"-I{src}", str(main), *objects, "--specs=nosys.specs",
+                           "-Wl,--gc-sections", "-o", str(tmp_path / "sketch.elf"), "-lm"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
 
 
-def test_arduino_pipeline_matches_host_on_real_clips(arduino_library, tmp_path):
-    """The library's pipeline, compiled for the host, scores clips exactly as kws does."""
-    from cffi import FFI
+def test_arduino_app_matches_host_on_real_clips(arduino_library, tmp_path):
+    """The library's application, compiled for the host and fed 20 ms at a time, reports
+    the features, scores and detections kws computes on the host."""
+    from support.detection import expected_detections
 
+    from kws import protocol
     from kws.audio import load_audio
-    from kws.engines import open_session
-    from kws.export import quantize_inputs
-    from kws.features import MicroFrontendConfig, compute_features, to_model_input
+    from kws.features import MicroFrontendConfig, compute_features
+    from kws.firmware_project.host_pipeline import host_scores, quantize_features
+    from kws.firmware_project.layout import load_project
 
     src = arduino_library / "src"
-    ffi = FFI()
-    ffi.cdef(PIPELINE_CDEF)
-    ffi.set_source("_kws_arduino_pipeline_test", '#include "kws_pipeline.h"',
-                   sources=[str(p) for p in sorted(src.rglob("*.c"))], include_dirs=[str(src)],
-                   extra_compile_args=["-std=c99", "-Wall", "-Wextra", "-Werror", "-O1",
-                                       "-ffp-contract=off"])
-    lib_path = ffi.compile(tmpdir=str(tmp_path), verbose=False)
-    spec = importlib.util.spec_from_file_location("_kws_arduino_pipeline_test", lib_path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = compile_cffi("_kws_arduino_app_test", APP_CDEF, "kws_micro_speech.h",
+                          sorted(src.rglob("*.c")), [src], tmp_path, opt="-O1")
+    ffi, lib = module.ffi, module.lib
+    got: dict[str, list] = {"features": [], "scores": [], "detections": []}
 
+    @ffi.def_extern(name="record_features")
+    def _features(ctx, frame_index, raw_format, raw, quantized, n):
+        ffi.from_handle(ctx)["features"].append(
+            (int(frame_index), int(raw_format),
+             np.frombuffer(ffi.buffer(quantized, n), dtype=np.int8).copy()))
+
+    @ffi.def_extern(name="record_scores")
+    def _scores(ctx, frame_index, scores, n):
+        ffi.from_handle(ctx)["scores"].append(protocol.Scores(
+            int(frame_index), np.frombuffer(ffi.buffer(scores, n), dtype=np.int8).copy()))
+
+    @ffi.def_extern(name="record_detection")
+    def _detection(ctx, frame_index, label, average):
+        ffi.from_handle(ctx)["detections"].append((int(frame_index), int(label), int(average)))
+
+    handle = ffi.new_handle(got)
+    hooks = ffi.new("KwsAppHooks*", {"on_features": lib.record_features,
+                                     "on_scores": lib.record_scores,
+                                     "on_detection": lib.record_detection, "context": handle})
+    assert lib.kws_app_init(hooks) == 1
     clips = [load_audio(FIXTURES / f"{w}_1000ms.wav") for w in ("yes", "no", "noise")]
     audio = np.concatenate(clips).astype(np.int16)
-    assert module.lib.kws_pipeline_init() == 1
-    result = module.ffi.new("KwsResult*")
-    device = {}
     for start in range(0, len(audio), 320):  # one 20 ms hop at a time
         chunk = np.ascontiguousarray(audio[start:start + 320])
-        ptr = module.ffi.cast("const int16_t*", module.ffi.from_buffer(chunk))
-        if module.lib.kws_pipeline_process(ptr, len(chunk), result):
-            scores = np.frombuffer(module.ffi.buffer(result.scores, 4), dtype=np.int8).copy()
-            device[int(result.frame_index)] = (int(result.label), scores)
+        lib.kws_app_process_audio(ffi.cast("const int16_t*", ffi.from_buffer(chunk)), len(chunk))
+
+    cfg = load_project(arduino_library)
     config = MicroFrontendConfig()
     features = compute_features(audio, config)
-    q = quantize_inputs(to_model_input(features, config), 0.10171568393707275, -128)
-    runner = open_session("tflm", MICRO_SPEECH)
-    assert sorted(device) == list(range(49, len(features) + 1))
-    for end, (label, scores) in device.items():
-        expected = runner(q[end - 49:end]).reshape(-1)
-        assert np.array_equal(scores, expected), end
-        assert label == int(np.argmax(expected))
+    q = quantize_features(features, config, cfg["input_scale"], cfg["input_zero_point"])
+    assert [f[0] for f in got["features"]] == list(range(1, len(features) + 1))
+    assert all(f[1] == 1 for f in got["features"])  # KWS_FEATURES_UINT16
+    assert np.array_equal(np.stack([f[2] for f in got["features"]]), q)
+    expected = host_scores(audio, cfg, MICRO_SPEECH, "tflm")
+    assert [s.frame_index for s in got["scores"]] == list(range(49, len(features) + 1))
+    assert [s.frame_index for s in expected] == [s.frame_index for s in got["scores"]]
+    for have, want in zip(got["scores"], expected, strict=True):
+        assert np.array_equal(have.scores, want.scores), have.frame_index
     # The clips themselves are recognised once the window holds them.
-    assert device[49][0] == 2 and device[98][0] == 3
+    by_frame = {s.frame_index: s.scores for s in got["scores"]}
+    assert int(np.argmax(by_frame[49])) == 2 and int(np.argmax(by_frame[98])) == 3
+    assert got["detections"] == expected_detections(got["scores"], cfg)
+    assert {label for _, label, _ in got["detections"]} >= {2, 3}
+
+
+def test_cli_deploys_an_arduino_library(tmp_path, capsys):
+    from kws.cli import main
+
+    out = tmp_path / "KwsNano"
+    assert main(["deploy", str(MICRO_SPEECH), "--board", "nano33ble", "--frontend", "micro",
+                 "--out", str(out)]) == 0
+    assert "Arduino library" in capsys.readouterr().out
+    assert (out / "src" / "kws_nano.h").is_file()
+    assert "#include <kws_nano.h>" in (
+        out / "examples" / "kws_micro_speech" / "kws_micro_speech.ino").read_text()
+    assert main(["firmware", "build", str(out)]) == 2
+    assert "arduino-cli" in capsys.readouterr().err
+    assert main(["deploy", str(MICRO_SPEECH), "--board", "nano33ble", "--out",
+                 str(tmp_path / "bad-name"), "--frontend", "micro"]) == 2
+    assert "must be letters" in capsys.readouterr().err
+    assert main(["deploy", str(MICRO_SPEECH), "--board", "nano33ble", "--out",
+                 str(tmp_path / "KwsBits"), "--frontend", "micro"]) == 2
+    assert "kws_bits.h replace" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["KwsNano"]
 
 
 if __name__ == "__main__":

@@ -281,8 +281,8 @@ def assert_cortex_m4_equals_tflm(path: Path, tmp_path: Path, inputs: list[np.nda
                     "qemu-system-arm)")
     from kws.deploy import compile_model
     from kws.engines import run_model
-    from kws.firmware.qemu import run_qemu
-    from kws.firmware.toolchain import build_elf
+    from kws.firmware_project.qemu import run_qemu
+    from kws.firmware_project.toolchain import build_elf
 
     compiled = compile_model(path, tmp_path, name="model")
     (tmp_path / "main.c").write_text(_QEMU_PROGRAM)

@@ -39,8 +39,24 @@ def test_board_registry() -> None:
     assert b.qemu_machine == "mps2-an386" and not b.has_mic
     assert "-mcpu=cortex-m4" in b.cflags() and "-mfloat-abi=hard" in b.cflags()
     assert all(p.is_file() for p in b.source_paths())
+    # Shared Cortex-M parts are board sources and include directories of both boards.
+    for name in ("qemu-mps2-an386", "stm32f4-disco"):
+        board = get_board(name)
+        assert board.common == ("cortex_m",)
+        assert "compiler_support.c" in [p.name for p in board.source_paths()]
+        assert board.common_paths()[0] in board.include_paths()
     with pytest.raises(KwsError, match="unknown board 'nope'.*qemu-mps2-an386"):
         get_board("nope")
+    # The toolchain takes a board's CPU flags, sources and linker script from the registry.
+    from kws.firmware_project.toolchain import compile_flags
+
+    assert compile_flags("soft", board="stm32f4-disco")[:3] == [
+        *get_board("stm32f4-disco").cpu, "-mfloat-abi=soft"]
+    assert "-mfpu=fpv4-sp-d16" in compile_flags("hard")
+    nano = get_board("nano33ble")
+    assert nano.package == "arduino-library" and nano.has_mic and nano.sources == ()
+    with pytest.raises(KwsError, match="linked by its arduino-library tooling"):
+        nano.linker_script_path()
 
 
 @pytest.mark.parametrize("edit, message", [
@@ -49,6 +65,9 @@ def test_board_registry() -> None:
     (lambda d: d.update(sources=["missing.c"]), "missing.c"),
     (lambda d: d.update(name="other"), "does not match"),
     (lambda d: d.update(flash=[1]), "flash"),
+    (lambda d: d.update(package="zip"), "package must be one of"),
+    (lambda d: d.pop("linker_script"), "linker_script"),
+    (lambda d: d.update(common=["nope"]), "shared part 'nope'"),
 ])
 def test_bad_board_json_is_refused(tmp_path, edit, message) -> None:
     from kws.boards import get_board
@@ -56,6 +75,7 @@ def test_bad_board_json_is_refused(tmp_path, edit, message) -> None:
     src = get_board("qemu-mps2-an386").directory
     board = tmp_path / "qemu-mps2-an386"
     shutil.copytree(src, board)
+    shutil.copytree(src.parent / "common", tmp_path / "common")
     data = json.loads((board / "board.json").read_text())
     edit(data)
     (board / "board.json").write_text(json.dumps(data))
@@ -67,7 +87,8 @@ def test_bad_board_json_is_refused(tmp_path, edit, message) -> None:
 
 
 def test_deploy_writes_a_self_contained_project(tmp_path) -> None:
-    from kws.project import deploy, frontend_hash, load_project
+    from kws.firmware_project.deploy import deploy, frontend_hash
+    from kws.firmware_project.layout import load_project
 
     model = _model_with_json(tmp_path)
     cfg = deploy(model, tmp_path / "fw", stride_frames=4)
@@ -77,7 +98,8 @@ def test_deploy_writes_a_self_contained_project(tmp_path) -> None:
     assert cfg["stride_frames"] == 4 and cfg["labels"][2] == "yes"
     assert cfg["frontend_hash"] == frontend_hash(cfg["frontend"]) != 0
     for rel in ("Makefile", "app/main.c", "app/protocol.c", "board/board.h",
-                "board/mps2_an386.ld", "core/kernels/conv_2d.c",
+                "board/mps2_an386.ld", "board/common/cortex_m/cortex_m.c",
+                "core/kernels/conv_2d.c",
                 "core/micro_frontend/micro_frontend.c", "generated/model.c",
                 "generated/model_weights.c", "generated/frontend.c",
                 "generated/kws_app_config.h"):
@@ -99,7 +121,8 @@ def test_deploy_writes_a_self_contained_project(tmp_path) -> None:
 
 
 def test_deploy_refusals_leave_nothing(tmp_path) -> None:
-    from kws.project import deploy, load_project
+    from kws.firmware_project.deploy import deploy
+    from kws.firmware_project.layout import load_project
 
     model = _model_with_json(tmp_path)
     with pytest.raises(KwsError, match="unknown board"):
@@ -135,7 +158,7 @@ def test_deploy_refusals_leave_nothing(tmp_path) -> None:
 def test_project_builds_with_plain_make_warning_free(tmp_path) -> None:
     """The generated Makefile alone (no kws on PATH or PYTHONPATH) builds firmware, bench and
     size targets with -Wall -Wextra -Werror; gcc prints no diagnostics at all."""
-    from kws.project import deploy
+    from kws.firmware_project.deploy import deploy
 
     model = _model_with_json(tmp_path)
     fw = tmp_path / "fw"

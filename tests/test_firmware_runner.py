@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 from kws.errors import KwsError
-from kws.firmware import emit_c
-from kws.firmware.toolchain import FIRMWARE_DIR, build_elf, have_arm_tools, size_of
+from kws.firmware_project import emit_c
+from kws.firmware_project.layout import FIRMWARE_DIR
+from kws.firmware_project.toolchain import build_elf, have_arm_tools, size_of
 
 ARM_MISSING = "needs arm-none-eabi-gcc and qemu-system-arm (apt-get install gcc-arm-none-eabi " \
     "libnewlib-arm-none-eabi qemu-system-arm)"
@@ -121,7 +122,7 @@ def test_emitted_micro_config_names_every_table() -> None:
 # --- toolchain ---------------------------------------------------------------------------
 
 def test_missing_tool_names_debian_package(monkeypatch: pytest.MonkeyPatch) -> None:
-    from kws.firmware import qemu, toolchain
+    from kws.firmware_project import qemu, toolchain
 
     monkeypatch.setattr(toolchain.shutil, "which", lambda name: None)
     with pytest.raises(KwsError, match="apt-get install gcc-arm-none-eabi"):
@@ -133,10 +134,10 @@ def test_missing_tool_names_debian_package(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_unknown_board_is_a_clear_error(tmp_path: Path) -> None:
-    from kws.firmware.toolchain import board_dir
+    from kws.firmware_project.toolchain import compile_flags
 
     with pytest.raises(KwsError, match="unknown board 'nope'.*qemu-mps2-an386"):
-        board_dir("nope")
+        compile_flags(board="nope")
 
 
 @pytest.mark.arm
@@ -149,21 +150,17 @@ def test_build_errors_and_memory_overruns_fail_cleanly(tmp_path: Path) -> None:
         build_elf([warn], [], out)
     assert not out.exists() and list(tmp_path.glob("*.tmp")) == []
 
-    big_ram = tmp_path / "ram.c"
-    big_ram.write_text(
-        "#include <stdint.h>\nvolatile uint8_t big[300 * 1024];\n"
-        "int main(void) { big[7] = 1; return big[7]; }\n"
-    )
-    with pytest.raises(KwsError, match="RAM overflowed"):
-        build_elf([big_ram], [], tmp_path / "ram.elf")
-
-    big_flash = tmp_path / "flash.c"
-    big_flash.write_text(
-        "#include <stdint.h>\nconst uint8_t table[1100 * 1024] = {1};\n"
-        "int main(void) { return ((const volatile uint8_t*)table)[5]; }\n"
-    )
-    with pytest.raises(KwsError, match="FLASH overflowed"):
-        build_elf([big_flash], [], tmp_path / "flash.elf")
+    too_big = {
+        "RAM": "#include <stdint.h>\nvolatile uint8_t big[300 * 1024];\n"
+               "int main(void) { big[7] = 1; return big[7]; }\n",
+        "FLASH": "#include <stdint.h>\nconst uint8_t table[1100 * 1024] = {1};\n"
+                 "int main(void) { return ((const volatile uint8_t*)table)[5]; }\n",
+    }
+    for region, source in too_big.items():
+        big = tmp_path / f"{region.lower()}.c"
+        big.write_text(source)
+        with pytest.raises(KwsError, match=f"{region} overflowed"):
+            build_elf([big], [], tmp_path / f"{region.lower()}.elf")
 
     ok = tmp_path / "ok.c"
     ok.write_text("int main(void) { return 0; }\n")
@@ -188,7 +185,7 @@ def board_check_elf(request: pytest.FixtureRequest, tmp_path_factory: pytest.Tem
 
 @pytest.mark.arm
 def test_uart_round_trip_and_exit_codes(board_check_elf) -> None:
-    from kws.firmware.qemu import run_qemu
+    from kws.firmware_project.qemu import run_qemu
 
     elf, _ = board_check_elf
     payload = bytes(range(256))[::-1][:200] + b"\x00\n\r\xff"
@@ -201,7 +198,7 @@ def test_uart_round_trip_and_exit_codes(board_check_elf) -> None:
 
 @pytest.mark.arm
 def test_semihosting_formatting(board_check_elf) -> None:
-    from kws.firmware.qemu import run_qemu
+    from kws.firmware_project.qemu import run_qemu
 
     elf, _ = board_check_elf
     code, stdout, uart = run_qemu(elf, 20, b"f")
@@ -215,7 +212,7 @@ def test_semihosting_formatting(board_check_elf) -> None:
 
 @pytest.mark.arm
 def test_float_arithmetic_matches_numpy(board_check_elf) -> None:
-    from kws.firmware.qemu import run_qemu
+    from kws.firmware_project.qemu import run_qemu
 
     elf, abi = board_check_elf
     code, stdout, _ = run_qemu(elf, 20, b"p")
@@ -227,7 +224,7 @@ def test_float_arithmetic_matches_numpy(board_check_elf) -> None:
 
 @pytest.mark.arm
 def test_fault_is_reported_not_hung(board_check_elf) -> None:
-    from kws.firmware.qemu import run_qemu
+    from kws.firmware_project.qemu import run_qemu
 
     elf, _ = board_check_elf
     code, stdout, _ = run_qemu(elf, 20, b"u")
@@ -249,7 +246,7 @@ def _qemu_pids_for(elf: Path) -> list[int]:
 
 @pytest.mark.arm
 def test_timeout_kills_qemu_and_keeps_partial_output(board_check_elf) -> None:
-    from kws.firmware.qemu import QemuTimeout, run_qemu
+    from kws.firmware_project.qemu import QemuTimeout, run_qemu
 
     elf, _ = board_check_elf
     with pytest.raises(QemuTimeout, match="did not exit within 1.5 s") as info:
@@ -262,7 +259,7 @@ def test_timeout_kills_qemu_and_keeps_partial_output(board_check_elf) -> None:
 
 @pytest.mark.arm
 def test_ticks_count_instructions_under_icount(board_check_elf) -> None:
-    from kws.firmware.qemu import run_qemu
+    from kws.firmware_project.qemu import run_qemu
 
     elf, _ = board_check_elf
     n = 200_000

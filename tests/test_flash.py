@@ -383,15 +383,19 @@ def test_board_registry_describes_flashing(tmp_path):
     from kws.flash import board_flash_settings
 
     nano = get_board("nano33ble")
-    assert nano.build == "arduino" and board_flash_settings("nano33ble")["tools"] == ["bossac"]
+    assert nano.package == "arduino-library"
+    assert board_flash_settings("nano33ble")["tools"] == ["bossac"]
     disco = board_flash_settings("stm32f4-disco")
     assert disco["tools"][0] == "st-flash" and disco["serial_baud"] == 1200
     assert "USB-serial adapter on PA2" in get_board("stm32f4-disco").uart["port_hint"]
-    from kws.project import deploy
+    from kws.firmware_project.build import build_project
+    from kws.firmware_project.deploy import deploy
 
+    # kws deploys the Nano as an Arduino library; its firmware is built by Arduino's tools.
+    deploy(Path(__file__).parent / "fixtures" / "models" / "micro_speech_quantized.tflite",
+           tmp_path / "KwsNano", "nano33ble", frontend="micro")
     with pytest.raises(KwsError, match="built by the Arduino IDE"):
-        deploy(Path(__file__).parent / "fixtures" / "models" / "micro_speech_quantized.tflite",
-               tmp_path / "p", "nano33ble", frontend="micro")
+        build_project(tmp_path / "KwsNano")
 
 
 def test_dry_run_of_a_project_directory(tmp_path, capsys):

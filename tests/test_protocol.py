@@ -205,10 +205,11 @@ def test_c_parser_resyncs_like_python(app_c) -> None:
 
 
 def test_c_feature_quantization_equals_host(app_c) -> None:
-    """firmware/app/feature_quantize.c == kws.project.quantize_features, every uint16 value
-    (micro) and 200k MFCC-like floats, over several scales and zero points."""
+    """firmware/app/feature_quantize.c == kws.firmware_project.host_pipeline.quantize_features,
+    every uint16 value (micro) and 200k MFCC-like floats, over several scales and zero
+    points."""
     from kws.features import MfccConfig, MicroFrontendConfig
-    from kws.project import feature_scale, quantize_features
+    from kws.firmware_project.host_pipeline import feature_scale, quantize_features
 
     micro, mfcc = MicroFrontendConfig(), MfccConfig()
     raw16 = np.arange(65536, dtype=np.uint16)

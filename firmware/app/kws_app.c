@@ -28,6 +28,8 @@ static int8_t score_history[KWS_APP_AVERAGE_COUNT * KWS_MODEL_NUM_LABELS];
 static int32_t score_sums[KWS_MODEL_NUM_LABELS];
 static KwsScoreAverageState scores;
 static uint32_t frames_since_inference;
+static const KwsAppHooks no_hooks = {0, 0, 0, 0};
+static KwsAppHooks app_hooks;
 
 #if KWS_APP_FRONTEND == KWS_FRONTEND_MICRO
 static KwsMicroFrontendState frontend;
@@ -48,10 +50,11 @@ static float frame[KWS_APP_CHANNELS];
 #endif
 #endif /* KWS_APP_FRONTEND != KWS_FRONTEND_NONE */
 
-int kws_app_init(void) {
+int kws_app_init(const KwsAppHooks* hooks) {
 #if KWS_APP_FRONTEND != KWS_FRONTEND_NONE
   KwsFeatureWindowConfig window_config;
   KwsScoreAverageConfig score_config;
+  app_hooks = hooks != 0 ? *hooks : no_hooks;
   window_config.frames = KWS_APP_FRAMES;
   window_config.channels = KWS_APP_CHANNELS;
   window_config.rows = window_rows;
@@ -67,6 +70,7 @@ int kws_app_init(void) {
   frames_since_inference = 0;
   return FRONTEND_INIT();
 #else
+  (void)hooks;
   return 1;
 #endif
 }
@@ -92,7 +96,10 @@ static void on_frame(void) {
   QUANTIZE_FRAME(row);
   kws_feature_window_commit(&window);
   frame_index = window.filled;
-  kws_app_on_features(frame_index, RAW_FORMAT, frame, row, KWS_APP_CHANNELS);
+  if (app_hooks.on_features) {
+    app_hooks.on_features(app_hooks.context, frame_index, RAW_FORMAT, frame, row,
+                          KWS_APP_CHANNELS);
+  }
   if (!kws_feature_window_full(&window)) return;
   /* The first inference runs as soon as the window is full, then every stride frames. */
   if (frame_index > (uint32_t)KWS_APP_FRAMES && ++frames_since_inference < KWS_APP_STRIDE_FRAMES) {
@@ -101,9 +108,13 @@ static void on_frame(void) {
   frames_since_inference = 0;
   kws_feature_window_copy(&window, model_input);
   kws_model_invoke(model_input, model_output);
-  kws_app_on_scores(frame_index, model_output, KWS_MODEL_NUM_LABELS);
+  if (app_hooks.on_scores) {
+    app_hooks.on_scores(app_hooks.context, frame_index, model_output, KWS_MODEL_NUM_LABELS);
+  }
   label = kws_score_average_update(&scores, model_output, &average);
-  if (label >= 0) kws_app_on_detection(frame_index, label, average);
+  if (label >= 0 && app_hooks.on_detection) {
+    app_hooks.on_detection(app_hooks.context, frame_index, label, average);
+  }
 }
 #endif
 

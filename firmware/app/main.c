@@ -137,10 +137,12 @@ static void send_status(void) {
   send(KWS_MSG_STATUS, p, KWS_STATUS_BYTES);
 }
 
-void kws_app_on_features(uint32_t frame_index, int raw_format, const void* raw,
-                         const int8_t* quantized, int n) {
+#if KWS_APP_FRONTEND != KWS_FRONTEND_NONE
+static void send_features(void* context, uint32_t frame_index, int raw_format, const void* raw,
+                          const int8_t* quantized, int n) {
   uint16_t length = 0;
   int i;
+  (void)context;
   if (!(options & KWS_OPTION_SEND_FEATURES)) return;
   kws_put_u32(send_buffer, frame_index);
   send_buffer[4] = (uint8_t)raw_format;
@@ -165,8 +167,9 @@ void kws_app_on_features(uint32_t frame_index, int raw_format, const void* raw,
   send(KWS_MSG_FEATURES, send_buffer, length);
 }
 
-void kws_app_on_scores(uint32_t frame_index, const int8_t* scores, int n) {
+static void send_scores(void* context, uint32_t frame_index, const int8_t* scores, int n) {
   int i;
+  (void)context;
   if (!(options & KWS_OPTION_SEND_SCORES)) return;
   kws_put_u32(send_buffer, frame_index);
   send_buffer[4] = (uint8_t)n;
@@ -174,14 +177,21 @@ void kws_app_on_scores(uint32_t frame_index, const int8_t* scores, int n) {
   send(KWS_MSG_SCORES, send_buffer, (uint16_t)(5 + n));
 }
 
-void kws_app_on_detection(uint32_t frame_index, int label, int32_t average) {
+static void send_detection(void* context, uint32_t frame_index, int label, int32_t average) {
   uint8_t p[7];
+  (void)context;
   kws_put_u32(p, frame_index);
   p[4] = (uint8_t)label;
   p[5] = (uint8_t)(int8_t)average;
   p[6] = (uint8_t)(int8_t)KWS_APP_THRESHOLD_Q;
   send(KWS_MSG_DETECTION, p, 7);
 }
+
+static const KwsAppHooks protocol_hooks = {send_features, send_scores, send_detection, 0};
+#define RESULT_HOOKS (&protocol_hooks)
+#else
+#define RESULT_HOOKS 0 /* a model-only build has no results but OUTPUT frames */
+#endif
 
 static void handle_audio(const KwsFrame* frame) {
   size_t i, n;
@@ -332,7 +342,7 @@ static void listen_mic(void) {
 int main(void) {
   board_init();
   kws_protocol_parser_reset(&parser);
-  if (!kws_app_init()) {
+  if (!kws_app_init(RESULT_HOOKS)) {
     send_error(KWS_ERROR_NO_FRONTEND, "frontend config rejected");
     board_exit(3);
   }

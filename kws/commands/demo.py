@@ -43,7 +43,8 @@ def _firmware_check(model_path: Path, out: Path, clips: list[tuple[str, Any]],
                     console: Any) -> dict[str, Any]:
     """Deploy to the emulated board, stream clips over the UART, compare with the host."""
     from kws.board_check import check_against_host, demo_streams
-    from kws.project import build_project, deploy
+    from kws.firmware_project.build import build_project
+    from kws.firmware_project.deploy import deploy
 
     project_dir = out / "firmware"
     deploy(model_path, project_dir, "qemu-mps2-an386")
@@ -69,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     from kws.evaluate import classification_metrics
     from kws.export import export_run, quantize_inputs
     from kws.features import frontend_config
-    from kws.firmware.toolchain import have_arm_tools
+    from kws.firmware_project.toolchain import have_arm_tools
     from kws.train import TrainConfig, train
 
     console = make_console(stderr=True)

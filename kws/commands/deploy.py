@@ -19,8 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "export).")
     add_model_arg(p, positional=True)
     p.add_argument("--board", default="qemu-mps2-an386",
-                   help="board under firmware/boards (default: qemu-mps2-an386); nano33ble "
-                   "exports an Arduino library instead of a make project")
+                   help="board under firmware/boards (default: qemu-mps2-an386); an Arduino "
+                   "board (nano33ble) gets an Arduino library named after --out")
     p.add_argument("--out", required=True, type=Path, help="project directory (replaced)")
     p.add_argument("--stride-frames", type=int, default=10,
                    help="feature frames between inferences (default: 10)")
@@ -35,11 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from kws.console import make_console
-    from kws.project import deploy
+    from kws.firmware_project.deploy import deploy
 
     console = make_console(stderr=True)
-    if args.board == "nano33ble":
-        return _export_arduino(args, console)
     with console.status(f"compiling {args.model} for {args.board}"):
         cfg = deploy(args.model, args.out, args.board, stride_frames=args.stride_frames,
                      frontend=args.frontend, threshold=args.threshold,
@@ -51,20 +49,10 @@ def run(args: argparse.Namespace) -> int:
           f"window {cfg['frames']}x{cfg['channels']}, stride {cfg['stride_frames']} frames, "
           f"{len(cfg['labels'])} labels, arena {cfg['arena_bytes']} B, weights "
           f"{cfg['weight_bytes']} B, {cfg['macs']:,} MACs")
-    print(f"build it with `kws firmware build {args.out}` or `make -C {args.out}`")
-    return 0
-
-
-def _export_arduino(args: argparse.Namespace, console: object) -> int:
-    """The Nano 33 BLE is programmed through the Arduino IDE: hand it a library."""
-    from kws.arduino import export_arduino_library
-    from kws.errors import KwsError
-
-    if args.frontend not in (None, "micro"):
-        raise KwsError("the nano33ble export supports micro-frontend models only")
-    out = export_arduino_library(args.model, args.out, stride_frames=args.stride_frames,
-                                 threshold=args.threshold)
-    print(f"wrote Arduino library {out} (examples/kws_micro_speech): open the example in the "
-          "Arduino IDE or build it with arduino-cli -b arduino:mbed_nano:nano33ble, then "
-          "`kws flash SKETCH.bin --board nano33ble`")
+    if cfg["package"] == "arduino-library":
+        print(f"an Arduino library: open examples/kws_micro_speech in the Arduino IDE or build "
+              f"it with arduino-cli (see {args.out}/README.md), then "
+              f"`kws flash SKETCH.bin --board {cfg['board']}`")
+    else:
+        print(f"build it with `kws firmware build {args.out}` or `make -C {args.out}`")
     return 0

@@ -28,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def build(args: argparse.Namespace) -> int:
     from kws.console import make_console
-    from kws.project import build_project
+    from kws.firmware_project.build import build_project
 
     console = make_console(stderr=True)
     with console.status(f"building {args.project}"):
@@ -48,7 +48,8 @@ def build(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     from kws.board_check import load_project_audio, run_report
     from kws.console import make_console
-    from kws.project import load_project, run_project
+    from kws.firmware_project.layout import load_project
+    from kws.firmware_project.run import run_project
 
     cfg = load_project(args.project)
     audio = load_project_audio(args.wav, cfg)
@@ -76,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
 
 def bench(args: argparse.Namespace) -> int:
     from kws.console import make_console
-    from kws.project import bench_project
+    from kws.firmware_project.run import bench_project
 
     console = make_console(stderr=True)
     with console.status(f"benchmarking {args.project} under qemu -icount"):

@@ -9,7 +9,7 @@ into :data:`MICRO_FRONTEND_CONFIG` and :data:`MFCC_CONFIG`, from which come
 
 - the cffi declarations (:meth:`ConfigStruct.cdef`, used by ``kws/_core_build.py``),
 - the cffi config the host passes to the C core (``kws.features._stream.new_c_config``),
-- the ``const`` config a firmware bakes (``kws.firmware.emit_c.emit_config``),
+- the ``const`` config a firmware bakes (``kws.firmware_project.emit_c.emit_config``),
 
 and ``tests/test_c_structs.py`` checks them against the C headers.
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kws.firmware.toolchain import have_arm_tools
+from kws.firmware_project.toolchain import have_arm_tools
 
 _MASK = 0xFFFFFFFF
 
@@ -113,7 +113,7 @@ def build_m4_image(cases: list[M4Case], out_dir: Path) -> tuple[Path, list[tuple
     """Compile every case, generate the driver and build one ELF for the M4 (hard float,
     -O2, the firmware's flags). Returns the ELF and each case's (input, output) shapes."""
     from kws.deploy import compile_model
-    from kws.firmware.toolchain import build_elf, core_sources
+    from kws.firmware_project.toolchain import build_elf, core_sources
 
     sources: list[Path] = []
     rows, includes, shapes = [], [], []
@@ -142,7 +142,7 @@ def build_m4_image(cases: list[M4Case], out_dir: Path) -> tuple[Path, list[tuple
 def run_m4_image(elf: Path, cases: list[M4Case], shapes: list[tuple],
                  timeout: float = 240.0) -> list[list[np.ndarray]]:
     """Run the image under QEMU; every case's outputs, in input order."""
-    from kws.firmware.qemu import run_qemu
+    from kws.firmware_project.qemu import run_qemu
 
     result = run_qemu(elf, timeout=timeout)
     lines = result.stdout.splitlines()

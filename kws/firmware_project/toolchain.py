@@ -2,9 +2,9 @@
 
 Every firmware image is built the same strict way (C99, ``-Wall -Wextra -Werror``, no FMA
 contraction, section garbage collection) and linked without libc (``-nostdlib``, libgcc
-only, libm on request) against a board directory under ``firmware/boards/``, which supplies
-startup code, a linker script with the part's real memory limits and the board API
-(``board.h``).
+only, libm on request) against a board of the registry (:mod:`kws.boards`), whose
+``board.json`` gives the CPU and float-ABI flags, startup and board API sources
+(``board.h``) and a linker script with the part's real memory limits.
 """
 
 from __future__ import annotations
@@ -18,13 +18,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from kws.boards import DEFAULT_BOARD, Board, get_board
 from kws.errors import KwsError
-
-ROOT = Path(__file__).resolve().parent.parent.parent
-FIRMWARE_DIR = ROOT / "firmware"
-CORE_DIR = FIRMWARE_DIR / "core"
-BOARDS_DIR = FIRMWARE_DIR / "boards"
-DEFAULT_BOARD = "qemu-mps2-an386"
+from kws.firmware_project.layout import CORE_DIR
 
 # Tool -> Debian package that provides it.
 DEBIAN_PACKAGES = {
@@ -34,11 +30,8 @@ DEBIAN_PACKAGES = {
     "qemu-system-arm": "qemu-system-arm",
 }
 
-CPU_FLAGS = ("-mcpu=cortex-m4", "-mthumb")
-FLOAT_ABI_FLAGS = {
-    "hard": ("-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"),
-    "soft": ("-mfloat-abi=soft",),
-}
+# Float ABIs kws builds and tests: FPU instructions, or none at all.
+FLOAT_ABIS = ("hard", "soft")
 C_FLAGS = (
     "-std=c99",
     "-Wall",
@@ -86,28 +79,6 @@ def have_arm_tools() -> bool:
     return all(shutil.which(t) for t in tools)
 
 
-def board_dir(board: str = DEFAULT_BOARD) -> Path:
-    """Directory of a board under ``firmware/boards`` (KwsError when it does not exist)."""
-    path = BOARDS_DIR / board
-    if not path.is_dir():
-        known = sorted(p.name for p in BOARDS_DIR.glob("*") if p.is_dir())
-        raise KwsError(f"unknown board {board!r} (no {path}; known boards: {', '.join(known)})")
-    return path
-
-
-def board_sources(board: str = DEFAULT_BOARD) -> list[Path]:
-    """The board's C files (startup, UART, semihosting, SysTick, formatting)."""
-    return sorted(board_dir(board).glob("*.c"))
-
-
-def linker_script(board: str = DEFAULT_BOARD) -> Path:
-    """The board's linker script (the only ``*.ld`` in its directory)."""
-    scripts = sorted(board_dir(board).glob("*.ld"))
-    if len(scripts) != 1:
-        raise KwsError(f"board {board!r} must have exactly one linker script, found {len(scripts)}")
-    return scripts[0]
-
-
 def core_sources(subdirs: Iterable[str] | None = None) -> list[Path]:
     """C files of the portable core (``firmware/core``), optionally only some subdirectories."""
     if subdirs is None:
@@ -133,11 +104,12 @@ def _trim(text: str) -> str:
     return text
 
 
-def compile_flags(float_abi: str = "hard", opt: str = "-O2") -> list[str]:
-    """CPU, float ABI and strictness flags shared by every ARM compile."""
-    if float_abi not in FLOAT_ABI_FLAGS:
+def compile_flags(float_abi: str = "hard", opt: str = "-O2", board: str = DEFAULT_BOARD
+                  ) -> list[str]:
+    """The board's CPU and float-ABI flags plus the strictness flags of every ARM compile."""
+    if float_abi not in FLOAT_ABIS:
         raise KwsError(f"float_abi must be 'hard' or 'soft', not {float_abi!r}")
-    return [*CPU_FLAGS, *FLOAT_ABI_FLAGS[float_abi], *C_FLAGS, opt]
+    return [*get_board(board).cflags(float_abi), *C_FLAGS, opt]
 
 
 def build_elf(
@@ -172,8 +144,9 @@ def build_elf(
     opt
         Optimisation flag, e.g. ``"-O2"`` or ``"-Os"``.
     board
-        Board directory name under ``firmware/boards``; ``None`` to compile without one
-        (then ``extra_flags`` must supply a linker script).
+        Board name (``firmware/boards/<board>/board.json``): CPU flags, sources, include
+        directories, defines and linker script; ``None`` to compile for the default board's
+        CPU without its files (then ``extra_flags`` must supply a linker script).
     stack_size
         Main stack bytes (linker symbol ``_stack_size``); the board default otherwise.
     link_libm
@@ -195,54 +168,70 @@ def build_elf(
     gcc = arm_gcc()
     out = Path(out_elf)
     out.parent.mkdir(parents=True, exist_ok=True)
-    srcs = [Path(s) for s in sources]
-    incs = [Path(i) for i in include_dirs] + [CORE_DIR]
-    link: list[str] = []
-    if board is not None:
-        bdir = board_dir(board)
-        srcs = srcs + board_sources(board)
-        incs = [bdir, *incs]
-        # -L: a board's linker script may INCLUDE its siblings.
-        link += ["-L", str(bdir), "-T", str(linker_script(board))]
-    for s in srcs:
-        if not s.is_file():
-            raise KwsError(f"firmware source {s} does not exist")
-    link += ["-nostdlib", "-Wl,--gc-sections"]
+    target = get_board(board or DEFAULT_BOARD)
+    srcs, incs, board_defines, link = _board_inputs(target if board else None, sources,
+                                                    include_dirs)
     if stack_size is not None:
         link.append(f"-Wl,--defsym=_stack_size={int(stack_size)}")
-    fd, tmp_name = tempfile.mkstemp(prefix=out.name + ".", suffix=".tmp", dir=out.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
     if map_file:
         link.append(f"-Wl,-Map={out}.map")
     cmd = [
         gcc,
-        *compile_flags(float_abi, opt),
+        *compile_flags(float_abi, opt, target.name),
+        *board_defines,
         *_define_flags(defines),
         *[f"-I{i}" for i in incs],
         *extra_flags,
         *[str(s) for s in srcs],
         *link,
-        "-o",
-        str(tmp),
-        *(["-lm"] if link_libm else []),
-        "-lgcc",
     ]
+    _link_atomically(cmd, out, [*(["-lm"] if link_libm else []), "-lgcc"])
+    return out
+
+
+def _board_inputs(board: Board | None, sources: Sequence[str | os.PathLike],
+                  include_dirs: Sequence[str | os.PathLike]
+                  ) -> tuple[list[Path], list[Path], list[str], list[str]]:
+    """(sources, include dirs, -D flags, linker flags) with the board's files added."""
+    srcs = [Path(s) for s in sources]
+    incs = [Path(i) for i in include_dirs] + [CORE_DIR]
+    defines: list[str] = []
+    link: list[str] = []
+    if board is not None:
+        srcs += board.source_paths()
+        incs = [*board.include_paths(), *incs]
+        defines = board.define_flags()
+        # -L: a board's linker script may INCLUDE its siblings.
+        link = ["-L", str(board.directory), "-T", str(board.linker_script_path()),
+                *board.ldflags]
+    for s in srcs:
+        if not s.is_file():
+            raise KwsError(f"firmware source {s} does not exist")
+    return srcs, incs, defines, [*link, "-nostdlib", "-Wl,--gc-sections"]
+
+
+def memory_overflow(diagnostics: str) -> str | None:
+    """``"RAM overflowed by N bytes"`` when the linker says the image does not fit."""
+    overflow = re.search(r"region `(\w+)' overflowed by (\d+) bytes", diagnostics)
+    return f"{overflow.group(1)} overflowed by {overflow.group(2)} bytes" if overflow else None
+
+
+def _link_atomically(cmd: list[str], out: Path, libs: list[str]) -> None:
+    """Run ``cmd -o TMP libs`` and rename TMP to ``out``; nothing is left on failure."""
+    fd, tmp_name = tempfile.mkstemp(prefix=out.name + ".", suffix=".tmp", dir=out.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        proc = subprocess.run([*cmd, "-o", str(tmp), *libs], capture_output=True, text=True)
         if proc.returncode != 0:
             msg = _trim(proc.stderr or proc.stdout)
-            overflow = re.search(r"region `(\w+)' overflowed by (\d+) bytes", msg)
+            overflow = memory_overflow(msg)
             if overflow:
-                raise KwsError(
-                    f"{out.name} does not fit the board: {overflow.group(1)} overflowed by "
-                    f"{overflow.group(2)} bytes\n{msg}"
-                )
+                raise KwsError(f"{out.name} does not fit the board: {overflow}\n{msg}")
             raise KwsError(f"building {out.name} with arm-none-eabi-gcc failed:\n{msg}")
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
-    return out
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,12 @@ import subprocess
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
 from kws.errors import KwsError
-from kws.firmware.toolchain import qemu_system_arm
+from kws.firmware_project.toolchain import qemu_system_arm
 
 DEFAULT_MACHINE = "mps2-an386"
 _CONNECT_POLL_S = 0.05
@@ -105,7 +106,8 @@ def run_qemu(
     Parameters
     ----------
     elf
-        A firmware image built for ``machine`` (see :func:`kws.firmware.toolchain.build_elf`).
+        A firmware image built for ``machine`` (see
+        :func:`kws.firmware_project.toolchain.build_elf`).
     timeout
         Wall-clock seconds before QEMU is killed and :class:`QemuTimeout` is raised.
     uart_input
@@ -136,19 +138,16 @@ def run_qemu(
     elf_path = Path(elf)
     if not elf_path.is_file():
         raise KwsError(f"{elf_path}: no such firmware ELF")
-    deadline = time.monotonic() + timeout
     with tempfile.TemporaryDirectory(prefix="kws-qemu-") as tmp:
-        semihosting_path = Path(tmp) / "semihosting.txt"
-        sock_path = Path(tmp) / "uart0.sock"
+        run = _Run(elf_path, Path(tmp), timeout, time.monotonic() + timeout)
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        listener.bind(str(sock_path))
+        listener.bind(str(run.uart_socket))
         listener.listen(1)
         listener.settimeout(_CONNECT_POLL_S)
-        cmd = qemu_command(elf_path, semihosting_path, sock_path, icount, machine,
+        cmd = qemu_command(elf_path, run.semihosting, run.uart_socket, icount, machine,
                            serial_index)
         # QEMU's own messages go to a file: a pipe nobody drains could stall the emulator.
-        log_path = Path(tmp) / "qemu.log"
-        log_file = open(log_path, "wb")  # closed in the finally below
+        log_file = open(run.log, "wb")  # closed in the finally below
         try:
             proc = subprocess.Popen(
                 cmd, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT
@@ -157,63 +156,89 @@ def run_qemu(
             log_file.close()
             listener.close()
             raise KwsError(f"{elf_path}: cannot start qemu-system-arm: {exc}") from None
-        uart_chunks: list[bytes] = []
         conn: socket.socket | None = None
-        reader: threading.Thread | None = None
         try:
-            # QEMU connects to the UART socket while it sets up the machine.
-            while conn is None:
-                try:
-                    conn, _ = listener.accept()
-                except TimeoutError:
-                    if proc.poll() is not None:
-                        log = _read_text(log_path)
-                        raise KwsError(
-                            f"{elf_path}: qemu-system-arm exited with status {proc.returncode} "
-                            f"before starting: {log.strip()}"
-                        ) from None
-                    if time.monotonic() > deadline:
-                        raise QemuTimeout(
-                            f"{elf_path}: qemu-system-arm did not start within {timeout:g} s",
-                            "",
-                            b"",
-                        ) from None
-            conn.settimeout(None)
-            booted = threading.Event()
-            if not input_after_output:
-                booted.set()
-            reader = threading.Thread(target=_read_all, args=(conn, uart_chunks, booted),
-                                      daemon=True)
-            reader.start()
-            if uart_input:
-                threading.Thread(
-                    target=_send_all, args=(conn, bytes(uart_input), booted, deadline),
-                    daemon=True,
-                ).start()
-            try:
-                proc.wait(timeout=max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                _kill(proc)
-                if reader is not None:
-                    reader.join(timeout=1.0)
-                raise QemuTimeout(
-                    f"{elf_path}: firmware did not exit within {timeout:g} s (QEMU killed)",
-                    _read_text(semihosting_path),
-                    b"".join(uart_chunks),
-                ) from None
-            # QEMU closed its end of the socket on exit: the reader drains and stops.
-            reader.join(timeout=5.0)
-            log = _read_text(log_path)
-            stdout = _read_text(semihosting_path)
-            if not semihosting_path.exists() and proc.returncode != 0:
-                raise KwsError(f"{elf_path}: qemu-system-arm failed: {log.strip()}")
-            return QemuResult(proc.returncode, stdout, b"".join(uart_chunks))
+            conn = _accept_uart(run, listener, proc)
+            return _exchange(run, proc, conn, uart_input, input_after_output)
         finally:
             _kill(proc)
             log_file.close()
             if conn is not None:
                 conn.close()
             listener.close()
+
+
+@dataclass(frozen=True)
+class _Run:
+    """One emulator run: the firmware, its scratch directory and its deadline."""
+
+    elf: Path
+    tmp: Path
+    timeout: float
+    deadline: float
+
+    @property
+    def semihosting(self) -> Path:
+        return self.tmp / "semihosting.txt"
+
+    @property
+    def uart_socket(self) -> Path:
+        return self.tmp / "uart0.sock"
+
+    @property
+    def log(self) -> Path:
+        return self.tmp / "qemu.log"
+
+
+def _accept_uart(run: _Run, listener: socket.socket, proc: subprocess.Popen) -> socket.socket:
+    """QEMU's connection to the UART socket, made while it sets up the machine."""
+    while True:
+        try:
+            conn, _ = listener.accept()
+        except TimeoutError:
+            if proc.poll() is not None:
+                raise KwsError(
+                    f"{run.elf}: qemu-system-arm exited with status {proc.returncode} "
+                    f"before starting: {_read_text(run.log).strip()}"
+                ) from None
+            if time.monotonic() > run.deadline:
+                raise QemuTimeout(
+                    f"{run.elf}: qemu-system-arm did not start within {run.timeout:g} s", "", b""
+                ) from None
+            continue
+        conn.settimeout(None)
+        return conn
+
+
+def _exchange(run: _Run, proc: subprocess.Popen, conn: socket.socket,
+              uart_input: bytes | None, input_after_output: bool) -> QemuResult:
+    """Feed ``uart_input`` (with ``input_after_output``, once the firmware has sent its
+    first byte), collect the UART output until QEMU exits (or the deadline)."""
+    uart_chunks: list[bytes] = []
+    booted = threading.Event()
+    if not input_after_output:
+        booted.set()
+    reader = threading.Thread(target=_read_all, args=(conn, uart_chunks, booted), daemon=True)
+    reader.start()
+    if uart_input:
+        threading.Thread(target=_send_all, args=(conn, bytes(uart_input), booted, run.deadline),
+                         daemon=True).start()
+    try:
+        proc.wait(timeout=max(0.0, run.deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        _kill(proc)
+        reader.join(timeout=1.0)
+        raise QemuTimeout(
+            f"{run.elf}: firmware did not exit within {run.timeout:g} s (QEMU killed)",
+            _read_text(run.semihosting),
+            b"".join(uart_chunks),
+        ) from None
+    # QEMU closed its end of the socket on exit: the reader drains and stops.
+    reader.join(timeout=5.0)
+    stdout = _read_text(run.semihosting)
+    if not run.semihosting.exists() and proc.returncode != 0:
+        raise KwsError(f"{run.elf}: qemu-system-arm failed: {_read_text(run.log).strip()}")
+    return QemuResult(proc.returncode, stdout, b"".join(uart_chunks))
 
 
 def _read_all(conn: socket.socket, chunks: list[bytes], first_byte: threading.Event) -> None:

@@ -17,9 +17,10 @@ import numpy as np
 
 from kws.errors import KwsError
 from kws.features.micro import MicroFrontendConfig, tables_for
-from kws.firmware import emit_c
-from kws.firmware.qemu import QemuResult, run_qemu
-from kws.firmware.toolchain import CORE_DIR, FIRMWARE_DIR, build_elf, core_sources
+from kws.firmware_project import emit_c
+from kws.firmware_project.layout import CORE_DIR, FIRMWARE_DIR
+from kws.firmware_project.qemu import QemuResult, run_qemu
+from kws.firmware_project.toolchain import build_elf, core_sources
 
 CHECK_DIR = FIRMWARE_DIR / "tests"
 CHECK_SOURCE = CHECK_DIR / "frontend_check.c"
@@ -48,6 +49,13 @@ class FrontendCheckOutput:
     mfcc_ticks: list[list[int]] = field(default_factory=list)
 
 
+def _config_list(ctype: str, kind: str, count: int) -> str:
+    """``check_<kind>_configs[]`` pointing at ``check_<kind>_0..count-1``, and its length."""
+    names = ", ".join(f"&check_{kind}_{i}" for i in range(count))
+    return (f"const {ctype}* const check_{kind}_configs[] = {{{names}}};\n"
+            f"const int check_num_{kind}_configs = {count};\n")
+
+
 def generate_check_source(
     micro_configs: Sequence[MicroFrontendConfig],
     mfcc_configs: Sequence[object],
@@ -63,11 +71,7 @@ def generate_check_source(
     micro_tables = [tables_for(c) for c in micro_configs]
     for i, t in enumerate(micro_tables):
         fragments.append(emit_c.emit_micro_frontend_config(t, f"check_micro_{i}", static=True))
-    names = ", ".join(f"&check_micro_{i}" for i in range(len(micro_tables)))
-    fragments.append(
-        f"const KwsMicroFrontendConfig* const check_micro_configs[] = {{{names}}};\n"
-        f"const int check_num_micro_configs = {len(micro_tables)};\n"
-    )
+    fragments.append(_config_list("KwsMicroFrontendConfig", "micro", len(micro_tables)))
     capacity = emit_c.micro_frontend_capacity(micro_tables)
     includes = ["frontend_check.h"]
     if mfcc_configs:
@@ -76,11 +80,7 @@ def generate_check_source(
         mtables = [mfcc_tables(c) for c in mfcc_configs]  # type: ignore[arg-type]
         for i, t in enumerate(mtables):
             fragments.append(emit_c.emit_mfcc_config(t, f"check_mfcc_{i}", static=True))
-        names = ", ".join(f"&check_mfcc_{i}" for i in range(len(mtables)))
-        fragments.append(
-            f"const KwsMfccConfig* const check_mfcc_configs[] = {{{names}}};\n"
-            f"const int check_num_mfcc_configs = {len(mtables)};\n"
-        )
+        fragments.append(_config_list("KwsMfccConfig", "mfcc", len(mtables)))
         capacity = emit_c.merge_capacity(capacity, emit_c.mfcc_capacity(mtables))
     for i, clip in enumerate(clips):
         x = np.asarray(clip)

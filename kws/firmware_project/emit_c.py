@@ -271,7 +271,7 @@ def emit_extern(name: str, ctype: str) -> str:
 def micro_frontend_capacity(tables: Iterable[MicroFrontendTables]) -> dict[str, int]:
     """``kws_config.h`` capacity macros just large enough for these micro frontends.
 
-    Pass the result as ``defines`` to :func:`kws.firmware.toolchain.build_elf` so the
+    Pass the result as ``defines`` to :func:`kws.firmware_project.toolchain.build_elf` so the
     frontend state holds no unused RAM.
     """
     return _capacity(tables, "num_channels")
