@@ -33,6 +33,7 @@ COMMANDS = [
     "compare",
     "flash",
     "record",
+    "monitor",
 ]
 
 
