@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from kws.errors import KwsError
+
 
 def dequantize(q: Any, scale: float, zero_point: int) -> np.ndarray:
     """Real values of int8 model outputs: ``(q - zero_point) * scale`` (float64)."""
@@ -214,13 +216,17 @@ def stage_mismatches(host: PipelineOutputs, device: PipelineOutputs) -> dict[str
     return {"features": int(features), "scores": int(scores), "detections": detections}
 
 
+class LinkCorrupted(KwsError):
+    """Bytes from the device were lost or damaged in transit: a clip's results are
+    incomplete (streaming it again usually helps)."""
+
+
 def wait_for_info(link: Any, timeout: float = 30.0) -> Any:
     """The device's INFO: its boot INFO if it comes, else asked for with INFO_REQUEST every
     second (a board that booted before the port opened)."""
     import time
 
     from kws import protocol
-    from kws.errors import KwsError
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -236,19 +242,32 @@ def wait_for_info(link: Any, timeout: float = 30.0) -> Any:
     raise KwsError(f"{link.url}: no INFO from the device within {timeout:g} s")
 
 
-def device_outputs(link: Any, audio: np.ndarray, chunk: int = 512, timeout: float = 20.0
-                   ) -> PipelineOutputs:
+def device_outputs(link: Any, audio: np.ndarray, chunk: int = 512, in_flight: int = 4,
+                   timeout: float = 20.0) -> PipelineOutputs:
     """Stream int16 ``audio`` to the device as AUDIO frames after a RESET; its FEATURES,
-    SCORES and DETECTIONs.  A PING after each AUDIO frame paces the stream (at most one
-    frame in the device's receive buffer) and its ACK says everything before it is done."""
+    SCORES and DETECTIONs.
+
+    A PING follows each AUDIO frame; at most ``in_flight`` of them wait for their ACK at a
+    time, which paces the stream to the device, and the last ACK says everything before it
+    is done.  A frame the link corrupted (the parser dropped or skipped bytes) raises
+    :class:`LinkCorrupted`: the clip's results are incomplete.
+    """
+    from collections import deque
+
     from kws import protocol
-    from kws.errors import KwsError
 
     seen: list[Any] = []
+    damaged = link.parser.dropped + link.parser.skipped
     link.request(protocol.RESET, b"", protocol.ACK, seen, timeout)
+    pings: deque[int] = deque()
     for start in range(0, len(audio), chunk):
         link.send(protocol.AUDIO, protocol.audio_payload(audio[start : start + chunk]))
-        link.request(protocol.PING, b"", protocol.ACK, seen, timeout)
+        pings.append(link.send(protocol.PING))
+        while len(pings) > (in_flight if start + chunk < len(audio) else 0):
+            link.wait_for(protocol.ACK, pings.popleft(), seen, timeout)
+    if link.parser.dropped + link.parser.skipped != damaged:
+        raise LinkCorrupted(f"{link.url}: the link corrupted frames of a clip "
+                            f"({link.parser.dropped} dropped so far)")
     for frame in seen:
         if frame.type == protocol.ERROR:
             code, text = protocol.decode_error(frame.payload)
@@ -267,8 +286,19 @@ def device_outputs(link: Any, audio: np.ndarray, chunk: int = 512, timeout: floa
         scores, [(d.frame_index, d.label, d.average) for d in detections])
 
 
+def _device_outputs_retried(link: Any, audio: np.ndarray, in_flight: int,
+                            attempts: int = 3) -> PipelineOutputs:
+    for _ in range(attempts - 1):
+        try:
+            return device_outputs(link, audio, in_flight=in_flight)
+        except LinkCorrupted:
+            continue  # stream the clip again
+    return device_outputs(link, audio, in_flight=in_flight)
+
+
 def compare_device(link: Any, project: dict[str, Any], model_path: Path,
-                   clips: list[Path], device: str, progress: bool = False) -> dict[str, Any]:
+                   clips: list[Path], device: str, progress: bool = False,
+                   in_flight: int = 4) -> dict[str, Any]:
     """Stream every clip to the device behind ``link`` and through the host pipeline
     (:func:`host_outputs`); compare features, scores and detections for equality.
 
@@ -279,7 +309,8 @@ def compare_device(link: Any, project: dict[str, Any], model_path: Path,
         ``host``/``device`` counting score tensors) plus ``mismatches`` per stage
         (``features``, ``scores``, ``detections``), ``clips``, ``mismatched_clips``,
         ``first_mismatch`` (clip, stage, frame/tensor, both values; ``None`` when equal)
-        and ``detections`` (how many the device reported).
+        and ``detections`` (how many the device reported).  ``in_flight``: see
+        :func:`device_outputs`.
     """
     from rich.progress import Progress
 
@@ -303,7 +334,7 @@ def compare_device(link: Any, project: dict[str, Any], model_path: Path,
         for clip in clips:
             audio = load_project_audio(clip, project)
             host = host_outputs(audio, project, model_path)
-            dev = device_outputs(link, audio)
+            dev = _device_outputs_retried(link, audio, in_flight)
             counts = stage_mismatches(host, dev)
             totals = {k: totals[k] + counts[k] for k in totals}
             detected += len(dev.detections)

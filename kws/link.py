@@ -13,6 +13,10 @@ from collections.abc import Callable, Iterable
 from kws.errors import KwsError
 from kws.protocol import Frame, FrameParser, encode_frame
 
+# Bytes one read waits for (or its 50 ms timeout): an emulated UART delivers a byte per
+# write, and reading them one at a time costs more CPU than the emulator itself.
+READ_BYTES = 256
+
 
 class LinkLost(KwsError):
     """The serial port cannot be opened, or it failed or closed while in use."""
@@ -83,9 +87,9 @@ class Link:
             raise LinkLost(f"{self.url}: connection lost ({exc})") from exc
 
     def _read_chunk(self) -> bytes:
-        """What the port has now (waits up to its 50 ms read timeout for one byte)."""
+        """What the port has now, or up to :data:`READ_BYTES` within its 50 ms timeout."""
         waiting = self._guard(lambda: self.port.in_waiting)
-        return bytes(self._guard(lambda: self.port.read(max(1, int(waiting)))))  # type: ignore[arg-type]
+        return bytes(self._guard(lambda: self.port.read(max(READ_BYTES, int(waiting)))))  # type: ignore[arg-type]
 
     def receive(self, timeout: float | None = None) -> Frame:
         """The next frame (KwsError after ``timeout`` seconds without one, :class:`LinkLost`
@@ -126,9 +130,14 @@ class Link:
         """Send one frame and wait for its answer: a frame of type ``answer`` (an ACK must
         acknowledge this frame's sequence number).  Other frames received meanwhile are
         appended to ``seen``."""
+        return self.wait_for(answer, self.send(msg_type, payload), seen, timeout)
+
+    def wait_for(self, answer: int, seq: int, seen: list[Frame] | None = None,
+                 timeout: float | None = None) -> Frame:
+        """The next frame of type ``answer`` (an ACK: the one of frame ``seq``); other
+        frames received meanwhile are appended to ``seen``."""
         from kws.protocol import ACK
 
-        seq = self.send(msg_type, payload)
         deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
         while True:
             frame = self.receive(max(0.0, deadline - time.monotonic()))

@@ -128,6 +128,10 @@ class Monitor:
     def emit(self, event: Event) -> None:
         self._emit({"time_s": round(time.monotonic() - self._start, 3), **event})
 
+    def stop(self) -> None:
+        """End :meth:`run` (from another thread) within about 50 ms."""
+        self._deadline = time.monotonic()
+
     def _remaining(self) -> float:
         return float("inf") if self._deadline is None else self._deadline - time.monotonic()
 

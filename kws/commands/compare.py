@@ -112,12 +112,14 @@ def _run_device(args: argparse.Namespace) -> int:
             from kws.firmware_project.run import start_project_qemu
 
             session = stack.enter_context(start_project_qemu(args.qemu))
-            url, device = session.url, "qemu"
+            url, device, in_flight = session.url, "qemu", 8
         else:
-            url, device = args.port, "port"
-        link = stack.enter_context(Link(url, args.baud, timeout=20.0))
+            # A board's receive buffer holds about two AUDIO frames (2 KiB on the Discovery).
+            url, device, in_flight = args.port, "port", 1
+        # A slow emulator may pause mid-frame: give partial frames up only after 5 s.
+        link = stack.enter_context(Link(url, args.baud, timeout=20.0, idle_flush=5.0))
         report = compare_device(link, project, args.model, clips, device,
-                                progress=not args.json)
+                                progress=not args.json, in_flight=in_flight)
     if args.json:
         print(json.dumps(report))
     else:

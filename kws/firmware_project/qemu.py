@@ -289,17 +289,20 @@ class QemuSession:
     Talk to it through pyserial's ``socket://`` URL (:attr:`url`), the same code path as a
     board on a USB cable.  QEMU waits for that client before the CPU starts, so the boot
     INFO is not lost.  :meth:`stop` (or leaving the ``with`` block) kills the emulator.
+    ``port``: the TCP port (default: a free one); an emulator restarted on the port of a
+    stopped one looks, to a client, like a board plugged in again.
     """
 
     def __init__(self, elf: str | os.PathLike, *, machine: str = DEFAULT_MACHINE,
-                 serial_index: int = 0, start_timeout: float = 20.0) -> None:
+                 serial_index: int = 0, port: int | None = None,
+                 start_timeout: float = 20.0) -> None:
         self.elf = Path(elf)
         if not self.elf.is_file():
             raise KwsError(f"{self.elf}: no such firmware ELF")
         self._tmp = tempfile.TemporaryDirectory(prefix="kws-qemu-")
         tmp = Path(self._tmp.name)
         self.semihosting, self.log = tmp / "semihosting.txt", tmp / "qemu.log"
-        self.port = free_tcp_port()
+        self.port = free_tcp_port() if port is None else int(port)
         cmd = qemu_command(self.elf, self.semihosting, "", machine=machine,
                            serial_index=serial_index, uart_tcp_port=self.port)
         with open(self.log, "wb") as log_file:

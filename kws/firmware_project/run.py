@@ -54,7 +54,8 @@ def _built_elf(pdir: Path, cfg: dict[str, Any]) -> Path:
     return elf
 
 
-def start_project_qemu(project_dir: str | os.PathLike) -> QemuSession:
+def start_project_qemu(project_dir: str | os.PathLike, port: int | None = None
+                       ) -> QemuSession:
     """The built project's firmware running under QEMU with its UART on a local TCP port
     (:class:`kws.firmware_project.qemu.QemuSession`: connect to ``session.url``)."""
     from kws.firmware_project.qemu import QemuSession
@@ -63,7 +64,8 @@ def start_project_qemu(project_dir: str | os.PathLike) -> QemuSession:
     cfg = load_project(pdir)
     elf = _built_elf(pdir, cfg)
     machine = _qemu_machine(cfg)
-    return QemuSession(elf, machine=machine, serial_index=int(cfg.get("qemu_serial", 0)))
+    return QemuSession(elf, machine=machine, serial_index=int(cfg.get("qemu_serial", 0)),
+                       port=port)
 
 
 @dataclass
