@@ -13,10 +13,6 @@ from collections.abc import Callable, Iterable
 from kws.errors import KwsError
 from kws.protocol import Frame, FrameParser, encode_frame
 
-# Bytes one read waits for (or its 50 ms timeout): an emulated UART delivers a byte per
-# write, and reading them one at a time costs more CPU than the emulator itself.
-READ_BYTES = 256
-
 
 class LinkLost(KwsError):
     """The serial port cannot be opened, or it failed or closed while in use."""
@@ -87,9 +83,11 @@ class Link:
             raise LinkLost(f"{self.url}: connection lost ({exc})") from exc
 
     def _read_chunk(self) -> bytes:
-        """What the port has now, or up to :data:`READ_BYTES` within its 50 ms timeout."""
+        """What the port has now (waits up to its 50 ms read timeout for one byte).  Never
+        more than is waiting: pyserial's socket transport drops what a read collected when
+        the peer closes during it."""
         waiting = self._guard(lambda: self.port.in_waiting)
-        return bytes(self._guard(lambda: self.port.read(max(READ_BYTES, int(waiting)))))  # type: ignore[arg-type]
+        return bytes(self._guard(lambda: self.port.read(max(1, int(waiting)))))  # type: ignore[arg-type]
 
     def receive(self, timeout: float | None = None) -> Frame:
         """The next frame (KwsError after ``timeout`` seconds without one, :class:`LinkLost`
