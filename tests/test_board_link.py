@@ -24,16 +24,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import require_tool
 
 from kws import protocol as P
 
-pytestmark = [
-    pytest.mark.arm,
-    pytest.mark.skipif(
-        not all(shutil.which(t) for t in ("arm-none-eabi-gcc", "qemu-system-arm", "make")),
-        reason="needs arm-none-eabi-gcc, qemu-system-arm and make",
-    ),
-]
+pytestmark = pytest.mark.arm
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _toolchain() -> None:
+    require_tool("arm-none-eabi-gcc", "qemu-system-arm", "make")
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MICRO_SPEECH = FIXTURES / "models" / "micro_speech_quantized.tflite"
