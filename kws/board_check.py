@@ -6,7 +6,10 @@
 - :func:`run_report`: one firmware run's scores and detections as plain data;
 - :func:`first_test_clips`, :func:`demo_streams`: real clips to stream;
 - :func:`check_against_host`: the board (firmware under QEMU) and the host fed the same
-  audio streams, their SCORES compared for equality.
+  audio streams, their SCORES compared for equality;
+- :func:`host_outputs` (the host side's one boundary: audio -> features, scores,
+  detections), :func:`device_outputs` (the same from a device over a :class:`kws.link.Link`)
+  and :func:`compare_device` (clip by clip, stage by stage): ``kws compare --port|--qemu``.
 """
 
 from __future__ import annotations
@@ -227,14 +230,15 @@ def wait_for_info(link: Any, timeout: float = 30.0) -> Any:
     import time
 
     from kws import protocol
+    from kws.link import LinkLost
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             frame = link.receive(1.0)
-        except KwsError as exc:
-            if type(exc) is not KwsError:
-                raise  # the link itself failed
+        except LinkLost:
+            raise
+        except KwsError:  # quiet for a second: a board that booted before the port opened
             link.send(protocol.INFO_REQUEST)
             continue
         if frame.type == protocol.INFO:
@@ -319,7 +323,7 @@ def compare_device(link: Any, project: dict[str, Any], model_path: Path,
     from kws.firmware_project.run import check_info
 
     info = wait_for_info(link)
-    check_info(info, project, Path(link.url))
+    check_info(info, project, link.url)
     flags = protocol.OPTION_SEND_FEATURES | protocol.OPTION_SEND_SCORES
     link.request(protocol.SET_OPTIONS, bytes([flags | protocol.OPTION_HOST_AUDIO]),
                  protocol.ACK)

@@ -112,10 +112,12 @@ def run_project(project_dir: str | os.PathLike, audio: np.ndarray, *, features: 
     )
 
 
-def check_info(info: protocol.Info, cfg: dict[str, Any], elf: Path) -> None:
+def check_info(info: protocol.Info, cfg: dict[str, Any], source: str | Path) -> None:
+    """KwsError when the INFO from ``source`` (an ELF, a port) names another model or
+    frontend than ``project.json``."""
     if info.model_id != cfg["model_id"] or info.frontend_hash != cfg["frontend_hash"]:
-        raise KwsError(f"{elf}: the firmware holds another model/frontend than project.json "
-                       "(rebuild it)")
+        raise KwsError(f"{source}: the firmware holds another model/frontend than "
+                       "project.json (rebuild it, or flash the project's firmware)")
 
 
 def run_tensors(project_dir: str | os.PathLike, inputs: list[np.ndarray],
