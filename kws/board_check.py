@@ -316,12 +316,17 @@ def compare_device(link: Any, project: dict[str, Any], model_path: Path,
         and ``detections`` (how many the device reported).  ``in_flight``: see
         :func:`device_outputs`.
     """
+    import hashlib
+
     from rich.progress import Progress
 
     from kws import protocol
     from kws.engines import compare_outputs
     from kws.firmware_project.run import check_info
 
+    if hashlib.sha256(Path(model_path).read_bytes()).hexdigest() != project["model_sha256"]:
+        raise KwsError(f"{model_path}: not the model the device's project was built from "
+                       f"({project['model_file']})")
     info = wait_for_info(link)
     check_info(info, project, link.url)
     flags = protocol.OPTION_SEND_FEATURES | protocol.OPTION_SEND_SCORES

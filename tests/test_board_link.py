@@ -113,6 +113,12 @@ def test_compare_reports_a_differing_host(projects, wavs, tmp_path, capsys) -> N
     assert report["first_mismatch"]["frame_index"] == 1
     assert report["mismatched_clips"] == [str(wavs / "yes.wav")]
 
+    other = tmp_path / "other.tflite"  # another model than the project's: refused
+    other.write_bytes(MICRO_SPEECH.read_bytes() + b"\0")
+    assert main(["compare", "--qemu", str(pdir), "--model", str(other), "--wav",
+                 str(wavs / "yes.wav")]) == 2
+    assert "not the model the device's project was built from" in capsys.readouterr().err
+
 
 def _wait_for(events: list[dict], pred, timeout: float = 30.0) -> dict:
     deadline = time.monotonic() + timeout
