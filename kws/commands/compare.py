@@ -15,7 +15,9 @@ DESCRIPTION = (
     "and the largest |difference|. tflm (tflite-micro) is the reference; LiteRT rounds "
     "FULLY_CONNECTED differently and may differ by 1. Exit status, as diff's: 0 when all "
     "engines agree on every output, 1 when any pair differs (each such pair is named on "
-    "stderr), 2 on an error."
+    "stderr), 2 on an error. With --qemu DIR or --port PORT it streams the --wav clips to "
+    "a device instead and compares its features, scores and detections with the host "
+    "pipeline's (exit 1 on any difference, the first one reported)."
 )
 
 
