@@ -10,10 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
+from kws.boards import DEFAULT_BOARD, get_board
 from kws.engines import EngineFn
 from kws.errors import KwsError
-
-from kws.boards import DEFAULT_BOARD, get_board
 from kws.firmware_project.build import build_project
 from kws.firmware_project.deploy import deploy
 from kws.firmware_project.layout import APP_DIR, CORE_DIR, FIRMWARE_DIR, ROOT

@@ -148,6 +148,7 @@ def _emulator_rules(board: Board) -> tuple[str, str]:
 # The same firmware linked for QEMU {board.qemu_machine} (`kws firmware run`): {script}.
 {EMULATOR_ELF}: $(SOURCES) $(HEADERS) | build
 \t$(CC) $(CFLAGS) $(DEFINES) {" ".join(board.emulator_define_flags())} $(INCLUDES) \\
-\t  $(SOURCES) {_link_search(board)} -T board/{script} -nostdlib -Wl,--gc-sections -o $@.tmp $(LDLIBS)
+\t  $(SOURCES) {_link_search(board)} -T board/{script} -nostdlib -Wl,--gc-sections \\
+\t  -o $@.tmp $(LDLIBS)
 \tmv $@.tmp $@
 """
