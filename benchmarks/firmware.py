@@ -209,22 +209,19 @@ def frontend_costs(work: Path) -> list[dict[str, Any]]:
     from kws.features import MfccConfig, MicroFrontendConfig
 
     clip = np.random.default_rng(0).integers(-3000, 3000, 16000).astype(np.int16)
-    rows = []
-    for kind, micro, mfcc in (("micro", [MicroFrontendConfig()], []),
-                              ("mfcc", [], [MfccConfig()])):
-        row: dict[str, Any] = {"frontend": kind}
-        for column, board in (("m4", M4_BOARD), ("m3", M3_BOARD)):
-            out = work / f"frontend_{kind}_{column}"
-            out.mkdir()
-            elf = build_frontend_check(out, micro, mfcc, [clip],
-                                       float_abi=get_board(board).float_abi, board=board)
-            result, _ = run_frontend_check(elf, icount=0,
-                                           machine=str(get_board(board).qemu_machine))
-            frames = len((result.micro or result.mfcc)[0][0])
-            ticks = (result.micro_ticks or result.mfcc_ticks)[0][0]
-            row[f"{column}_instructions_per_frame"] = int(round(ticks * 40 / frames))
-        rows.append(row)
-    return rows
+    rows: dict[str, dict[str, Any]] = {k: {"frontend": k} for k in ("micro", "mfcc")}
+    for column, board in (("m4", M4_BOARD), ("m3", M3_BOARD)):
+        target = get_board(board)
+        out = work / f"frontends_{column}"
+        out.mkdir()
+        elf = build_frontend_check(out, [MicroFrontendConfig()], [MfccConfig()], [clip],
+                                   float_abi=target.float_abi, board=board)
+        result, _ = run_frontend_check(elf, icount=0, machine=str(target.qemu_machine))
+        for kind, frames, ticks in (("micro", result.micro, result.micro_ticks),
+                                    ("mfcc", result.mfcc, result.mfcc_ticks)):
+            per_frame = ticks[0][0] * 40 / len(frames[0][0])
+            rows[kind][f"{column}_instructions_per_frame"] = int(round(per_frame))
+    return list(rows.values())
 
 
 def _fmt(value: float | None, spec: str) -> str:
