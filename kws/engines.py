@@ -26,7 +26,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -46,7 +46,8 @@ ENGINE_NAMES = ("tflm", "litert", "native", "qemu")
 ENGINE_FACTORIES: dict[str, str] = {"qemu": "kws.firmware_project.engine:qemu_engine"}
 
 
-def _load(name: str, target: str) -> object:
+def _load(name: str, target: str) -> Any:
+    """The ``module:function`` that ``target`` names (KwsError when it cannot be imported)."""
     module_name, _, attr = target.partition(":")
     try:
         return getattr(importlib.import_module(module_name), attr)
@@ -66,12 +67,11 @@ def get_engine(name: str) -> EngineFn:
         return ENGINES[name]
     if name in LAZY_ENGINES:
         fn = _load(name, LAZY_ENGINES[name])
-        ENGINES[name] = fn  # type: ignore[assignment]
-        return fn  # type: ignore[return-value]
+        ENGINES[name] = fn
+        return fn
     base, sep, argument = name.partition(":")
     if sep and base in ENGINE_FACTORIES:
-        factory = _load(name, ENGINE_FACTORIES[base])
-        fn = factory(argument)  # type: ignore[operator]
+        fn = _load(name, ENGINE_FACTORIES[base])(argument)
         ENGINES[name] = fn
         return fn
     known = sorted(set(ENGINES) | set(LAZY_ENGINES))
