@@ -67,6 +67,26 @@ def test_board_is_a_cortex_m3_without_fpu() -> None:
     assert board.source_paths() == m4.source_paths()
 
 
+def test_every_board_states_its_memory() -> None:
+    from kws.boards import board_names, get_board
+
+    for name in board_names():
+        board = get_board(name)
+        assert board.ram_bytes > 0 and board.flash_bytes > 0, name
+
+
+def test_bench_counts_the_portable_path(projects, capsys) -> None:
+    from kws.cli import main
+
+    _, pdir = projects["micro"]
+    assert main(["firmware", "bench", str(pdir), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    # No SMLAD on the M3: above the M4's DSP figures, and not a stuck counter.
+    assert 2.0 < out["instructions_per_mac"] < 50
+    assert out["instructions_per_inference"] == pytest.approx(
+        out["instructions_per_mac"] * out["macs"], rel=1e-3)
+
+
 def test_engine_micro_speech_random(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("KWS_CACHE_DIR", str(tmp_path))
     _assert_engine_equal(MICRO_SPEECH, _random_inputs((1, 1960), NUM_RANDOM, 21), ENGINE)
