@@ -77,22 +77,27 @@ def _make_model(root: Path, kind: str) -> Path:
     return out / "model_int8.tflite"
 
 
-@pytest.fixture(scope="module")
-def projects(tmp_path_factory) -> dict[str, tuple[Path, Path]]:
-    """kind -> (model, built project dir), stride 7 frames, averaged over 2 inferences."""
+def build_projects(root: Path, board: str) -> dict[str, tuple[Path, Path]]:
+    """kind -> (model, project dir built for ``board``), stride 7 frames, averaged over 2
+    inferences."""
     from kws.firmware_project.build import build_project
     from kws.firmware_project.deploy import deploy
 
-    root = tmp_path_factory.mktemp("app")
     out = {}
     for kind in ("micro", "mfcc"):
         model = _make_model(root, kind)
         pdir = root / f"project_{kind}"
-        deploy(model, pdir, "qemu-mps2-an386", stride_frames=7, average_count=2,
+        deploy(model, pdir, board, stride_frames=7, average_count=2,
                threshold=0.3, suppress_inferences=3)
         build_project(pdir)
         out[kind] = (model, pdir)
     return out
+
+
+@pytest.fixture(scope="module")
+def projects(tmp_path_factory) -> dict[str, tuple[Path, Path]]:
+    """kind -> (model, built project dir) on qemu-mps2-an386."""
+    return build_projects(tmp_path_factory.mktemp("app"), "qemu-mps2-an386")
 
 
 def assert_features_equal_host(result, cfg: dict, audio: np.ndarray) -> None:
@@ -110,11 +115,16 @@ def assert_features_equal_host(result, cfg: dict, audio: np.ndarray) -> None:
 
 @pytest.mark.parametrize("kind", ["micro", "mfcc"])
 def test_wav_over_uart_matches_host(projects, kind: str) -> None:
+    assert_wav_over_uart_matches_host(*projects[kind], kind)
+
+
+def assert_wav_over_uart_matches_host(model: Path, pdir: Path, kind: str) -> None:
+    """A WAV streamed to the built project ``pdir``: features, scores and detections equal
+    the host's (host frontend + quantization + tflite-micro, and + native)."""
     from kws.firmware_project.host_pipeline import host_scores
     from kws.firmware_project.layout import load_project
     from kws.firmware_project.run import run_project
 
-    model, pdir = projects[kind]
     cfg = load_project(pdir)
     audio = _clip(("noise", "yes", "no", "silence", "yes"))
     audio = np.concatenate([audio, audio[:1234]])  # an odd tail: partial chunk and window
@@ -164,11 +174,11 @@ def _random_inputs(shape, n: int, seed: int) -> list[np.ndarray]:
     return [rng.integers(-128, 128, size=shape).astype(np.int8) for _ in range(n)]
 
 
-def _assert_engine_equal(model: Path, inputs: list[np.ndarray]) -> None:
+def _assert_engine_equal(model: Path, inputs: list[np.ndarray], engine: str = "qemu") -> None:
     from kws.engines import run_model
 
     want = run_model("tflm", model, inputs)
-    got = run_model("qemu", model, inputs)
+    got = run_model(engine, model, inputs)
     bad = [i for i, (a, b) in enumerate(zip(want, got, strict=True)) if not np.array_equal(a, b)]
     assert not bad, f"{model.name}: {len(bad)}/{len(inputs)} outputs differ (first {bad[:5]})"
 
@@ -179,19 +189,24 @@ def test_qemu_engine_micro_speech_random(tmp_path, monkeypatch) -> None:
 
 
 def test_qemu_engine_ds_cnn_random_and_real(projects, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("KWS_CACHE_DIR", str(tmp_path))
+    model, pdir = projects["mfcc"]
+    _assert_engine_equal(model, random_and_real_inputs(pdir))
+
+
+def random_and_real_inputs(pdir: Path) -> list[np.ndarray]:
+    """NUM_RANDOM random model inputs, then the fixture clips' quantized features."""
     from kws.features import compute_features, frontend_from_dict
     from kws.firmware_project.host_pipeline import quantize_features
     from kws.firmware_project.layout import load_project
 
-    monkeypatch.setenv("KWS_CACHE_DIR", str(tmp_path))
-    model, pdir = projects["mfcc"]
     cfg = load_project(pdir)
     inputs = _random_inputs(cfg["input_shape"], NUM_RANDOM, 12)
     fe = frontend_from_dict(cfg["frontend"])
     for name in ("yes", "no", "noise", "silence"):
         raw = compute_features(_clip((name,)), fe)
         inputs.append(quantize_features(raw, fe, cfg["input_scale"], cfg["input_zero_point"]))
-    _assert_engine_equal(model, inputs)
+    return inputs
 
 
 def test_bench_reports_instruction_counts(projects, capsys) -> None:

@@ -25,7 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                     DESCRIPTION)
     add_model_arg(p)
     p.add_argument("--engines", default="tflm,native",
-                   help="comma-separated engines (default tflm,native)")
+                   help="comma-separated engines (default tflm,native); qemu:BOARD is "
+                   "the firmware on an emulated board, e.g. qemu:qemu-mps2-an385")
     p.add_argument("--random", type=int, default=None, metavar="N",
                    help="N random int8 inputs (default 500 when --wav is not given)")
     p.add_argument("--wav", type=Path, metavar="DIR",

@@ -30,6 +30,7 @@ from kws.features.quantize import DEFAULT_STRIDE_FRAMES
 from kws.fileio import write_text_atomic
 from kws.firmware_project.host_pipeline import feature_scale
 from kws.firmware_project.layout import APP_DIR, CORE_DIR, EMULATOR_ELF, PROJECT_FORMAT
+from kws.firmware_project.memory import check_plan, memory_plan
 from kws.firmware_project.templates import app_config_header, makefile
 
 FRONTEND_KINDS = {"none": 0, "micro": 1, "mfcc": 2}
@@ -150,6 +151,17 @@ def _frontend_source(kind: str, frontend: Any, labels: list[str]) -> tuple[str, 
     return text, dict(defines)
 
 
+def _quantize_table_source(fe: Any, compiled: Any) -> str:
+    """``kws_app_quantize_thresholds``: the micro frontend's integer quantization table."""
+    from kws.firmware_project import emit_c
+    from kws.firmware_project.quantize_table import micro_quantize_thresholds
+
+    table = micro_quantize_thresholds(feature_scale(fe), compiled.input_scale,
+                                      compiled.input_zero_point)
+    return "\n" + emit_c.emit_array("kws_app_quantize_thresholds", table, "uint32_t",
+                                     static=False)
+
+
 def _frontend_window(tflite: Path, fe_dict: dict[str, Any] | None, input_size: int
                      ) -> tuple[Any, int, int]:
     """(frontend config or None, frames, channels) of the model's input window."""
@@ -192,6 +204,8 @@ def _generate(tflite: Path, board: Board, kind: str, meta: dict[str, Any] | None
     defines: dict[str, Any] = {}
     if fe is not None:
         source, defines = _frontend_source(kind, fe, labels)
+        if kind == "micro":
+            source += _quantize_table_source(fe, compiled)
         write_text_atomic(generated / "frontend.c", source)
     max_payload = max(2 * protocol.AUDIO_CHUNK_SAMPLES, compiled.input_size)
     defines["KWS_PROTOCOL_MAX_PAYLOAD"] = f"{max_payload}u"
@@ -236,6 +250,10 @@ def _generate(tflite: Path, board: Board, kind: str, meta: dict[str, Any] | None
         "emulator_elf": EMULATOR_ELF if board.emulator_linker_script else "build/firmware.elf",
         "bench_elf": "build/bench.elf",
     }
+    # Memory checked before anything is built: a model that cannot fit is refused here
+    # with the numbers, not by the linker's "region overflowed" later.
+    cfg["memory_plan"] = memory_plan(board, cfg)
+    check_plan(tflite, cfg["memory_plan"], board)
     write_text_atomic(generated / "kws_app_config.h", app_config_header(cfg))
     return cfg
 
