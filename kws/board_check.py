@@ -5,8 +5,8 @@
 - :func:`load_project_audio`: a clip at the rate the project's firmware streams;
 - :func:`run_report`: one firmware run's scores and detections as plain data;
 - :func:`first_test_clips`, :func:`demo_streams`: real clips to stream;
-- :func:`check_against_host`: the board (firmware under QEMU) and the host fed the same
-  audio streams, their SCORES compared for equality.
+- :func:`check_against_host`: the board (firmware under QEMU) and the host build of the
+  same application fed the same audio streams, their SCORES and DETECTIONs compared.
 """
 
 from __future__ import annotations
@@ -91,23 +91,38 @@ def demo_streams(clips: list[tuple[str, np.ndarray]]) -> list[tuple[str, np.ndar
     return [*clips, (joined, np.concatenate([audio for _, audio in clips]))]
 
 
+def host_app_for(project: dict[str, Any], model_path: Path, *, features: bool = False) -> Any:
+    """The host build of the application (:class:`kws.host_app.HostApp`) with the detection
+    settings ``project`` (``project.json``) was built with (``features``: report features
+    too)."""
+    from kws.detector import DetectorSettings
+    from kws.host_app import HostApp
+
+    settings = DetectorSettings(int(project["average_count"]), float(project["threshold"]),
+                                int(project["suppress_inferences"]),
+                                int(project["stride_frames"]))
+    return HostApp.from_model(model_path, settings, features=features)
+
+
 def check_against_host(project_dir: Path, model_path: Path,
-                       streams: list[tuple[str, np.ndarray]], engine: str = "tflm"
-                       ) -> list[StreamCheck]:
+                       streams: list[tuple[str, np.ndarray]]) -> list[StreamCheck]:
     """Stream each ``(name, int16 audio)`` through the built firmware under QEMU and through
-    the host pipeline (:func:`kws.firmware_project.host_pipeline.host_scores` on
-    ``engine``); compare the SCORES."""
-    from kws.firmware_project.host_pipeline import host_scores
+    the same application built for the host (:mod:`kws.host_app`); compare the SCORES and
+    the DETECTIONs."""
     from kws.firmware_project.layout import load_project
     from kws.firmware_project.run import run_project
 
     project = load_project(project_dir)
+    app = host_app_for(project, model_path)
     checks = []
     for name, audio in streams:
         board = run_project(project_dir, audio)
-        host = host_scores(audio, project, model_path, engine=engine)
-        identical = len(board.scores) == len(host) and all(
-            np.array_equal(b.scores, h.scores) for b, h in zip(board.scores, host, strict=True))
+        app.reset()
+        host = app.process(audio)
+        identical = [b.frame_index for b in board.scores] == host.score_frames.tolist() and all(
+            np.array_equal(b.scores, h) for b, h in zip(board.scores, host.scores, strict=True))
+        identical = identical and [(d.frame_index, d.label, d.average)
+                                   for d in board.detections] == host.detection_list()
         checks.append(StreamCheck(name, len(board.scores), identical,
                                   [project["labels"][d.label] for d in board.detections]))
     return checks

@@ -27,6 +27,8 @@ COMMANDS = [
     "compare",
     "flash",
     "record",
+    "simulate",
+    "listen",
 ]
 
 

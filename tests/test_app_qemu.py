@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from support.detection import expected_detections
+from support.reference import contract_scores
 
 pytestmark = [
     pytest.mark.arm,
@@ -98,7 +99,7 @@ def projects(tmp_path_factory) -> dict[str, tuple[Path, Path]]:
 @pytest.mark.parametrize("kind", ["micro", "mfcc"])
 def test_wav_over_uart_matches_host(projects, kind: str) -> None:
     from kws.features import compute_features, frontend_from_dict
-    from kws.firmware_project.host_pipeline import host_scores, quantize_features
+    from kws.features.quantize import feature_scale, quantize_values
     from kws.firmware_project.layout import load_project
     from kws.firmware_project.run import run_project
 
@@ -113,14 +114,14 @@ def test_wav_over_uart_matches_host(projects, kind: str) -> None:
     # Features: the device's frontend and quantization equal the host's, frame by frame.
     fe = frontend_from_dict(cfg["frontend"])
     raw = compute_features(audio, fe)
-    q = quantize_features(raw, fe, cfg["input_scale"], cfg["input_zero_point"])
+    q = quantize_values(raw, feature_scale(fe), cfg["input_scale"], cfg["input_zero_point"])
     assert [f.frame_index for f in result.features] == list(range(1, len(raw) + 1))
     assert np.array_equal(np.stack([f.raw for f in result.features]), raw)
     assert np.array_equal(np.stack([f.quantized for f in result.features]), q)
 
     # Scores: host frontend + same quantization + tflite-micro, and + native.
     for engine in ("tflm", "native"):
-        expected = host_scores(audio, cfg, model, engine)
+        expected = contract_scores(audio, cfg, model, engine)
         assert len(expected) == len(result.scores) > 20
         assert [s.frame_index for s in result.scores] == [e.frame_index for e in expected]
         for got, want in zip(result.scores, expected, strict=True):
@@ -130,6 +131,26 @@ def test_wav_over_uart_matches_host(projects, kind: str) -> None:
 
     replay = expected_detections(result.scores, cfg)
     assert [(d.frame_index, d.label, d.average) for d in result.detections] == replay
+    _assert_host_app_equals_board(model, cfg, audio, result)
+
+
+def _assert_host_app_equals_board(model: Path, cfg: dict, audio: np.ndarray, result) -> None:
+    """The application built for the host (kws.host_app), fed odd-sized blocks, reports the
+    board's features, scores and detections bit for bit."""
+    from kws.board_check import host_app_for
+    from kws.host_app import HostEvents
+
+    app = host_app_for(cfg, model, features=True)
+    parts = [app.process(audio[i:i + 777]) for i in range(0, len(audio), 777)]
+    host = HostEvents.join(parts, app.channels, len(app.labels))
+    assert host.feature_frames.tolist() == [f.frame_index for f in result.features]
+    assert np.array_equal(host.raw_features, np.stack([f.raw for f in result.features]))
+    assert np.array_equal(host.features, np.stack([f.quantized for f in result.features]))
+    assert host.score_frames.tolist() == [s.frame_index for s in result.scores]
+    assert np.array_equal(host.scores, np.stack([s.scores for s in result.scores]))
+    assert host.detection_list() == [(d.frame_index, d.label, d.average)
+                                     for d in result.detections]
+    assert result.detections  # the settings detect something here: a real comparison
 
 
 def test_cli_run_json(projects, tmp_path, capsys) -> None:
@@ -173,7 +194,7 @@ def test_qemu_engine_micro_speech_random(tmp_path, monkeypatch) -> None:
 
 def test_qemu_engine_ds_cnn_random_and_real(projects, tmp_path, monkeypatch) -> None:
     from kws.features import compute_features, frontend_from_dict
-    from kws.firmware_project.host_pipeline import quantize_features
+    from kws.features.quantize import feature_scale, quantize_values
     from kws.firmware_project.layout import load_project
 
     monkeypatch.setenv("KWS_CACHE_DIR", str(tmp_path))
@@ -183,7 +204,8 @@ def test_qemu_engine_ds_cnn_random_and_real(projects, tmp_path, monkeypatch) -> 
     fe = frontend_from_dict(cfg["frontend"])
     for name in ("yes", "no", "noise", "silence"):
         raw = compute_features(_clip((name,)), fe)
-        inputs.append(quantize_features(raw, fe, cfg["input_scale"], cfg["input_zero_point"]))
+        inputs.append(quantize_values(raw, feature_scale(fe), cfg["input_scale"],
+                                      cfg["input_zero_point"]))
     _assert_engine_equal(model, inputs)
 
 

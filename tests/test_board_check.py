@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support.reference import contract_scores
 
 from kws import protocol
 from kws.board_check import (
@@ -73,7 +74,6 @@ def test_board_equals_host_on_real_clips(tmp_path) -> None:
     from kws.features import MicroFrontendConfig
     from kws.firmware_project.build import build_project
     from kws.firmware_project.deploy import deploy
-    from kws.firmware_project.host_pipeline import host_scores
     from kws.firmware_project.layout import load_project
     from kws.modelinfo import io_quantization
 
@@ -94,7 +94,7 @@ def test_board_equals_host_on_real_clips(tmp_path) -> None:
     assert [c.name for c in checks] == ["yes (yes_1000ms.wav)", "no (no_1000ms.wav)", "yes + no"]
     for check, (_, audio) in zip(checks, streams, strict=True):
         assert isinstance(check, StreamCheck) and check.identical, check
-        assert check.inferences == len(host_scores(audio, project, model)) > 0
+        assert check.inferences == len(contract_scores(audio, project, model)) > 0
     assert checks[2].inferences == len(range(49, 100, 7))
     # A host that windows the stream differently from the firmware is told apart.
     cfg = json.loads((project_dir / "project.json").read_text())
