@@ -104,6 +104,75 @@ def host_app_for(project: dict[str, Any], model_path: Path, *, features: bool = 
     return HostApp.from_model(model_path, settings, features=features)
 
 
+@dataclass(frozen=True)
+class PlantedWord:
+    """A clip spliced into a stream: its label and where its speech lies (s)."""
+
+    label: str
+    start_s: float  # speech start
+    end_s: float  # speech end: the end of the word
+
+
+def _speech_bounds(clip: np.ndarray, rate: int) -> tuple[int, int]:
+    """Samples ``[start, end)`` of the speech in ``clip`` (the whole clip when none is found)."""
+    from kws.record import TakeSettings, speech_span
+
+    span = speech_span(clip, TakeSettings(), rate)
+    return span if span is not None else (0, len(clip))
+
+
+def plant_words(clips: list[tuple[str, np.ndarray]], noise: np.ndarray, *, gap_s: float = 1.5,
+                snr_db: float = 20.0, rate: int = 16000) -> tuple[np.ndarray, list[PlantedWord]]:
+    """Splice ``(label, int16 clip)`` pairs into looped background ``noise``: ``gap_s`` of
+    noise before each clip and after the last; the noise is scaled to ``snr_db`` below the
+    clips' average speech level.
+
+    Returns
+    -------
+    tuple
+        int16 stream and the :class:`PlantedWord` of each clip, in order.
+    """
+    gap = int(gap_s * rate)
+    total = gap + sum(len(c) + gap for _, c in clips)
+    reps = -(-total // max(len(noise), 1))
+    bed = np.tile(noise.astype(np.float64), reps)[:total]
+    spans = [_speech_bounds(c, rate) for _, c in clips]
+    speech = [c[a:b].astype(np.float64) for (_, c), (a, b) in zip(clips, spans, strict=True)]
+    speech_rms = float(np.sqrt(np.mean(np.concatenate(speech) ** 2))) if speech else 1.0
+    noise_rms = float(np.sqrt(np.mean(bed ** 2))) or 1.0
+    stream = bed * (speech_rms / noise_rms) * 10 ** (-snr_db / 20)
+    words, at = [], gap
+    for (label, clip), (a, b) in zip(clips, spans, strict=True):
+        stream[at:at + len(clip)] += clip
+        words.append(PlantedWord(label, (at + a) / rate, (at + b) / rate))
+        at += len(clip) + gap
+    return np.clip(np.round(stream), -32768, 32767).astype(np.int16), words
+
+
+def match_detections(detections: list[dict[str, Any]], words: list[PlantedWord],
+                     max_delay_s: float = 1.0) -> dict[str, Any]:
+    """Detections (``time_s``, ``label``) against planted words: a word is found when a
+    detection of its label lies in ``[start_s, end_s + max_delay_s]``.
+
+    Returns ``found`` (labels of the words found), ``missed``, ``false`` (detections that
+    match no word) and ``latencies_s`` (first matching detection minus the end of the word).
+    """
+    used: set[int] = set()
+    found, missed, latencies = [], [], []
+    for word in words:
+        hit = next((i for i, d in enumerate(detections) if i not in used
+                    and d["label"] == word.label
+                    and word.start_s <= d["time_s"] <= word.end_s + max_delay_s), None)
+        if hit is None:
+            missed.append(word.label)
+            continue
+        used.add(hit)
+        found.append(word.label)
+        latencies.append(detections[hit]["time_s"] - word.end_s)
+    false = [d for i, d in enumerate(detections) if i not in used]
+    return {"found": found, "missed": missed, "false": false, "latencies_s": latencies}
+
+
 def check_against_host(project_dir: Path, model_path: Path,
                        streams: list[tuple[str, np.ndarray]]) -> list[StreamCheck]:
     """Stream each ``(name, int16 audio)`` through the built firmware under QEMU and through
