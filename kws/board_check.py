@@ -82,6 +82,33 @@ def first_test_clips(data: str | Path, words: list[str], split: str = "auto", se
     return clips
 
 
+def stream_clips(data: str | Path, words: list[str], per_word: int, split: str = "auto",
+               seed: int = 0) -> list[tuple[str, np.ndarray]]:
+    """Up to ``per_word`` test-split clips of each word, as ``(word, int16 audio)``,
+    interleaved word by word."""
+    from kws.audio import load_audio
+    from kws.data import load_dataset
+
+    splits = load_dataset(data, words, split=split, seed=seed)
+    by_word = [[e for e in splits.test if e.label == w][:per_word] for w in words]
+    return [(ex.label, load_audio(ex.path)) for i in range(per_word)
+            for examples in by_word if i < len(examples) for ex in examples[i:i + 1]]
+
+
+def demo_noise(data: str | Path, name: str = "pink_noise.wav") -> np.ndarray:
+    """A background recording of the dataset (``name`` when present, else the first)."""
+    from kws.audio import load_audio
+    from kws.data.dataset import BACKGROUND_NOISE_DIR
+    from kws.errors import KwsError
+
+    folder = Path(data) / BACKGROUND_NOISE_DIR
+    files = sorted(folder.glob("*.wav"))
+    if not files:
+        raise KwsError(f"{folder}: no background noise recordings to plant words into")
+    chosen = folder / name if (folder / name).is_file() else files[0]
+    return load_audio(chosen)
+
+
 def demo_streams(clips: list[tuple[str, np.ndarray]]) -> list[tuple[str, np.ndarray]]:
     """Each clip alone, then all of them as one continuous stream (the window slides across
     word boundaries, as it does on a microphone)."""

@@ -96,6 +96,8 @@ def test_board_equals_host_on_real_clips(tmp_path) -> None:
         assert isinstance(check, StreamCheck) and check.identical, check
         assert check.inferences == len(contract_scores(audio, project, model)) > 0
     assert checks[2].inferences == len(range(49, 100, 7))
+    # The detections were compared too, and there were some: the words themselves.
+    assert checks[2].detections == ["yes", "no"]
     # A host that windows the stream differently from the firmware is told apart.
     cfg = json.loads((project_dir / "project.json").read_text())
     (project_dir / "project.json").write_text(json.dumps({**cfg, "stride_frames": 5}))

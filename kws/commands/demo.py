@@ -19,6 +19,8 @@ from kws.commands._args import add_command
 from kws.errors import KwsError
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "datasets" / "speech_commands_sample"
+PLANTED_PER_WORD = 3  # test clips of each word in the demo's stream
+PLANTED_SNR_DB = 30.0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,10 +38,40 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="skip the emulated-board part even when the ARM tools are installed")
 
 
+def _planted_words(args: argparse.Namespace, words: list[str], split: str, model_path: Path,
+                   console: Any) -> tuple[dict[str, Any], np.ndarray]:
+    """Test clips spliced into background noise at known times, through the firmware app
+    built for the host with model.json's detection settings: what it detects, and when."""
+    from kws.board_check import demo_noise, match_detections, plant_words, stream_clips
+    from kws.host_app import HostApp
+    from kws.simulate import run_stream
+
+    clips = stream_clips(args.data, words, PLANTED_PER_WORD, split, args.seed)
+    audio, planted = plant_words(clips, demo_noise(args.data), snr_db=PLANTED_SNR_DB)
+    app = HostApp.from_model(model_path)
+    sim = run_stream(app, [audio])
+    match = match_detections(sim.detections, planted)
+    s = app.settings
+    console.print(f"{len(planted)} words in {sim.duration_s:.0f} s of background noise "
+                  f"({PLANTED_SNR_DB:g} dB below the speech); detection: average of "
+                  f"{s.average_count}, threshold {s.threshold:g}, stride {s.stride_frames}")
+    for word in planted:
+        hit = next((d for d in sim.detections if d["label"] == word.label
+                    and word.start_s <= d["time_s"] <= word.end_s + 1.0), None)
+        result = ("[red]missed" if hit is None else
+                  f"[green]detected at {hit['time_s']:.2f} s (score {hit['score']:.2f})")
+        console.print(f"  {word.label:>8} spoken {word.start_s:6.2f}-{word.end_s:6.2f} s: "
+                      f"{result}")
+    for det in match["false"]:
+        console.print(f"  [yellow]false detection: {det['label']} at {det['time_s']:.2f} s")
+    return {"words": len(planted), "found": len(match["found"]),
+            "false": len(match["false"])}, audio
+
+
 def _firmware_check(model_path: Path, out: Path, clips: list[tuple[str, Any]],
                     console: Any) -> dict[str, Any]:
     """Deploy to the emulated board, stream clips over the UART, compare with the host."""
-    from kws.board_check import check_against_host, demo_streams
+    from kws.board_check import check_against_host
     from kws.firmware_project.build import build_project
     from kws.firmware_project.deploy import deploy
 
@@ -48,7 +80,7 @@ def _firmware_check(model_path: Path, out: Path, clips: list[tuple[str, Any]],
     report = build_project(project_dir)
     console.print(f"firmware built: flash {report.flash_bytes:,} B, RAM {report.ram_bytes:,} B "
                   f"(arena {report.arena_bytes:,} B)")
-    checks = check_against_host(project_dir, model_path, demo_streams(clips))
+    checks = check_against_host(project_dir, model_path, clips)
     for c in checks:
         console.print(f"  {c.name}: {c.inferences} inferences on the board, "
                       f"{'identical to' if c.identical else 'DIFFERENT from'} the host; "
@@ -93,6 +125,9 @@ def run(args: argparse.Namespace) -> int:
     console.print(f"native vs tflm on {agreement['tensors']} test inputs: "
                   f"{agreement['mismatched_elements']} differing values")
 
+    console.rule("[bold]4. planted words through the firmware app built for the host")
+    planted, planted_audio = _planted_words(args, words, config.split, model_path, console)
+
     firmware: dict[str, Any] | None = None
     if args.no_firmware:
         console.print("firmware step skipped (--no-firmware)")
@@ -101,11 +136,12 @@ def run(args: argparse.Namespace) -> int:
                       "installed (sudo apt-get install gcc-arm-none-eabi "
                       "libnewlib-arm-none-eabi qemu-system-arm)")
     else:
-        from kws.board_check import first_test_clips
+        from kws.board_check import demo_streams, first_test_clips
 
-        console.rule("[bold]4. firmware on the emulated Cortex-M4 (QEMU mps2-an386)")
+        console.rule("[bold]5. firmware on the emulated Cortex-M4 (QEMU mps2-an386)")
         clips = first_test_clips(args.data, words, config.split, args.seed)
-        firmware = _firmware_check(model_path, args.out, clips, console)
+        streams = [*demo_streams(clips), ("planted words", planted_audio)]
+        firmware = _firmware_check(model_path, args.out, streams, console)
 
     table = Table(title=f"kws demo: {', '.join(words)} on {args.data.name}")
     table.add_column("what")
@@ -123,6 +159,8 @@ def run(args: argparse.Namespace) -> int:
     table.add_row("native C == tflite-micro",
                   "yes" if agreement["mismatched_elements"] == 0 else
                   f"NO ({agreement['mismatched_elements']} values differ)")
+    table.add_row("planted words detected (host app)",
+                  f"{planted['found']}/{planted['words']}, {planted['false']} false")
     if firmware is not None:
         table.add_row("firmware flash / RAM",
                       f"{firmware['flash_bytes']:,} / {firmware['ram_bytes']:,} bytes")
