@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import tracemalloc
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +47,7 @@ def test_host_app_equals_tflite_micro_and_the_contract(model: Path, stream) -> N
     from kws.host_app import HostApp, HostEvents
 
     audio, _ = stream
-    app = HostApp.from_model(model, features=True, stride_frames=7)
+    app = HostApp.from_model(model, features=True)
     whole = app.process(audio)
     raw = compute_features(audio, MicroFrontendConfig())
     cfg = app.project
@@ -168,10 +169,16 @@ def test_long_stream_runs_in_constant_memory(model: Path, stream, tmp_path: Path
         sims.append(simulate_file(model, wav))
         peaks.append(tracemalloc.get_traced_memory()[1])
         tracemalloc.stop()
-    short, long = sims
-    repeats = int(10 * 60 * 16000 // len(audio))
-    assert long.duration_s == pytest.approx(repeats * len(audio) / 16000)
-    assert [d["label"] for d in long.detections] == ["yes", "no", "yes", "no"] * repeats
-    assert len(short.detections) == 4 * int(60 * 16000 // len(audio)) > 0
+    step = len(audio) / 16000
+    for minutes, sim in zip((1, 10), sims, strict=True):
+        repeats = int(minutes * 60 * 16000 // len(audio))
+        assert sim.duration_s == pytest.approx(repeats * step)
+        planted = [replace(w, start_s=w.start_s + k * step, end_s=w.end_s + k * step)
+                   for k in range(repeats) for w in words]
+        match = match_detections(sim.detections, planted)
+        # Repeats differ (adaptive noise estimate, where the stride falls on each word):
+        # most words are found at their times, very few detections are wrong.
+        assert len(match["found"]) >= 0.8 * len(planted), (len(match["found"]), len(planted))
+        assert len(match["false"]) <= 0.05 * len(planted), match["false"]
     # 10x the audio (19 MB of samples) within 1 MB of the short run's peak
     assert peaks[1] - peaks[0] < 1_000_000, peaks

@@ -49,6 +49,9 @@ def run(args: argparse.Namespace) -> int:
         raise KwsError(f"--duration must be positive, not {args.duration}")
     listener, mic = _open(args)
     with mic:
+        console.print(f"listening: {mic.name!r} at {mic.rate} Hz -> "
+                      f"{listener.app.sample_rate} Hz, {args.model.name} "
+                      f"(threshold {listener.app.settings.threshold:g}; Ctrl-C stops)")
         _listen(listener, mic, console, args.duration)
     if args.json:
         print(json.dumps(listener.summary(mic.overflows), indent=2))
