@@ -107,3 +107,36 @@ def test_end_of_word_tracker_on_planted_words() -> None:
         assert np.min(np.abs(ends - word.end_s)) < 0.15, (word, ends)
     assert tracker.latency(words[-1].end_s + 0.25) == pytest.approx(0.25, abs=0.15)
     assert tracker.latency(words[-1].end_s + 5) is None
+
+
+def test_listener_view_and_agreement_at_44k1(tmp_path: Path) -> None:
+    """The live engine on 44.1 kHz float blocks: the planted words, the second engine equal
+    on every window, and a view that shows bars, level, dropped blocks and the log."""
+    import soxr
+    from rich.console import Console
+
+    from kws.engines import open_session
+    from kws.host_app import HostApp
+    from kws.listen import Listener
+
+    model = micro_speech_model(tmp_path / "model")
+    audio, words = planted_stream(snr_db=20.0, noise="pink_noise.wav")
+    device = soxr.resample(audio.astype(np.float32) / 32768, 16000, 44100)
+    app = HostApp.from_model(model, features=True)
+    listener = Listener(app, 44100, ("tflm", open_session("tflm", model)))
+    for start in range(0, len(device), 2205):
+        listener.feed(device[start:start + 2205])
+    assert listener.seconds == pytest.approx(len(audio) / 16000, abs=0.05)
+    match = match_detections(listener.detections, words)
+    assert match["found"][:3] == ["yes", "no", "yes"] and not match["false"]
+    agreement = listener.agreement
+    assert agreement is not None and agreement.inferences > 20
+    assert agreement.identical == agreement.inferences and agreement.max_difference == 0
+    summary = listener.summary(dropped_blocks=2)
+    assert summary["dropped_blocks"] == 2 and summary["compare"]["identical"] > 20
+    console = Console(record=True, width=100)
+    console.print(listener.view(2))
+    text = console.export_text()
+    assert all(label in text for label in app.labels)
+    assert "dropped blocks 2" in text and "dBFS" in text and "tflm:" in text
+    assert text.count(" yes ") >= 1 and "ms" in text
