@@ -103,3 +103,29 @@ def test_board_equals_host_on_real_clips(tmp_path) -> None:
     (project_dir / "project.json").write_text(json.dumps({**cfg, "stride_frames": 5}))
     (joined,) = check_against_host(project_dir, model, streams[2:])
     assert joined.inferences == checks[2].inferences and not joined.identical
+
+
+def test_demo_planted_words_are_detected(tmp_path, monkeypatch) -> None:
+    """``kws demo``'s stream (test clips of the bundled sample in its background noise at
+    known times) through the host app with the default detection settings: a model that
+    knows the words (micro_speech) is shown detecting them, at their times, and nothing
+    else."""
+    import argparse
+
+    from rich.console import Console
+    from support.micro_speech import micro_speech_model
+
+    from kws.commands.demo import _planted_words
+
+    if not SAMPLE.is_dir():
+        pytest.skip(f"{SAMPLE} is not checked out")
+    monkeypatch.setenv("KWS_CACHE_DIR", str(tmp_path / "cache"))
+    model = micro_speech_model(tmp_path / "model")
+    console = Console(record=True, width=200)
+    args = argparse.Namespace(data=SAMPLE, seed=0)
+    summary, audio = _planted_words(args, ["yes", "no"], "auto", model, console)
+    assert summary["words"] == 6 and summary["found"] >= 4 and summary["false"] == 0
+    assert audio.dtype == np.int16 and len(audio) > 6 * 16000
+    text = console.export_text()
+    assert text.count("detected at") == summary["found"]
+    assert "yes spoken" in text and "no spoken" in text and "threshold 0.6" in text
