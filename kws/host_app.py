@@ -34,7 +34,8 @@ APP_SOURCES = ("kws_app.c", "feature_window.c", "feature_quantize.c", "score_ave
 CFLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off"]
 CHUNK_SAMPLES = 4096  # samples per C call: bounds the result buffers
 
-_CDEF = """
+# Where the hooks put results: caller-owned arrays, their capacity and fill.
+_SINK = """
 typedef struct {
   uint32_t* feature_frames; int8_t* features; float* raw; int feature_capacity;
   int feature_count;
@@ -43,6 +44,8 @@ typedef struct {
   int detection_capacity; int detection_count;
   int overflow;
 } KwsHostSink;
+"""
+_CDEF = _SINK + """
 int kws_host_init(KwsHostSink* sink, int with_features);
 void kws_app_reset(void);
 int kws_app_process_audio(const int16_t* samples, size_t n);
@@ -52,15 +55,7 @@ int kws_app_process_audio(const int16_t* samples, size_t n);
 _GLUE = r"""
 #include <string.h>
 #include "kws_app.h"
-typedef struct {
-  uint32_t* feature_frames; int8_t* features; float* raw; int feature_capacity;
-  int feature_count;
-  uint32_t* score_frames; int8_t* scores; int score_capacity; int score_count;
-  uint32_t* detection_frames; int32_t* detection_labels; int32_t* detection_averages;
-  int detection_capacity; int detection_count;
-  int overflow;
-} KwsHostSink;
-
+""" + _SINK + r"""
 static void host_features(void* context, uint32_t frame_index, int raw_format,
                           const void* raw, const int8_t* quantized, int n) {
   KwsHostSink* sink = (KwsHostSink*)context;

@@ -1,9 +1,11 @@
 """``kws demo``: the whole pipeline on the bundled sample, offline, in a few minutes.
 
 train (DS-CNN-S on micro features) -> int8 export -> evaluation on unseen speakers with the
-tflite-micro interpreter -> the compiled C model (``native``) checked against it -> when the
-ARM toolchain and QEMU are installed, the firmware built for the emulated Cortex-M4 and fed
-real clips over its UART, its scores checked against the host.
+tflite-micro interpreter -> the compiled C model (``native``) checked against it -> test
+clips planted in background noise at known times, run through the firmware application built
+for the host, each word's detection shown with its time -> when the ARM toolchain and QEMU
+are installed, the firmware built for the emulated Cortex-M4 and fed the same audio over its
+UART, its scores and detections checked against the host.
 """
 
 from __future__ import annotations
@@ -91,6 +93,28 @@ def _firmware_check(model_path: Path, out: Path, clips: list[tuple[str, Any]],
             "inferences": sum(c.inferences for c in checks)}
 
 
+def _firmware_step(args: argparse.Namespace, words: list[str], split: str, model_path: Path,
+                   planted_audio: np.ndarray, console: Any) -> dict[str, Any] | None:
+    """Step 5 when the ARM tools are there and it is not skipped: single clips, them
+    joined, and the planted-word stream on the emulated board, checked against the host."""
+    from kws.firmware_project.toolchain import have_arm_tools
+
+    if args.no_firmware:
+        console.print("firmware step skipped (--no-firmware)")
+        return None
+    if not have_arm_tools():
+        console.print("[yellow]firmware step skipped: arm-none-eabi-gcc / qemu-system-arm not "
+                      "installed (sudo apt-get install gcc-arm-none-eabi "
+                      "libnewlib-arm-none-eabi qemu-system-arm)")
+        return None
+    from kws.board_check import demo_streams, first_test_clips
+
+    console.rule("[bold]5. firmware on the emulated Cortex-M4 (QEMU mps2-an386)")
+    clips = first_test_clips(args.data, words, split, args.seed)
+    streams = [*demo_streams(clips), ("planted words", planted_audio)]
+    return _firmware_check(model_path, args.out, streams, console)
+
+
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
@@ -98,7 +122,6 @@ def run(args: argparse.Namespace) -> int:
     from kws.engine_compare import compare_engines
     from kws.export import export_run, quantize_inputs
     from kws.features import frontend_config
-    from kws.firmware_project.toolchain import have_arm_tools
     from kws.train import TrainConfig, train
 
     console = Console(stderr=True)
@@ -128,20 +151,7 @@ def run(args: argparse.Namespace) -> int:
     console.rule("[bold]4. planted words through the firmware app built for the host")
     planted, planted_audio = _planted_words(args, words, config.split, model_path, console)
 
-    firmware: dict[str, Any] | None = None
-    if args.no_firmware:
-        console.print("firmware step skipped (--no-firmware)")
-    elif not have_arm_tools():
-        console.print("[yellow]firmware step skipped: arm-none-eabi-gcc / qemu-system-arm not "
-                      "installed (sudo apt-get install gcc-arm-none-eabi "
-                      "libnewlib-arm-none-eabi qemu-system-arm)")
-    else:
-        from kws.board_check import demo_streams, first_test_clips
-
-        console.rule("[bold]5. firmware on the emulated Cortex-M4 (QEMU mps2-an386)")
-        clips = first_test_clips(args.data, words, config.split, args.seed)
-        streams = [*demo_streams(clips), ("planted words", planted_audio)]
-        firmware = _firmware_check(model_path, args.out, streams, console)
+    firmware = _firmware_step(args, words, config.split, model_path, planted_audio, console)
 
     table = Table(title=f"kws demo: {', '.join(words)} on {args.data.name}")
     table.add_column("what")
@@ -164,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
     if firmware is not None:
         table.add_row("firmware flash / RAM",
                       f"{firmware['flash_bytes']:,} / {firmware['ram_bytes']:,} bytes")
-        table.add_row("board scores == host scores",
+        table.add_row("board == host (scores, detections)",
                       f"{firmware['clips_identical']}/{firmware['clips']} streams "
                       f"({firmware['inferences']} inferences)")
     table.add_row("wall time", f"{time.perf_counter() - started:.0f} s")
