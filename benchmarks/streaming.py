@@ -111,7 +111,7 @@ def markdown(result: dict[str, Any]) -> str:
     m = result["memory"]
     lines += ["", "| file | peak RSS |", "|---|---:|"]
     for name in ("1 min", "60 min"):
-        lines.append(f"| {name} | {m[name]['peak_kib'] / 1024:.0f} MiB |")
+        lines.append(f"| {name} | {m[name]['peak_kib'] / 1024:.1f} MiB |")
     lat = result["latency"]
     lines += ["", f"Planted words (micro_speech, {lat['words']} yes/no clips of the sample in "
               f"pink noise at 20 dB SNR): {lat['found']} found, {lat['false']} false "
