@@ -1,5 +1,9 @@
-"""``kws simulate``: run the firmware application (built for the host) over an audio file of
-any length, in constant memory, and report the detections with their times."""
+"""``kws simulate``: stream an audio file (any length, any rate: resampled to 16 kHz in
+blocks, constant memory) through firmware/app compiled for the host with the model, and
+print each detection with the time its window ended, and the real-time factor.
+
+Detection settings come from model.json beside the model; the flags override them.
+"""
 
 from __future__ import annotations
 
@@ -12,13 +16,8 @@ from kws.detector import add_detector_args, detector_overrides
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = add_command(sub, "simulate", run,
-                    "stream an audio file through the firmware app built for the host",
-                    "Stream an audio file (any length, any rate: resampled to 16 kHz in "
-                    "blocks) through firmware/app compiled for the host with the model, and "
-                    "print each detection with the time its window ended, and the real-time "
-                    "factor.  Detection settings come from model.json beside the model; the "
-                    "flags override them.")
+    summary = "stream an audio file through the firmware app built for the host"
+    p = add_command(sub, "simulate", run, summary, __doc__, as_written=True)
     add_model_arg(p)
     p.add_argument("audio", type=Path, help="audio file (WAV, FLAC, OGG)")
     p.add_argument("--plot", type=Path, metavar="PNG",
