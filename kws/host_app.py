@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import tempfile
+import weakref
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -33,6 +34,8 @@ HOST_BOARD = "qemu-mps2-an386"  # any make board: the host build uses only its g
 APP_SOURCES = ("kws_app.c", "feature_window.c", "feature_quantize.c", "score_average.c")
 CFLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off"]
 CHUNK_SAMPLES = 4096  # samples per C call: bounds the result buffers
+# Build key -> the HostApp whose sink the build's hooks fill (its C state is one per build).
+_OWNERS: weakref.WeakValueDictionary[str, HostApp] = weakref.WeakValueDictionary()
 
 # Where the hooks put results: caller-owned arrays, their capacity and fill.
 _SINK = """
@@ -230,6 +233,8 @@ class HostApp:
 
     Build one with :meth:`from_model`; feed int16 audio at :attr:`sample_rate` with
     :meth:`process` (any block size, a stream split anywhere gives the same results).
+    Instances of one build share the C state: the newest (or the last one ``reset()``)
+    owns it, and an older one refuses to process until it is reset.
     """
 
     def __init__(self, module: ModuleType, project: dict[str, Any], settings: DetectorSettings,
@@ -267,8 +272,10 @@ class HostApp:
         sink.score_capacity = sink.detection_capacity = frames
         self._sink = sink
         self.with_features = features
+        self._key = module.__name__
         if self._lib.kws_host_init(sink, int(features)) != 1:
             raise KwsError("the firmware app refused its frontend config")
+        _OWNERS[self._key] = self
         self.samples_seen = 0
 
     @classmethod
@@ -299,6 +306,7 @@ class HostApp:
         """Start a new stream: frontend, feature window and score history cleared."""
         self._lib.kws_host_init(self._sink, int(self.with_features))  # take the hooks back
         self._lib.kws_app_reset()
+        _OWNERS[self._key] = self
         self.samples_seen = 0
 
     def frame_end_s(self, frame_index: Any) -> Any:
@@ -321,6 +329,9 @@ class HostApp:
 
     def process(self, block: np.ndarray) -> HostEvents:
         """Stream int16 mono ``block`` through the app; what it reported comes back."""
+        if _OWNERS.get(self._key) is not self:
+            raise KwsError("host app: a newer HostApp of the same model and settings owns the "
+                           "application's state now; call reset() to start a stream here")
         samples = np.ascontiguousarray(block, dtype=np.int16).reshape(-1)
         if block.dtype != np.int16 and len(samples):
             raise KwsError(f"host app: audio must be int16, not {block.dtype}")

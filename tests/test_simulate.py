@@ -72,6 +72,14 @@ def test_host_app_equals_tflite_micro_and_the_contract(model: Path, stream) -> N
     with pytest.raises(KwsError, match="int16"):
         app.process(audio.astype(np.float32))
 
+    # One C state per build: a newer instance owns it, the older refuses until reset.
+    newer = HostApp.from_model(model)
+    with pytest.raises(KwsError, match="reset"):
+        app.process(audio[:1600])
+    assert newer.process(audio).detection_list() == detections
+    app.reset()
+    assert app.process(audio).detection_list() == detections
+
 
 def test_detector_settings_come_from_model_json(tmp_path: Path) -> None:
     from kws.detector import DetectorSettings
