@@ -140,9 +140,10 @@ def plot_simulation(sim: Simulation, out: str | os.PathLike[str]) -> None:
     fig, (ax_spec, ax_scores) = plt.subplots(2, 1, figsize=(12, 6), sharex=True)
     librosa.display.specshow(features.T, sr=sim.sample_rate, hop_length=sim.frame_step,
                              x_axis="time", ax=ax_spec, cmap="magma")
-    ax_spec.set(title="features (the firmware frontend)", ylabel="channel")
+    ax_spec.set(title="features (the firmware frontend)", ylabel="channel", xlabel="")
     for i, label in enumerate(sim.labels):
-        ax_scores.plot(times, probs[:, i], label=label, linewidth=1)
+        # matplotlib hides legend entries that start with "_" (_silence_, _unknown_)
+        ax_scores.plot(times, probs[:, i], label=label.strip("_"), linewidth=1)
     ax_scores.axhline(sim.settings["threshold"], color="k", linestyle="--", linewidth=0.8,
                       label="threshold")
     for det in sim.detections:

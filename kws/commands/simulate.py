@@ -21,7 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_model_arg(p)
     p.add_argument("audio", type=Path, help="audio file (WAV, FLAC, OGG)")
     p.add_argument("--plot", type=Path, metavar="PNG",
-                   help="write a spectrogram with score traces and detections")
+                   help="write a spectrogram with score traces and detections (keeps the "
+                   "file's features in memory)")
     add_detector_args(p)
     add_json_arg(p, "detections, duration_s, real_time_factor and settings as JSON")
 
