@@ -1,10 +1,12 @@
 """Board registry: every ``firmware/boards/<name>/board.json`` describes one target.
 
-A board directory holds the board API implementation (``board.h``: ``board_init``,
-``board_uart_write``/``board_uart_read``, ``board_log``, ``board_exit``, ``board_ticks``;
-optionally ``board_mic.h``: ``int board_mic_start(void)`` and
-``void board_mic_read(int16_t* samples, size_t n)``, 16 kHz mono), startup code, a linker
-script and ``board.json``.  ``kws deploy`` copies the directory into a generated project and
+A board directory holds the board API implementation (``firmware/core/board_api.h``:
+``board_init``, ``board_uart_write``/``board_uart_read``/``board_uart_read_nonblocking``,
+``board_uart_rx_overruns``, ``board_clock_hz``, ``board_log``, ``board_exit``,
+``board_ticks``; its ``board.h`` defines the board's constants and includes it; optionally
+``board_mic.h``: ``int board_mic_start(void)``, ``int board_mic_read(int16_t* samples,
+size_t n)`` (16 kHz mono, -1 on a timeout) and ``board_mic_overruns``), startup code, a
+linker script and ``board.json``.  ``kws deploy`` copies the directory into a generated project and
 writes the project Makefile from these keys; ``kws flash`` reads ``flash``.
 
 ``board.json`` keys (JSON object):
@@ -20,8 +22,10 @@ writes the project Makefile from these keys; ``kws flash`` reads ``flash``.
     gives ``-mfpu``.
 ``package`` (``"make"`` | ``"arduino-library"``)
     What ``kws deploy`` writes: a project that ``make`` builds (the default), or an Arduino
-    library whose sketch the Arduino IDE builds with the board's own core (which then
-    supplies startup code and linking: ``sources`` and ``linker_script`` stay empty).
+    library whose sketch the Arduino IDE / arduino-cli builds with the board's own core
+    (which then supplies startup code and linking: ``sources`` and ``linker_script`` stay
+    empty; ``cpu``/``float_abi`` still say how the library's C compiles, and kws only
+    packages and flashes the firmware).
 ``sources`` (list of str, required for ``make``)
     Board C files, relative to the board directory.
 ``linker_script`` (str, required for ``make``)
@@ -47,13 +51,21 @@ writes the project Makefile from these keys; ``kws flash`` reads ``flash``.
 ``flash_bytes``, ``ram_bytes`` (int)
     Part limits (the linker script enforces them; these are for reports).
 ``uart`` (object)
-    ``{"baud": 115200, "transport": "qemu" | "serial"}``; ``port_hint`` optional.
+    ``{"baud": 115200, "transport": "qemu" | "serial" | "usb-cdc"}``; optional
+    ``port_hint`` and ``usb_ids`` (``{"vid:pid": "what it is"}``: how ``kws flash`` and the
+    device link find the port).
 ``emulator`` (object, optional)
-    ``{"qemu_machine": "mps2-an386"}`` when the board runs under ``qemu-system-arm``.
+    ``{"qemu_machine": "mps2-an386"}`` when the board runs under ``qemu-system-arm``.  A
+    real board QEMU can also run adds an emulator variant of its image:
+    ``"linker_script"`` (the emulator-only link, relative to the board directory),
+    ``"defines"`` (extra ``-D`` flags of that build, as ``defines``) and ``"serial_index"``
+    (which of QEMU's serial ports is the console UART; default 0).
 ``flash`` (object)
     ``{"tools": ["st-flash", "openocd", ...], "address": "0x08000000",
     "format": "bin" | "hex" | "elf"}``; an empty tool list means nothing to flash
-    (emulated board).
+    (emulated board); optional ``"serial_baud"`` (default baud of ``--tool serial``),
+    ``"bootloader_usb_ids"`` (the port the bootloader comes back on) and ``"bin_vectors"``
+    (``{"flash_end": ..., "ram": [lo, hi]}``: a ``.bin``'s vector table must point there).
 """
 
 from __future__ import annotations
@@ -104,6 +116,22 @@ class Board:
         """QEMU machine name when the board is emulated, else ``None``."""
         machine = self.emulator.get("qemu_machine")
         return str(machine) if machine else None
+
+    @property
+    def qemu_serial_index(self) -> int:
+        """Which QEMU serial port is the console UART (``-serial`` order, from 0)."""
+        return int(self.emulator.get("serial_index", 0))
+
+    @property
+    def emulator_linker_script(self) -> str | None:
+        """Linker script of the emulator variant, when the real image needs one."""
+        script = self.emulator.get("linker_script")
+        return str(script) if script else None
+
+    def emulator_define_flags(self) -> list[str]:
+        """``-D`` flags of the emulator variant (``emulator.defines``)."""
+        defines = self.emulator.get("defines", {})
+        return [f"-D{k}" if v is None else f"-D{k}={v}" for k, v in defines.items()]
 
     def cflags(self, float_abi: str | None = None) -> list[str]:
         """CPU and float-ABI compiler flags (``float_abi`` overrides the board's own)."""
@@ -171,7 +199,9 @@ def _build_files(data: dict[str, Any], p: Path) -> tuple[str, tuple[str, ...], s
         if not sources:
             raise KwsError(f"{p}: missing required key 'sources' (board C files)")
         linker = _require(data, "linker_script", str, p)
-    for rel in (*sources, *([linker] if linker else [])):
+    emulator = data.get("emulator")
+    emulator_script = emulator.get("linker_script") if isinstance(emulator, dict) else None
+    for rel in (*sources, *(f for f in (linker, emulator_script) if f)):
         if not (directory / rel).is_file():
             raise KwsError(f"{p}: listed file {rel!r} does not exist in {directory}")
     common = _str_list(data, "common", p, [])
@@ -219,6 +249,9 @@ def load_board_file(path: str | Path) -> Board:
         if not isinstance(value, dict):
             raise KwsError(f"{p}: key {key!r} must be an object")
         objects[key] = value
+    if package == "arduino-library" and not objects["flash"].get("tools"):
+        raise KwsError(f"{p}: an {package} board needs a 'flash' object with its tools "
+                       "(kws flashes what the Arduino tooling builds)")
     clock = int(data.get("clock_hz", 0))
     return Board(
         name=name,

@@ -4,6 +4,9 @@ Each subcommand lives in ``kws/commands/<name>.py`` and exposes
 ``register(subparsers) -> None``, which adds its parser and sets ``func`` (called with the
 parsed args, returning an exit code).  Errors derived from :class:`kws.errors.KwsError`
 print as one line and exit with status 2.
+
+Commands validate their arguments before importing TensorFlow, and TensorFlow's start-up
+log lines are hidden unless ``--verbose`` is given.
 """
 
 from __future__ import annotations
@@ -13,7 +16,10 @@ import importlib
 import os
 import sys
 
+from kws.commands._args import DefaultsHelpFormatter, add_verbose_arg
+from kws.console import UNWRAPPED_WIDTH
 from kws.errors import KwsError
+from kws.quiet import quiet_startup
 
 COMMANDS = [
     "features",
@@ -33,9 +39,12 @@ COMMANDS = [
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``kws`` parser with every subcommand of :data:`COMMANDS` in this checkout."""
     parser = argparse.ArgumentParser(
-        prog="kws", description="Keyword spotting from microphone to microcontroller."
+        prog="kws", description="Keyword spotting from microphone to microcontroller.",
+        formatter_class=DefaultsHelpFormatter,
     )
+    add_verbose_arg(parser)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         try:
@@ -49,9 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    """Run ``kws ARGV`` (``sys.argv`` when ``None``); returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if not args.verbose:
+        quiet_startup()
+    if argv is None and not sys.stdout.isatty() and not sys.stderr.isatty():
+        # Output to files or pipes only: no rich console of any module wraps at 80 columns.
+        os.environ.setdefault("COLUMNS", str(UNWRAPPED_WIDTH))
     try:
         return int(args.func(args) or 0)
     except KwsError as exc:

@@ -10,6 +10,9 @@ input.  Built in:
   its FULLY_CONNECTED rounds once, so it can differ from TFLM by 1 in a few outputs;
 - ``native``: the model compiled ahead of time by :mod:`kws.deploy` and built for the host.
 
+Every model file passes :func:`check_model` (:func:`kws.modelinfo.open_model`) before an
+engine sees it, so a damaged file is one clear error, never an interpreter crash.
+
 Other engines (``qemu``: the firmware under emulation) plug in with :func:`register_engine`
 or by naming a ``module:function`` in :data:`LAZY_ENGINES`, loaded on first use.
 """
@@ -19,10 +22,14 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from kws.errors import KwsError
+
+if TYPE_CHECKING:
+    from kws.modelinfo import ModelFacts
 
 EngineFn = Callable[[Path, list[np.ndarray]], list[np.ndarray]]
 
@@ -56,18 +63,20 @@ def get_engine(name: str) -> EngineFn:
     raise KwsError(f"unknown engine {name!r} (known: {', '.join(known)})")
 
 
-def _model_io_shapes(model_path: Path) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    from kws.modelinfo import io_quantization
-
-    inp, out = io_quantization(model_path)
-    if inp.dtype != "int8" or out.dtype != "int8":
-        raise KwsError(f"{model_path}: engines run int8 models (input {inp.dtype}, output "
-                       f"{out.dtype})")
-    return inp.shape, out.shape
+# Engines that run the model compiled by kws.deploy: every op must be in its registry.
+COMPILED_ENGINES = ("native", "qemu")
 
 
-def _prepare_inputs(model_path: Path, inputs: list[np.ndarray]) -> list[np.ndarray]:
-    in_shape, _ = _model_io_shapes(model_path)
+def check_model(engine: str, model_path: Path) -> ModelFacts:
+    """:func:`kws.modelinfo.open_model` for ``engine``: the one check of a model file before
+    an interpreter or the compiler reads it (``KwsError`` naming the file and the problem)."""
+    from kws.modelinfo import open_model
+
+    return open_model(model_path, require_supported=engine in COMPILED_ENGINES)
+
+
+def _prepare_inputs(facts: ModelFacts, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    model_path, in_shape = facts.path, facts.input.shape
     size = int(np.prod(in_shape))
     prepared = []
     for i, x in enumerate(inputs):
@@ -88,6 +97,7 @@ def tflm_session(model_path: Path) -> Session:
     """One-input-at-a-time runner on the tflite-micro interpreter (reference kernels)."""
     from tflite_micro.python.tflite_micro import runtime
 
+    check_model("tflm", model_path)
     try:
         interpreter = runtime.Interpreter.from_file(str(model_path))
     except (RuntimeError, ValueError) as exc:
@@ -106,6 +116,7 @@ def litert_session(model_path: Path) -> Session:
     """LiteRT interpreter with reference kernels (reported against TFLM, never asserted)."""
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
+    check_model("litert", model_path)
     try:
         interpreter = Interpreter(
             model_path=str(model_path),
@@ -144,7 +155,8 @@ def open_session(engine: str, model_path: str | Path) -> Session:
     if engine not in SESSIONS:
         raise KwsError(f"engine {engine!r} has no in-process session "
                        f"(available: {', '.join(SESSIONS)})")
-    return SESSIONS[engine](Path(model_path))
+    facts = check_model(engine, Path(model_path))
+    return SESSIONS[engine](facts.path)
 
 
 def _batch(session: Callable[[Path], Session]) -> EngineFn:
@@ -184,10 +196,8 @@ def run_model(engine: str, model_path: str | Path, inputs: list[np.ndarray]) -> 
         One int8 output (model output shape) per input.
     """
     path = Path(model_path)
-    if not path.is_file():
-        raise KwsError(f"{path}: model file not found")
     fn = get_engine(engine)
-    prepared = _prepare_inputs(path, list(inputs))
+    prepared = _prepare_inputs(check_model(engine, path), list(inputs))
     outputs = fn(path, prepared)
     if len(outputs) != len(prepared):
         raise KwsError(f"engine {engine!r} returned {len(outputs)} outputs for "

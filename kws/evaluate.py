@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from kws.data.dataset import SILENCE_LABEL, UNKNOWN_LABEL
 from kws.errors import KwsError
 
 ENGINES = ("tflm", "litert")
@@ -42,11 +43,15 @@ def load_model_json(model_path: str | os.PathLike[str]) -> dict[str, Any]:
 
 def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, labels: list[str]
                            ) -> dict[str, Any]:
-    """Accuracy, balanced accuracy, per-class recall/precision/n and the confusion matrix.
+    """Accuracy, balanced accuracy, false accepts, per-class recall/precision/n and the
+    confusion matrix.
 
     ``confusion[i][j]`` counts examples of label ``i`` predicted as ``j``.  Balanced accuracy
     is the mean recall over labels that have examples.  Precision of a label never predicted
-    is 0.
+    is 0.  ``false_accepts[l]`` (``l`` in ``_unknown_``, ``_silence_``) is the share of
+    label-``l`` clips predicted as a keyword (any other label), what a user hears as a false
+    trigger; ``false_accept_rate`` is the same over all clips of those labels together
+    (``None`` without such clips).
     """
     k = len(labels)
     y_true = np.asarray(y_true, dtype=np.int64)
@@ -68,14 +73,36 @@ def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, labels: list[
             "n": int(n_true[i]),
         }
     n = int(len(y_true))
+    rejects = [i for i, label in enumerate(labels) if label in (SILENCE_LABEL, UNKNOWN_LABEL)]
+    keywords = [i for i in range(k) if i not in rejects]
+    accepted = confusion[:, keywords].sum(axis=1)
+    false_accepts = {labels[i]: float(accepted[i] / n_true[i]) if n_true[i] else None
+                     for i in rejects}
+    n_reject = int(n_true[rejects].sum())
     return {
         "n": n,
         "accuracy": float(hits.sum() / n) if n else 0.0,
         "balanced_accuracy": float(np.mean(recalls)) if recalls else 0.0,
+        "false_accept_rate": float(accepted[rejects].sum() / n_reject) if n_reject else None,
+        "false_accepts": false_accepts,
         "per_class": per_class,
         "labels": list(labels),
         "confusion": confusion.tolist(),
     }
+
+
+def metrics_summary(metrics: dict[str, Any]) -> str:
+    """One line: accuracy, balanced accuracy, false accepts and per-class recall of a
+    :func:`classification_metrics` result."""
+    parts = [f"accuracy {metrics['accuracy']:.4f}",
+             f"balanced accuracy {metrics['balanced_accuracy']:.4f}"]
+    if metrics.get("false_accept_rate") is not None:
+        by_label = ", ".join(f"{label} {rate:.1%}" for label, rate
+                             in metrics["false_accepts"].items() if rate is not None)
+        parts.append(f"false accepts {metrics['false_accept_rate']:.1%} ({by_label})")
+    recalls = ", ".join(f"{label} {c['recall']:.0%}" for label, c
+                        in metrics["per_class"].items() if c["recall"] is not None)
+    return "; ".join(parts) + f"; recall: {recalls}"
 
 
 def plot_confusion(confusion: np.ndarray, labels: list[str], path: str | os.PathLike[str],
@@ -154,15 +181,18 @@ def evaluate_model(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from kws.data import SILENCE_LABEL, UNKNOWN_LABEL, extract_features, load_dataset
-    from kws.engines import open_session
+    from kws.engines import check_model, open_session
     from kws.export import quantize_inputs, run_int8
     from kws.features import frontend_from_dict
+    from kws.modelinfo import check_model_json
 
     if engine not in ENGINES:
         raise KwsError(f"unknown engine {engine!r} (expected one of {', '.join(ENGINES)})")
     started = time.perf_counter()
     console = Console(stderr=True, quiet=not progress)
+    facts = check_model(engine, Path(model_path))
     meta = load_model_json(model_path)
+    check_model_json(facts, meta, Path(model_path).with_name("model.json"))
     labels = list(meta["labels"])
     try:
         frontend = frontend_from_dict(meta["frontend"])
@@ -227,19 +257,20 @@ def print_report(result: dict[str, Any], console: Any = None) -> None:
     labels = result["labels"]
     agreement = result.get("agreement")
     console.print(
-        f"[bold]{result['model']}[/] on {result['data']} ({result['engine']}): "
-        f"accuracy {result['accuracy']:.4f}, balanced accuracy "
-        f"{result['balanced_accuracy']:.4f}, n={result['n']}"
-        + (f", int8/float agreement {agreement:.4f}" if agreement is not None else ""),
+        f"[bold]{result['model']}[/] on {result['data']} ({result['engine']}), "
+        f"n={result['n']}: " + metrics_summary(result)
+        + (f"; int8/float agreement {agreement:.4f}" if agreement is not None else ""),
         soft_wrap=True,
     )
     per_class = Table(title="per class")
-    for col in ("label", "n", "recall", "precision"):
+    for col in ("label", "n", "recall", "precision", "false accepts"):
         per_class.add_column(col, justify="left" if col == "label" else "right")
     for label in labels:
         c = result["per_class"][label]
         recall = "-" if c["recall"] is None else f"{c['recall']:.4f}"
-        per_class.add_row(label, str(c["n"]), recall, f"{c['precision']:.4f}")
+        fa = result.get("false_accepts", {}).get(label)
+        per_class.add_row(label, str(c["n"]), recall, f"{c['precision']:.4f}",
+                          "" if fa is None else f"{fa:.4f}")
     console.print(per_class)
     confusion = Table(title="confusion (rows: true, columns: predicted)")
     confusion.add_column("")

@@ -7,15 +7,19 @@ external command (``arm-none-eabi-objcopy``, ``st-flash``, ``openocd``, ``dfu-ut
 :mod:`kws.stm32_bootloader`, the Nano's 1200-baud touch).  ``FlashPlan.describe()`` is what
 ``--dry-run`` prints; :func:`run_plan` executes it after checking every tool is installed.
 
-Tools per board:
+Each board's tools, load address and image format are its ``board.json``'s ``flash`` object
+(:mod:`kws.boards`); the tools themselves are found by :mod:`kws.flash_tools`:
 
-- ``stm32f4-disco``: ``st-flash`` (ST-LINK, Debian ``stlink-tools``), ``openocd``
-  (ST-LINK, Debian ``openocd``), ``dfu-util`` (ROM USB DFU: BOOT0 high, USB OTG FS port;
-  Debian ``dfu-util``), ``serial`` (ROM USART bootloader, AN3155: BOOT0 high, a 3.3 V
-  USB-serial adapter on USART1 PA9 = TX / PA10 = RX; the ST-LINK VCP on USART2 cannot reach
-  the ROM bootloader).
-- ``nano33ble``: ``bossac`` (Debian ``bossa-cli``) after a 1200-baud touch that drops the
-  board into its bootloader; the application lives at 0x10000, after the bootloader.
+- ``stm32f4-disco``: ``st-flash`` (ST-LINK, Debian ``stlink-tools``; ``--reset`` so the new
+  image starts at once), ``openocd`` (ST-LINK, Debian ``openocd``), ``dfu-util`` (ROM USB
+  DFU: BOOT0 high, USB OTG FS port; Debian ``dfu-util``), ``serial`` (ROM USART
+  bootloader, AN3155: BOOT0 high, a 3.3 V USB-serial adapter on USART1 PA9 = TX /
+  PA10 = RX).  On the Discovery PA9 is also VBUS_FS with a 4.7 uF capacitor (C49) that
+  slows the ROM's TX edges: the default ``serial_baud`` is 1200, which gets through it;
+  with C49 removed pass ``--baud 115200``.
+- ``nano33ble``: Arduino's ``bossac`` fork after a 1200-baud touch that drops the board
+  into its bootloader; the application lives at 0x10000, after the bootloader, and a
+  ``.bin``'s vector table must say so.
 """
 
 from __future__ import annotations
@@ -23,52 +27,31 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import shutil
 import struct
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kws.errors import KwsError
+from kws.flash_tools import (
+    OBJCOPY,
+    USB_SERIAL_ADAPTER_IDS,
+    PortInfo,
+    check_tools,
+    list_serial_ports,
+    tool_path,
+    touch_1200,
+    usb_ids,
+)
 
-OBJCOPY = "arm-none-eabi-objcopy"
-# Tool -> Debian package that provides it ("serial" is kws's own AN3155 client on pyserial).
-DEBIAN_PACKAGES = {
-    "st-flash": "stlink-tools",
-    "openocd": "openocd",
-    "dfu-util": "dfu-util",
-    "bossac": "bossa-cli",
-    OBJCOPY: "binutils-arm-none-eabi",
-}
+__all__ = ["FlashPlan", "PortInfo", "Step", "detect_port", "list_serial_ports", "plan_flash",
+           "run_plan"]
 ALL_TOOLS = ("st-flash", "openocd", "dfu-util", "serial", "bossac")
-
-# USB ids (vid, pid) of serial ports, by use.
-ARDUINO_NANO33BLE_IDS = {
-    (0x2341, 0x805A): "Nano 33 BLE",
-    (0x2341, 0x005A): "Nano 33 BLE bootloader",
-}
-USB_SERIAL_ADAPTER_IDS = {
-    (0x0403, 0x6001): "FTDI FT232R",
-    (0x0403, 0x6010): "FTDI FT2232",
-    (0x0403, 0x6014): "FTDI FT232H",
-    (0x0403, 0x6015): "FTDI FT-X",
-    (0x10C4, 0xEA60): "Silicon Labs CP210x",
-    (0x1A86, 0x7523): "WCH CH340",
-    (0x067B, 0x2303): "Prolific PL2303",
-}
-
-# Boards that kws flashes but does not build bare-metal (no board.json): the Nano is built
-# by the Arduino IDE / arduino-cli from the exported library (kws.arduino).
-BUILTIN_FLASH = {
-    "nano33ble": {"tools": ["bossac"], "address": "0x10000", "format": "bin"},
-}
 PORT_PLACEHOLDER = "PORT"
-TOUCH_SETTLE_S = 0.5
-BOOTLOADER_PORT_WAIT_S = 5.0
+DEFAULT_SERIAL_BAUD = 115200
 
 
 @dataclass
@@ -100,6 +83,8 @@ class FlashPlan:
     steps: list[Step] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
+    console: str = ""  # where the flashed firmware talks (board.json uart.port_hint)
+
     def describe(self) -> str:
         """Every step as one line (what ``--dry-run`` prints)."""
         return "\n".join(step.line() for step in self.steps)
@@ -109,13 +94,7 @@ class FlashPlan:
 
 
 def board_flash_settings(board: str) -> dict[str, Any]:
-    """``flash`` object of a board: ``{"tools", "address", "format"}``.
-
-    Read from ``firmware/boards/<board>/board.json`` (kws.boards), or kws's built-in table
-    for boards that are built outside kws (``nano33ble``).
-    """
-    if board in BUILTIN_FLASH:
-        return dict(BUILTIN_FLASH[board])
+    """``flash`` object of a board's ``board.json``: ``{"tools", "address", "format", ...}``."""
     from kws.boards import get_board
 
     settings = dict(get_board(board).flash)
@@ -124,6 +103,28 @@ def board_flash_settings(board: str) -> dict[str, Any]:
             f"board {board!r} has nothing to flash (it is emulated): use `kws firmware run`"
         )
     return settings
+
+
+def check_bin_vectors(image: Path, settings: dict[str, Any], board: str) -> None:
+    """A ``.bin`` must be linked for the address it is written to: its initial stack pointer
+    in RAM and its reset vector (Thumb) inside the application flash (``bin_vectors``)."""
+    rule = settings.get("bin_vectors")
+    if not rule:
+        return
+    data = _read_image(image)
+    if len(data) < 8:
+        raise KwsError(f"{image}: {len(data)} bytes cannot hold a vector table")
+    sp, reset = struct.unpack_from("<II", data, 0)
+    start = int(str(settings["address"]), 0)
+    end = int(str(rule["flash_end"]), 0)
+    ram = [int(str(v), 0) for v in rule["ram"]]
+    if not (start <= reset < end and reset & 1) or not ram[0] < sp <= ram[1]:
+        raise KwsError(
+            f"{image}: not an application for {board} at {start:#x} (reset vector "
+            f"{reset:#010x}, stack {sp:#010x}; want a Thumb address in {start:#x}..{end:#x} and "
+            f"a stack in {ram[0]:#x}..{ram[1]:#x}): build it for the board, e.g. with "
+            "arduino-cli -b arduino:mbed_nano:nano33ble"
+        )
 
 
 def _project_board(directory: Path) -> str | None:
@@ -198,35 +199,14 @@ def elf_load_address(elf: Path) -> int:
 # --- serial ports ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class PortInfo:
-    """A serial port as pyserial lists it."""
-
-    device: str
-    vid: int | None
-    pid: int | None
-    description: str = ""
-
-
-def list_serial_ports() -> list[PortInfo]:
-    """Serial ports on this machine (empty when none, or when pyserial cannot list them)."""
-    try:
-        from serial.tools import list_ports
-    except ImportError:
-        return []
-    try:
-        ports = list_ports.comports()
-    except OSError:
-        return []
-    return [PortInfo(p.device, p.vid, p.pid, p.description or "") for p in ports]
-
-
 def _port_ids(board: str, tool: str) -> dict[tuple[int, int], str]:
-    if tool == "bossac":
-        return ARDUINO_NANO33BLE_IDS
     if tool == "serial":
         return USB_SERIAL_ADAPTER_IDS
-    return {}
+    from kws.boards import get_board
+
+    described = get_board(board)
+    return {**usb_ids(described.uart.get("usb_ids", {})),
+            **usb_ids(described.flash.get("bootloader_usb_ids", {}))}
 
 
 def detect_port(board: str, tool: str, ports: Sequence[PortInfo] | None = None) -> str:
@@ -276,7 +256,7 @@ def plan_flash(
     port: str | None = None,
     *,
     dry_run: bool = False,
-    baud: int = 115200,
+    baud: int | None = None,
     ports: Sequence[PortInfo] | None = None,
 ) -> FlashPlan:
     """Work out the steps that flash ``firmware_path`` onto ``board`` with ``tool``.
@@ -292,6 +272,8 @@ def plan_flash(
     port
         Serial port for ``serial`` and ``bossac``; auto-detected by USB id when omitted.
         In a dry run an undetectable port is shown as ``PORT``.
+    baud
+        ``serial`` only; the board's ``serial_baud`` (else 115200) by default.
     ports
         Port list to detect from (tests); the machine's ports by default.
     """
@@ -307,6 +289,8 @@ def plan_flash(
         raise KwsError(f"{tool} cannot flash {board}: use one of {', '.join(tools)}")
     address = int(str(settings.get("address", "0")), 0)
     firmware = find_firmware(source)
+    if firmware.suffix.lower() == ".bin":
+        check_bin_vectors(firmware, settings, board)
     notes: list[str] = []
     if firmware.suffix.lower() == ".elf":
         linked = elf_load_address(firmware)
@@ -323,49 +307,70 @@ def plan_flash(
                 raise
             notes.append(f"{exc} (shown as {PORT_PLACEHOLDER})")
             port = PORT_PLACEHOLDER
+    serial_baud = baud or int(settings.get("serial_baud", DEFAULT_SERIAL_BAUD))
+    image, steps = _tool_steps(tool, firmware, address, port, serial_baud, board)
+    from kws.boards import get_board
+
+    console = str(get_board(board).uart.get("port_hint", ""))
+    return FlashPlan(board, tool, firmware, image, address, port, steps, notes, console)
+
+
+def _tool_steps(tool: str, firmware: Path, address: int, port: str | None, baud: int,
+                board: str) -> tuple[Path, list[Step]]:
+    """(the file the tool writes, the steps) for one tool."""
     steps: list[Step] = []
     if tool == "openocd":
-        image = firmware
-        program = (f"program {firmware} verify reset exit" if firmware.suffix == ".elf"
-                   else f"program {firmware} {address:#010x} verify reset exit")
+        # Tcl braces: the path stays one word whatever it contains (spaces, $, [ ]).
+        where = "" if firmware.suffix == ".elf" else f" {address:#010x}"
         steps.append(Step(["openocd", "-f", "interface/stlink.cfg", "-f", "target/stm32f4x.cfg",
-                           "-c", program], tool="openocd"))
-    elif tool == "st-flash":
-        image = _bin_for(firmware, steps)
-        steps.append(Step(["st-flash", "write", str(image), f"{address:#x}"], tool="st-flash"))
+                           "-c", f"program {{{firmware}}}{where} verify reset exit"],
+                          tool="openocd"))
+        return firmware, steps
+    if tool not in ALL_TOOLS:
+        raise KwsError(f"unknown flash tool {tool!r}: use one of {', '.join(ALL_TOOLS)}")
+    image = _bin_for(firmware, steps)
+    if tool == "st-flash":
+        steps.append(Step(["st-flash", "--reset", "write", str(image), f"{address:#x}"],
+                          tool="st-flash"))
     elif tool == "dfu-util":
-        image = _bin_for(firmware, steps)
         steps.append(Step(["dfu-util", "-d", "0483:df11", "-a", "0", "-s",
                            f"{address:#010x}:leave", "-D", str(image)], tool="dfu-util"))
     elif tool == "serial":
-        image = _bin_for(firmware, steps)
         assert port is not None
-        serial_port = port
-
-        def write_serial() -> None:
-            from kws.stm32_bootloader import flash_image
-
-            flash_image(serial_port, _read_image(image), address, baud=baud)
-
-        steps.append(Step(
-            description=(f"STM32 ROM bootloader (AN3155) on {port} at {baud} 8E1: erase, write "
-                         f"{image} at {address:#010x} in 256-byte blocks, verify, go"),
-            action=write_serial,
-        ))
-    elif tool == "bossac":
-        image = _bin_for(firmware, steps)
+        steps.append(_serial_step(port, image, address, baud))
+    else:  # bossac
         assert port is not None
-        touch_port = port
-        steps.append(Step(
-            description=f"1200-baud touch on {port} (resets the Nano into its bootloader)",
-            action=lambda: _touch_1200(touch_port),
-        ))
-        port_name = os.path.basename(port) if port != PORT_PLACEHOLDER else port
-        steps.append(Step(["bossac", "-d", f"--port={port_name}", "-U", "-i", "-e", "-w",
-                           str(image), "-R"], tool="bossac"))
-    else:
-        raise KwsError(f"unknown flash tool {tool!r}: use one of {', '.join(ALL_TOOLS)}")
-    return FlashPlan(board, tool, firmware, image, address, port, steps, notes)
+        steps += _bossac_steps(port, image, _port_ids(board, tool))
+    return image, steps
+
+
+def _serial_step(port: str, image: Path, address: int, baud: int) -> Step:
+    def write_serial() -> None:
+        from kws.stm32_bootloader import flash_image
+
+        flash_image(port, _read_image(image), address, baud=baud)
+
+    return Step(
+        description=(f"STM32 ROM bootloader (AN3155) on {port} at {baud} 8E1: erase, write "
+                     f"{image} at {address:#010x} in 256-byte blocks, verify, go"),
+        action=write_serial,
+    )
+
+
+def _bossac_steps(port: str, image: Path, bootloader_ids: dict[tuple[int, int], str]
+                  ) -> list[Step]:
+    port_name = os.path.basename(port) if port != PORT_PLACEHOLDER else port
+    flash = Step([tool_path("bossac") or "bossac", "-d", f"--port={port_name}", "-U", "-i",
+                  "-e", "-w", str(image), "-R"], tool="bossac")
+
+    def touch() -> None:
+        # bossac must talk to the port the bootloader comes back on, maybe a new name.
+        assert flash.argv is not None
+        flash.argv[2] = f"--port={os.path.basename(touch_1200(port, bootloader_ids))}"
+
+    return [Step(description=f"1200-baud touch on {port} (resets the Nano into its "
+                 "bootloader; bossac then uses the port it comes back on)", action=touch),
+            flash]
 
 
 def _read_image(path: Path) -> bytes:
@@ -378,35 +383,6 @@ def _read_image(path: Path) -> bytes:
     return data
 
 
-def _touch_1200(port: str) -> None:
-    """Open and close ``port`` at 1200 baud: the Arduino signal to enter the bootloader."""
-    import serial
-
-    try:
-        with serial.Serial(port, 1200):
-            pass
-    except (serial.SerialException, OSError) as exc:
-        raise KwsError(f"{port}: 1200-baud touch failed ({exc})") from None
-    # The board re-enumerates; wait until its port is back before bossac opens it.
-    deadline = time.monotonic() + BOOTLOADER_PORT_WAIT_S
-    time.sleep(TOUCH_SETTLE_S)
-    while time.monotonic() < deadline and not os.path.exists(port):
-        time.sleep(0.1)
-
-
-def missing_tools(plan: FlashPlan) -> list[str]:
-    """Executables the plan needs that are not on ``PATH``."""
-    return [s.tool for s in plan.steps if s.tool and shutil.which(s.tool) is None]
-
-
-def check_tools(plan: FlashPlan) -> None:
-    """KwsError naming the Debian package for the first missing tool."""
-    for tool in missing_tools(plan):
-        package = DEBIAN_PACKAGES.get(tool, tool)
-        raise KwsError(f"{tool} not found on PATH: install it with `sudo apt-get install "
-                       f"{package}` (or choose another --tool)")
-
-
 def run_plan(plan: FlashPlan, *, dry_run: bool = False, echo: Callable[[str], None] | None = None
              ) -> None:
     """Execute (or, with ``dry_run``, only print) every step of ``plan``."""
@@ -416,7 +392,7 @@ def run_plan(plan: FlashPlan, *, dry_run: bool = False, echo: Callable[[str], No
             print(f"kws: note: {note}", file=sys.stderr)
         say(plan.describe())
         return
-    check_tools(plan)
+    check_tools(s.tool for s in plan.steps if s.tool)
     if plan.image.suffix == ".bin" and plan.image != plan.firmware:
         plan.image.unlink(missing_ok=True)  # objcopy rewrites it; never flash a stale one
     for step in plan.steps:
@@ -429,3 +405,5 @@ def run_plan(plan: FlashPlan, *, dry_run: bool = False, echo: Callable[[str], No
         if proc.returncode != 0:
             raise KwsError(f"{step.argv[0]} failed with exit status {proc.returncode}: "
                            f"{step.line()}")
+    if plan.console:
+        say(f"# kws: the firmware's console: {plan.console}")

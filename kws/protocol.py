@@ -7,14 +7,14 @@ Frame layout (all integers little-endian; full description in ``docs/protocol.md
 ``crc`` is CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF, no reflection, no final xor)
 over ``version .. payload``.  :class:`FrameParser` is a streaming parser: feed it any
 chunks of bytes; it returns complete frames and skips garbage, truncated frames and frames
-with a bad CRC by resynchronising on the next sync pair.  :class:`Link` speaks the protocol
-over any pyserial port, including ``loop://`` and ``socket://host:port`` URLs.
+with a bad CRC by resynchronising on the next sync pair.  :class:`kws.link.Link` speaks the
+protocol over any pyserial port, including ``loop://`` and ``socket://host:port`` URLs.
 """
 
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +35,7 @@ INFO_REQUEST = 0x03
 INFO = 0x04
 SET_OPTIONS = 0x05
 RESET = 0x06
+STATUS_REQUEST = 0x07
 AUDIO = 0x10
 FEATURES = 0x11
 SCORES = 0x12
@@ -42,6 +43,7 @@ DETECTION = 0x13
 TENSOR = 0x14
 OUTPUT = 0x15
 BENCH = 0x16
+STATUS = 0x17
 ERROR = 0x7E
 STOP = 0x7F
 
@@ -49,12 +51,15 @@ MESSAGE_NAMES = {
     PING: "PING", ACK: "ACK", INFO_REQUEST: "INFO_REQUEST", INFO: "INFO",
     SET_OPTIONS: "SET_OPTIONS", RESET: "RESET", AUDIO: "AUDIO", FEATURES: "FEATURES",
     SCORES: "SCORES", DETECTION: "DETECTION", TENSOR: "TENSOR", OUTPUT: "OUTPUT",
-    BENCH: "BENCH", ERROR: "ERROR", STOP: "STOP",
+    BENCH: "BENCH", ERROR: "ERROR", STOP: "STOP", STATUS_REQUEST: "STATUS_REQUEST",
+    STATUS: "STATUS",
 }
 
 # SET_OPTIONS flags.
 OPTION_SEND_FEATURES = 0x01
 OPTION_SEND_SCORES = 0x02
+# Mic boards: take audio from AUDIO frames, microphone paused (docs/protocol.md).
+OPTION_HOST_AUDIO = 0x04
 
 # FEATURES raw formats and INFO frontend kinds.
 FEATURES_UINT16 = 1
@@ -63,7 +68,7 @@ FRONTEND_KINDS = {0: "none", 1: "micro", 2: "mfcc"}
 
 # ACK status / ERROR codes.
 STATUS_NAMES = {0: "ok", 1: "bad length", 2: "unknown type", 3: "no frontend",
-                4: "frame dropped"}
+                4: "frame dropped", 5: "microphone"}
 
 # Samples per AUDIO frame the host sends by default (32 ms at 16 kHz).
 AUDIO_CHUNK_SAMPLES = 512
@@ -338,6 +343,36 @@ def decode_bench(payload: bytes) -> Bench:
     return Bench(*struct.unpack("<IIII", payload))
 
 
+@dataclass(frozen=True)
+class Status:
+    """STATUS payload: where audio comes from, the clock, and what the board lost."""
+
+    flags: int
+    clock_hz: int
+    mic_overruns: int
+    uart_overruns: int
+
+    @property
+    def mic_audio(self) -> bool:
+        """The pipeline is fed by the board's microphone (not by AUDIO frames)."""
+        return bool(self.flags & 0x01)
+
+    @property
+    def clock_fallback(self) -> bool:
+        """The board runs below its nominal clock (e.g. the STM32's HSI fallback)."""
+        return bool(self.flags & 0x02)
+
+    def encode(self) -> bytes:
+        return struct.pack("<BIII", self.flags, self.clock_hz, self.mic_overruns,
+                           self.uart_overruns)
+
+
+def decode_status(payload: bytes) -> Status:
+    if len(payload) != 13:
+        raise KwsError(f"STATUS payload of {len(payload)} bytes is malformed")
+    return Status(*struct.unpack("<BIII", payload))
+
+
 def decode_ack(payload: bytes) -> tuple[int, int, int]:
     """``(acked type, acked seq, status)``."""
     if len(payload) != 3:
@@ -355,7 +390,7 @@ def decode_message(frame: Frame) -> Any:
     """The typed payload of ``frame`` (bytes for types without a decoder)."""
     decoders = {INFO: decode_info, SCORES: decode_scores, DETECTION: decode_detection,
                 FEATURES: decode_features, BENCH: decode_bench, ACK: decode_ack,
-                ERROR: decode_error}
+                ERROR: decode_error, STATUS: decode_status}
     fn = decoders.get(frame.type)
     return fn(frame.payload) if fn else frame.payload
 
@@ -365,88 +400,10 @@ def parse_stream(data: bytes) -> list[Frame]:
     return FrameParser().feed(data)
 
 
-# --- serial link ----------------------------------------------------------------------
+def __getattr__(name: str) -> Any:
+    """``Link`` and ``send_all`` live in :mod:`kws.link` (the serial transport)."""
+    if name in ("Link", "send_all"):
+        from kws import link
 
-
-class Link:
-    """The protocol over a pyserial port (``/dev/ttyACM0``, ``loop://``, ``socket://h:p``).
-
-    Parameters
-    ----------
-    url
-        Port name or pyserial URL (``serial.serial_for_url``).
-    baudrate
-        Ignored by URL transports.
-    timeout
-        Seconds :meth:`receive` waits for one frame.
-    idle_flush
-        Seconds of silence after which a partial frame is given up (:meth:`FrameParser.flush`).
-    """
-
-    def __init__(self, url: str, baudrate: int = 115200, timeout: float = 2.0,
-                 idle_flush: float = 0.25) -> None:
-        import serial
-
-        try:
-            self.port = serial.serial_for_url(url, baudrate=baudrate, timeout=0.05)
-        except (serial.SerialException, ValueError) as exc:
-            raise KwsError(f"{url}: cannot open serial port ({exc})") from exc
-        self.url = url
-        self.timeout = timeout
-        self.idle_flush = idle_flush
-        self.parser = FrameParser()
-        self._seq = 0
-        self._frames: list[Frame] = []
-
-    def close(self) -> None:
-        self.port.close()
-
-    def __enter__(self) -> Link:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def send(self, msg_type: int, payload: bytes = b"") -> int:
-        """Send one frame; returns its sequence number."""
-        seq = self._seq
-        self._seq = (self._seq + 1) & 0xFF
-        self.port.write(encode_frame(msg_type, payload, seq))
-        self.port.flush()
-        return seq
-
-    def write_raw(self, data: bytes) -> None:
-        """Bytes outside the framing (tests inject garbage with this)."""
-        self.port.write(data)
-        self.port.flush()
-
-    def receive(self, timeout: float | None = None) -> Frame:
-        """The next frame (KwsError after ``timeout`` seconds without one)."""
-        import time
-
-        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
-        last_data = time.monotonic()
-        while not self._frames:
-            now = time.monotonic()
-            if self.parser.pending and now - last_data > self.idle_flush:
-                self._frames.extend(self.parser.flush())
-                last_data = now
-                continue
-            if now > deadline:
-                raise KwsError(f"{self.url}: no frame within {timeout or self.timeout} s "
-                               f"({self.parser.pending} bytes pending, "
-                               f"{self.parser.dropped} dropped)")
-            waiting = max(1, self.port.in_waiting)
-            chunk = self.port.read(waiting)
-            if chunk:
-                last_data = time.monotonic()
-                self._frames.extend(self.parser.feed(chunk))
-        return self._frames.pop(0)
-
-    def frames(self, count: int, timeout: float | None = None) -> list[Frame]:
-        return [self.receive(timeout) for _ in range(count)]
-
-
-def send_all(link: Link, frames: Iterable[tuple[int, bytes]]) -> list[int]:
-    """Send ``(type, payload)`` pairs; returns their sequence numbers."""
-    return [link.send(t, p) for t, p in frames]
+        return getattr(link, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -177,17 +177,28 @@ class Stm32Bootloader:
     def connect(self) -> None:
         """Send ``0x7F`` so the ROM locks onto the baud rate; expect ACK.
 
-        A NACK means the bootloader was already synchronised by an earlier session (it
-        treats the second 0x7F as an unknown command), which is fine.
+        A ROM that an earlier session already synchronised takes that ``0x7F`` as a command
+        byte and waits, silent, for its complement: when no answer comes, a second ``0x7F``
+        completes the pair, which the ROM refuses (NACK) and is then ready for commands
+        (the same byte also retries the autobaud of a ROM that missed the first).  A NACK
+        right away means the ROM was synchronised and between commands; both are fine.
         """
         self.port.reset_input_buffer()
-        self.port.write(bytes([SYNC]))
-        reply = self._read_exact(1, "the 0x7F synchronisation reply")[0]
-        if reply not in (ACK, NACK):
-            raise KwsError(
-                f"{self.name}: unexpected byte {reply:#04x} after 0x7F: is the line 8E1 and is "
-                "this an STM32 in its ROM bootloader?"
-            )
+        for _ in range(2):
+            self.port.write(bytes([SYNC]))
+            reply = self.port.read(1)
+            if not reply:
+                continue
+            if reply[0] not in (ACK, NACK):
+                raise KwsError(
+                    f"{self.name}: unexpected byte {reply[0]:#04x} after 0x7F: is the line 8E1 "
+                    "and is this an STM32 in its ROM bootloader?"
+                )
+            return
+        raise KwsError(
+            f"{self.name}: no answer from the STM32 bootloader while waiting for the 0x7F "
+            "synchronisation reply (sent twice); is BOOT0 high and was the board reset?"
+        )
 
     def get(self) -> tuple[int, tuple[int, ...]]:
         """GET: (bootloader version, supported command codes)."""

@@ -9,9 +9,12 @@ best validation epoch are kept.  A run directory receives:
 ``train.json``
     ``config`` (every training option), ``labels``, ``frontend`` (``config.to_dict()``),
     ``input_shape``, ``model`` (name, params, MACs), ``history`` (per epoch: loss, accuracy,
-    val_accuracy, lr, seconds), ``best_epoch`` (1-based), ``best_val_accuracy``,
-    ``test_accuracy`` (float model, ``None`` when the test split is empty), ``counts``
-    (examples per split), ``seconds``, ``kws_version``.
+    val_accuracy, val_balanced_accuracy, val_false_accept_rate, lr, seconds), ``best_epoch``
+    (1-based, highest validation balanced accuracy), ``best_val_accuracy``,
+    ``best_val_balanced_accuracy``, ``class_weights`` (per label, the loss weight),
+    ``test_accuracy`` and ``test_metrics`` (float model, :func:`kws.evaluate.
+    classification_metrics`; ``None`` when the test split is empty), ``counts`` (examples per
+    split), ``seconds``, ``kws_version``.
 ``representative.npy``
     float32 ``[n, frames, channels]`` clean training features for int8 calibration, so
     ``kws export RUN_DIR`` needs no dataset.
@@ -36,6 +39,7 @@ from kws.fileio import write_atomic, write_json_atomic
 
 STRATEGIES = ("none", "mirrored", "multiworker")
 LR_SCHEDULES = ("cosine", "step")
+CLASS_WEIGHTS = ("balanced", "none")
 
 
 @dataclass
@@ -55,8 +59,11 @@ class TrainConfig:
     dropout: float = 0.2
     strategy: str = "none"
     split: str = "auto"
-    unknown_percentage: float | None = 10.0
-    silence_percentage: float = 10.0
+    # "auto": see kws.data.load_speech_commands; a number: percent of the keyword clips.
+    unknown_percentage: float | str | None = "auto"
+    silence_percentage: float | str = "auto"
+    # "balanced": each class weighs the same in the loss, however many examples it has.
+    class_weights: str = "balanced"
     validation_percentage: float = 10.0
     testing_percentage: float = 10.0
     cache_dir: str | None = None
@@ -93,6 +100,8 @@ class TrainConfig:
             raise KwsError(f"--strategy must be one of {', '.join(STRATEGIES)}")
         if self.lr_schedule not in LR_SCHEDULES:
             raise KwsError(f"--lr-schedule must be one of {', '.join(LR_SCHEDULES)}")
+        if self.class_weights not in CLASS_WEIGHTS:
+            raise KwsError(f"--class-weights must be one of {', '.join(CLASS_WEIGHTS)}")
 
 
 def save_keras_atomic(model: Any, path: Path) -> None:
@@ -119,7 +128,9 @@ def make_strategy(name: str) -> Any:
         return tf.distribute.MirroredStrategy()
     if name == "multiworker":
         try:
-            return tf.distribute.MultiWorkerMirroredStrategy()
+            from kws.distribute import multiworker_strategy
+
+            return multiworker_strategy()
         except (RuntimeError, ValueError) as exc:
             raise KwsError(
                 f"--strategy multiworker: cannot start collective ops ({exc}); it must be "
@@ -154,6 +165,17 @@ def _one_hot(y: np.ndarray, num_classes: int) -> np.ndarray:
     return np.eye(num_classes, dtype=np.float32)[y]
 
 
+def balanced_class_weights(y: np.ndarray, num_classes: int) -> np.ndarray:
+    """Loss weight per class, ``n / (classes present * n_class)``: every class present
+    contributes the same total weight and the mean weight per example stays 1 (0 for a class
+    without examples)."""
+    counts = np.bincount(np.asarray(y, dtype=np.int64), minlength=num_classes)
+    present = int(np.count_nonzero(counts))
+    weights = np.zeros(num_classes, dtype=np.float64)
+    weights[counts > 0] = len(y) / (present * counts[counts > 0])
+    return weights
+
+
 def predict_classes(model: Any, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """Argmax of the float model on features ``[n, frames, channels]``."""
     if len(x) == 0:
@@ -173,21 +195,29 @@ def fit(
     num_classes: int,
     rng: np.random.Generator,
     log: Callable[[dict[str, Any]], None] | None = None,
+    labels: list[str] | None = None,
+    class_weights: np.ndarray | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """Train a compiled ``model`` for ``epochs``, keeping the best validation weights.
 
     ``next_epoch(epoch)`` returns that epoch's training features ``[n, frames, channels]``
-    and labels; they are shuffled with ``rng``.  After the last epoch the weights of the best
-    validation accuracy (earliest on ties) are restored.
+    and labels; they are shuffled with ``rng``.  ``class_weights[c]`` weighs the loss of
+    class ``c`` examples (``None``: all 1).  After the last epoch the weights of the best
+    validation *balanced* accuracy (mean recall, so a rare ``_unknown_`` class counts as
+    much as a keyword; earliest on ties) are restored.
 
     Returns
     -------
     history, best_epoch
-        One dict per epoch (``epoch``, ``loss``, ``accuracy``, ``val_accuracy``, ``lr``,
-        ``seconds``) and the 1-based best epoch.
+        One dict per epoch (``epoch``, ``loss``, ``accuracy``, ``val_accuracy``,
+        ``val_balanced_accuracy``, ``val_false_accept_rate``, ``lr``, ``seconds``) and the
+        1-based best epoch.
     """
     import keras
 
+    from kws.evaluate import classification_metrics
+
+    labels = labels or [str(i) for i in range(num_classes)]
     best_acc, best_epoch, best_weights = -1.0, 0, None
     history: list[dict[str, Any]] = []
     for epoch in range(1, epochs + 1):
@@ -199,19 +229,22 @@ def fit(
         result = model.fit(
             x[order][..., None], _one_hot(y[order], num_classes), batch_size=batch_size,
             epochs=1, shuffle=False, verbose=0,
+            sample_weight=None if class_weights is None else class_weights[y[order]],
         )
-        val_acc = float(np.mean(predict_classes(model, x_val) == y_val)) if len(x_val) else 0.0
+        val = classification_metrics(y_val, predict_classes(model, x_val), labels)
         row = {
             "epoch": epoch,
             "loss": float(result.history["loss"][-1]),
             "accuracy": float(result.history["accuracy"][-1]),
-            "val_accuracy": val_acc,
+            "val_accuracy": val["accuracy"],
+            "val_balanced_accuracy": val["balanced_accuracy"],
+            "val_false_accept_rate": val["false_accept_rate"],
             "lr": float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)),
             "seconds": round(time.perf_counter() - start, 3),
         }
-        row["best"] = val_acc > best_acc
+        row["best"] = (score := val["balanced_accuracy"]) > best_acc
         if row["best"]:
-            best_acc, best_epoch, best_weights = val_acc, epoch, model.get_weights()
+            best_acc, best_epoch, best_weights = score, epoch, model.get_weights()
         history.append(row)
         if log is not None:
             log(row)
@@ -258,6 +291,8 @@ def train(config: TrainConfig, out_dir: str | os.PathLike[str], *, progress: boo
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from kws.data import AugmentConfig, augmented_epoch, extract_features, load_dataset
+    from kws.data.features import label_indices
+    from kws.evaluate import classification_metrics, metrics_summary
     from kws.features import frontend_from_dict
     from kws.model import count_macs, count_params, ds_cnn, parse_model_name
 
@@ -286,8 +321,13 @@ def train(config: TrainConfig, out_dir: str | os.PathLike[str], *, progress: boo
                        f"(split={config.split!r}); use more data or another --split")
     counts = {"train": len(splits.train), "validation": len(splits.validation),
               "test": len(splits.test)}
-    console.print(f"labels {labels}; train {counts['train']}, validation "
-                  f"{counts['validation']}, test {counts['test']} examples")
+    y_train = label_indices(splits.train, labels)
+    per_label = np.bincount(y_train, minlength=len(labels))
+    console.print(f"labels {labels}; train {counts['train']} ("
+                  + ", ".join(f"{k} {n}" for k, n in zip(labels, per_label, strict=True))
+                  + f"), validation {counts['validation']}, test {counts['test']} examples")
+    class_weights = (balanced_class_weights(y_train, len(labels))
+                     if config.class_weights == "balanced" else None)
 
     def features(examples: list) -> tuple[np.ndarray, np.ndarray]:
         return extract_features(examples, labels, frontend, clip_ms=config.clip_ms,
@@ -348,18 +388,20 @@ def train(config: TrainConfig, out_dir: str | os.PathLike[str], *, progress: boo
             bar.console.print(
                 f"epoch {row['epoch']:3d}/{config.epochs}  loss {row['loss']:.4f}  "
                 f"acc {row['accuracy']:.4f}  val_acc {row['val_accuracy']:.4f}  "
+                f"val_bal {row['val_balanced_accuracy']:.4f}  "
                 f"lr {row['lr']:.2e}  {row['seconds']:.1f}s{mark}"
             )
-            bar.update(task, advance=1, description=f"val_acc {row['val_accuracy']:.4f}")
+            bar.update(task, advance=1, description=f"val_bal {row['val_balanced_accuracy']:.4f}")
 
         history, best_epoch = fit(
             model, next_epoch, x_val, y_val, epochs=config.epochs,
             batch_size=config.batch_size, num_classes=len(labels), rng=rng, log=log,
+            labels=labels, class_weights=class_weights,
         )
 
-    test_accuracy = None
+    test_metrics = None
     if x_test is not None:
-        test_accuracy = float(np.mean(predict_classes(model, x_test) == y_test))
+        test_metrics = classification_metrics(y_test, predict_classes(model, x_test), labels)
     result: dict[str, Any] = {
         "kws_version": kws_version(),
         "config": asdict(config),
@@ -372,7 +414,11 @@ def train(config: TrainConfig, out_dir: str | os.PathLike[str], *, progress: boo
         "history": history,
         "best_epoch": best_epoch,
         "best_val_accuracy": history[best_epoch - 1]["val_accuracy"],
-        "test_accuracy": test_accuracy,
+        "best_val_balanced_accuracy": history[best_epoch - 1]["val_balanced_accuracy"],
+        "class_weights": None if class_weights is None else dict(
+            zip(labels, (round(float(w), 4) for w in class_weights), strict=True)),
+        "test_accuracy": None if test_metrics is None else test_metrics["accuracy"],
+        "test_metrics": test_metrics,
         "seconds": round(time.perf_counter() - started, 2),
     }
     save_keras_atomic(model, out / "model.keras")
@@ -386,9 +432,10 @@ def train(config: TrainConfig, out_dir: str | os.PathLike[str], *, progress: boo
     # An export of an earlier model in this folder no longer describes model.keras.
     for stale in ("model_int8.tflite", "model.json"):
         (out / stale).unlink(missing_ok=True)
-    console.print(f"best epoch {best_epoch}: val_acc {result['best_val_accuracy']:.4f}"
-                  + (f", test_acc {test_accuracy:.4f}" if test_accuracy is not None else "")
-                  + f"; saved {out}")
+    console.print(f"best epoch {best_epoch}: val_acc {result['best_val_accuracy']:.4f}, "
+                  f"val_bal {result['best_val_balanced_accuracy']:.4f}; saved {out}")
+    if test_metrics is not None:
+        console.print("test (float): " + metrics_summary(test_metrics), soft_wrap=True)
     return result
 
 

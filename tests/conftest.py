@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -14,7 +15,48 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 FIXTURES = Path(__file__).parent / "fixtures"
+# Under CI (the `CI` environment variable set, as CI services do) a skipped test is a failed
+# one: CI must not pass by skipping what it was meant to run (a missing arm-none-eabi-gcc,
+# qemu-system-arm, gcc, ...).  Only a test marked `hardware` (needs a real board or
+# microphone, which no CI machine has) may skip there.
+IN_CI = bool(os.environ.get("CI"))
 TFLM_CLIPS = ["yes_1000ms", "no_1000ms", "noise_1000ms", "silence_1000ms"]
+
+
+# Start-up lines of TensorFlow, absl and oneDNN that the kws CLI hides (kws/quiet.py).
+TF_NOISE = ("I0000", "W0000", "E0000", "oneDNN", "cuda drivers", "absl::InitializeLog",
+            "cpu_feature_guard", "WARNING:absl")
+
+
+def assert_no_tf_noise(text: str) -> None:
+    """``text`` (a command's output) holds none of the :data:`TF_NOISE` lines."""
+    noisy = [line for line in text.splitlines() if any(n in line for n in TF_NOISE)]
+    assert not noisy, noisy
+
+
+def require_tool(*names: str) -> None:
+    """Skip the calling test when one of the programs ``names`` is not on ``PATH`` (under CI
+    the skip fails the test: see :data:`IN_CI`)."""
+    missing = [n for n in names if shutil.which(n) is None]
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)} (not installed)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "hardware: needs a real board or microphone; may skip "
+                            "under CI")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
+    """Under CI, turn the skip of a test not marked ``hardware`` into a failure."""
+    outcome = yield
+    report = outcome.get_result()
+    if (IN_CI and report.skipped and not hasattr(report, "wasxfail")
+            and item.get_closest_marker("hardware") is None):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI (CI={os.environ['CI']!r}), which must run it: {reason}"
 
 
 def read_wav_int16(path: Path) -> np.ndarray:

@@ -96,10 +96,21 @@ def projects(tmp_path_factory) -> dict[str, tuple[Path, Path]]:
     return out
 
 
-@pytest.mark.parametrize("kind", ["micro", "mfcc"])
-def test_wav_over_uart_matches_host(projects, kind: str) -> None:
+def assert_features_equal_host(result, cfg: dict, audio: np.ndarray) -> None:
+    """The FEATURES the firmware sent equal the host frontend's and quantization's."""
     from kws.features import compute_features, frontend_from_dict
     from kws.features.quantize import feature_scale, quantize_values
+
+    fe = frontend_from_dict(cfg["frontend"])
+    raw = compute_features(audio, fe)
+    q = quantize_values(raw, feature_scale(fe), cfg["input_scale"], cfg["input_zero_point"])
+    assert [f.frame_index for f in result.features] == list(range(1, len(raw) + 1))
+    assert np.array_equal(np.stack([f.raw for f in result.features]), raw)
+    assert np.array_equal(np.stack([f.quantized for f in result.features]), q)
+
+
+@pytest.mark.parametrize("kind", ["micro", "mfcc"])
+def test_wav_over_uart_matches_host(projects, kind: str) -> None:
     from kws.firmware_project.layout import load_project
     from kws.firmware_project.run import run_project
 
@@ -112,12 +123,7 @@ def test_wav_over_uart_matches_host(projects, kind: str) -> None:
     assert result.info.num_labels == 4 and result.info.macs == cfg["macs"]
 
     # Features: the device's frontend and quantization equal the host's, frame by frame.
-    fe = frontend_from_dict(cfg["frontend"])
-    raw = compute_features(audio, fe)
-    q = quantize_values(raw, feature_scale(fe), cfg["input_scale"], cfg["input_zero_point"])
-    assert [f.frame_index for f in result.features] == list(range(1, len(raw) + 1))
-    assert np.array_equal(np.stack([f.raw for f in result.features]), raw)
-    assert np.array_equal(np.stack([f.quantized for f in result.features]), q)
+    assert_features_equal_host(result, cfg, audio)
 
     # Scores: host frontend + same quantization + tflite-micro, and + native.
     for engine in ("tflm", "native"):

@@ -16,6 +16,7 @@ import soundfile as sf
 
 from kws.data import (
     SILENCE_LABEL,
+    UNKNOWN_AUTO_RATIO,
     UNKNOWN_LABEL,
     AugmentConfig,
     DatasetSplits,
@@ -143,6 +144,40 @@ def test_unknown_and_silence_proportions(sc_tree: Path) -> None:
     unknown = [ex for ex in all_examples(every) if ex.label == UNKNOWN_LABEL]
     assert len(unknown) == len({ex.path for ex in unknown}) == 2 * 30 * len(OTHER_WORDS)
     assert not [ex for ex in all_examples(every) if ex.label == SILENCE_LABEL]
+
+
+@pytest.mark.parametrize("ratio", [UNKNOWN_AUTO_RATIO, 1])
+def test_auto_unknown_and_silence_amounts(sc_tree: Path, ratio: int,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Default "auto": training draws up to UNKNOWN_AUTO_RATIO times the largest keyword class
+    from the unknown pool, validation and test keep all of it; generated silence matches the
+    largest class.  (Ratio 1 makes the cap bite on this tree: 3 other words, 2 keywords.)"""
+    import kws.data.dataset
+
+    monkeypatch.setattr(kws.data.dataset, "UNKNOWN_AUTO_RATIO", ratio)
+    kw = {"split": "speaker", "validation_percentage": 20, "testing_percentage": 20}
+    ds = load_dataset(sc_tree, WORDS, **kw)
+    every = load_dataset(sc_tree, WORDS, unknown_percentage=None, silence_percentage=0, **kw)
+    for name in ("train", "validation", "test"):
+        c = Counter(ex.label for ex in ds.split(name))
+        pool = sum(ex.label == UNKNOWN_LABEL for ex in every.split(name))
+        largest = max(c[w] for w in WORDS)
+        assert largest > 0 and pool > 0
+        expected = min(pool, ratio * largest) if name == "train" else pool
+        assert c[UNKNOWN_LABEL] == expected, name
+        assert c[SILENCE_LABEL] == largest, name
+        assert {ex for ex in ds.split(name) if ex.label in WORDS} == {
+            ex for ex in every.split(name) if ex.label in WORDS}
+    capped = Counter(ex.label for ex in ds.train)[UNKNOWN_LABEL] < sum(
+        ex.label == UNKNOWN_LABEL for ex in every.train)
+    assert capped == (ratio == 1)
+    assert same_splits(ds, load_dataset(sc_tree, WORDS, unknown_percentage="auto",
+                                        silence_percentage="auto", **kw))
+    for bad in ("most", -5.0):
+        with pytest.raises(KwsError, match="unknown_percentage"):
+            load_dataset(sc_tree, WORDS, unknown_percentage=bad)
+        with pytest.raises(KwsError, match="silence_percentage"):
+            load_dataset(sc_tree, WORDS, silence_percentage=bad)
 
 
 def test_generated_silence_slices(sc_tree: Path) -> None:

@@ -15,6 +15,7 @@ import pytest
 from kws.cli import main as kws_main
 from kws.errors import KwsError
 from kws.flash import PortInfo, detect_port, list_serial_ports, plan_flash, run_plan
+from kws.flash_tools import find_bossac, tool_path
 from kws.stm32_bootloader import (
     ACK,
     NACK,
@@ -27,6 +28,7 @@ from kws.stm32_bootloader import (
 
 FLASH_BASE = 0x08000000
 FLASH_SIZE = 1024 * 1024
+BOSSAC = tool_path("bossac") or "bossac"  # Arduino's fork when this machine has it
 
 
 # --- a simulated STM32F407 ROM bootloader (device side of AN3155) -------------------------
@@ -40,10 +42,13 @@ class SimulatedStm32(threading.Thread):
     error: the checksum no longer matches and the device must NACK).
     ``stuck_bit``: (offset, mask) of flash bits that never program (a bad cell).
     ``silent``: accept the connection but never answer.
+    ``synchronised``: the ROM already locked onto the baud rate in an earlier session, so
+    it takes the host's 0x7F as a command byte and waits for its complement.
     """
 
     def __init__(self, extended: bool = True, corrupt_write: int | None = None,
-                 stuck_bit: tuple[int, int] | None = None, silent: bool = False) -> None:
+                 stuck_bit: tuple[int, int] | None = None, silent: bool = False,
+                 synchronised: bool = False) -> None:
         super().__init__(daemon=True)
         self.server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.server.bind(("127.0.0.1", 0))
@@ -54,6 +59,7 @@ class SimulatedStm32(threading.Thread):
         self.corrupt_write = corrupt_write
         self.stuck_bit = stuck_bit
         self.silent = silent
+        self.synchronised = synchronised
         self.erased: list[int] = []
         self.mass_erased = False
         self.writes = 0
@@ -119,9 +125,10 @@ class SimulatedStm32(threading.Thread):
             while self.conn.recv(64):
                 pass
             return
-        while self._recv(1)[0] != 0x7F:
-            pass
-        self._send(ACK)
+        if not self.synchronised:
+            while self._recv(1)[0] != 0x7F:
+                pass
+            self._send(ACK)
         while True:
             cmd, complement = self._recv(2)
             if cmd ^ complement != 0xFF or cmd not in self.commands():
@@ -270,6 +277,14 @@ def test_an3155_verify_catches_a_bad_cell(image):
     assert sim.go_address is None  # never started a corrupt image
 
 
+def test_an3155_resyncs_a_rom_that_took_0x7f_as_a_command(image):
+    sim = start(SimulatedStm32(synchronised=True))
+    flash_image(sim.url, image, progress=False, timeout=0.5)
+    sim.join(10)
+    assert sim.error is None and sim.nacks == ["command 0x7f"]
+    assert bytes(sim.flash[:len(image)]) == image and sim.go_address == FLASH_BASE
+
+
 def test_an3155_silent_device(image):
     sim = start(SimulatedStm32(silent=True))
     with pytest.raises(KwsError, match="no answer from the STM32 bootloader.*BOOT0"):
@@ -297,6 +312,12 @@ def write_elf(path: Path, load_address: int, machine: int = 40) -> Path:
     return path
 
 
+def nano_bin(path: Path, sp: int = 0x2004_0000, reset: int = 0x0001_0199) -> Path:
+    """A .bin whose vector table is an application's at 0x10000 (after the bootloader)."""
+    path.write_bytes(struct.pack("<II", sp, reset) + b"\0" * 56)
+    return path
+
+
 def dry_run(capsys, *args: str) -> list[str]:
     assert kws_main(["flash", *args, "--dry-run"]) == 0
     return capsys.readouterr().out.strip().splitlines()
@@ -307,21 +328,74 @@ def test_dry_run_commands(tmp_path, capsys):
     bin_ = tmp_path / "fw.bin"
     objcopy = shlex.join(["arm-none-eabi-objcopy", "-O", "binary", str(elf), str(bin_)])
     board = ["--board", "stm32f4-disco"]
-    assert dry_run(capsys, str(elf), *board) == [objcopy, f"st-flash write {bin_} 0x8000000"]
+    assert dry_run(capsys, str(elf), *board) == [
+        objcopy, f"st-flash --reset write {bin_} 0x8000000"]
     assert dry_run(capsys, str(elf), *board, "--tool", "openocd") == [
         "openocd -f interface/stlink.cfg -f target/stm32f4x.cfg -c "
-        f"'program {elf} verify reset exit'"]
+        f"'program {{{elf}}} verify reset exit'"]
     assert dry_run(capsys, str(elf), *board, "--tool", "dfu-util") == [
         objcopy, f"dfu-util -d 0483:df11 -a 0 -s 0x08000000:leave -D {bin_}"]
     lines = dry_run(capsys, str(elf), *board, "--tool", "serial", "--port", "/dev/ttyUSB0")
     assert lines[0] == objcopy
+    # 1200 baud by default: the Discovery's C49 on PA9 slows the ROM's TX edges.
+    assert lines[1].startswith("# kws: STM32 ROM bootloader (AN3155) on /dev/ttyUSB0 at 1200")
+    lines = dry_run(capsys, str(elf), *board, "--tool", "serial", "--port", "/dev/ttyUSB0",
+                    "--baud", "115200")
     assert lines[1].startswith("# kws: STM32 ROM bootloader (AN3155) on /dev/ttyUSB0 at 115200")
     assert not bin_.exists()  # a dry run runs nothing
-    nano = tmp_path / "sketch.bin"
-    nano.write_bytes(b"\0" * 64)
+    nano = nano_bin(tmp_path / "sketch.bin")
     assert dry_run(capsys, str(nano), "--board", "nano33ble", "--port", "/dev/ttyACM0") == [
-        "# kws: 1200-baud touch on /dev/ttyACM0 (resets the Nano into its bootloader)",
-        f"bossac -d --port=ttyACM0 -U -i -e -w {nano} -R"]
+        "# kws: 1200-baud touch on /dev/ttyACM0 (resets the Nano into its bootloader; bossac "
+        "then uses the port it comes back on)",
+        f"{BOSSAC} -d --port=ttyACM0 -U -i -e -w {nano} -R"]
+
+
+def test_openocd_path_with_spaces_stays_one_word(tmp_path, capsys):
+    folder = tmp_path / "my firmware [v2]"
+    folder.mkdir()
+    elf = write_elf(folder / "fw.elf", FLASH_BASE)
+    line = dry_run(capsys, str(elf), "--board", "stm32f4-disco", "--tool", "openocd")[0]
+    assert shlex.split(line)[-1] == f"program {{{elf}}} verify reset exit"
+    bin_ = folder / "fw.bin"
+    bin_.write_bytes(b"\0" * 64)
+    line = dry_run(capsys, str(bin_), "--board", "stm32f4-disco", "--tool", "openocd")[0]
+    assert shlex.split(line)[-1] == f"program {{{bin_}}} 0x08000000 verify reset exit"
+
+
+def test_nano_bin_must_be_linked_after_the_bootloader(tmp_path):
+    at_zero = nano_bin(tmp_path / "at0.bin", reset=0x0000_0101)  # linked without bootloader
+    with pytest.raises(KwsError, match=r"at0.bin: not an application for nano33ble at 0x10000"):
+        plan_flash(at_zero, "nano33ble", port="/dev/ttyACM0", dry_run=True)
+    stm32 = nano_bin(tmp_path / "stm32.bin", sp=0x1001_0000, reset=0x0800_0199)
+    with pytest.raises(KwsError, match=r"reset vector 0x08000199, stack 0x10010000"):
+        plan_flash(stm32, "nano33ble", port="/dev/ttyACM0", dry_run=True)
+    with pytest.raises(KwsError, match="cannot hold a vector table"):
+        (tmp_path / "tiny.bin").write_bytes(b"\0" * 4)
+        plan_flash(tmp_path / "tiny.bin", "nano33ble", port="/dev/ttyACM0", dry_run=True)
+    ok = plan_flash(nano_bin(tmp_path / "ok.bin"), "nano33ble", port="/dev/ttyACM0",
+                    dry_run=True)
+    assert ok.address == 0x10000 and ok.console.startswith("the Nano's own USB serial port")
+
+
+def test_board_registry_describes_flashing(tmp_path):
+    """The tool table lives in board.json: a board is described in one place."""
+    from kws.boards import get_board
+    from kws.flash import board_flash_settings
+
+    nano = get_board("nano33ble")
+    assert nano.package == "arduino-library"
+    assert board_flash_settings("nano33ble")["tools"] == ["bossac"]
+    disco = board_flash_settings("stm32f4-disco")
+    assert disco["tools"][0] == "st-flash" and disco["serial_baud"] == 1200
+    assert "USB-serial adapter on PA2" in get_board("stm32f4-disco").uart["port_hint"]
+    from kws.firmware_project.build import build_project
+    from kws.firmware_project.deploy import deploy
+
+    # kws deploys the Nano as an Arduino library; its firmware is built by Arduino's tools.
+    deploy(Path(__file__).parent / "fixtures" / "models" / "micro_speech_quantized.tflite",
+           tmp_path / "KwsNano", "nano33ble", frontend="micro")
+    with pytest.raises(KwsError, match="built by the Arduino IDE"):
+        build_project(tmp_path / "KwsNano")
 
 
 def test_dry_run_of_a_project_directory(tmp_path, capsys):
@@ -331,18 +405,17 @@ def test_dry_run_of_a_project_directory(tmp_path, capsys):
     (tmp_path / "project.json").write_text('{"board": "stm32f4-disco"}')
     lines = dry_run(capsys, str(tmp_path), "--tool", "openocd")
     assert lines == ["openocd -f interface/stlink.cfg -f target/stm32f4x.cfg -c "
-                     f"'program {elf} verify reset exit'"]
+                     f"'program {{{elf}}} verify reset exit'"]
 
 
 def test_dry_run_without_a_board_attached(tmp_path, capsys):
-    nano = tmp_path / "sketch.bin"
-    nano.write_bytes(b"\0" * 64)
+    nano = nano_bin(tmp_path / "sketch.bin")
     plan = plan_flash(nano, "nano33ble", dry_run=True, ports=[])
     assert plan.port == "PORT"
     assert "connect the board or pass --port" in plan.notes[0]
     run_plan(plan, dry_run=True)
     out = capsys.readouterr()
-    assert out.out.strip().splitlines()[-1] == f"bossac -d --port=PORT -U -i -e -w {nano} -R"
+    assert out.out.strip().splitlines()[-1] == f"{BOSSAC} -d --port=PORT -U -i -e -w {nano} -R"
     assert "no serial port for bossac" in out.err
     with pytest.raises(KwsError, match="pass --port"):
         plan_flash(nano, "nano33ble", ports=[])  # a real run needs the board
@@ -377,16 +450,22 @@ def test_refuses_wrong_inputs(tmp_path):
 @pytest.mark.parametrize("tool, package", [("st-flash", "stlink-tools"),
                                            ("openocd", "openocd"),
                                            ("dfu-util", "dfu-util"),
-                                           ("bossac", "bossa-cli")])
+                                           ("bossac", None)])
 def test_missing_tool_names_the_debian_package(tmp_path, monkeypatch, capsys, tool, package):
-    firmware = tmp_path / "fw.bin"
-    firmware.write_bytes(b"\0" * 64)
+    firmware = nano_bin(tmp_path / "fw.bin")
     board = "nano33ble" if tool == "bossac" else "stm32f4-disco"
     monkeypatch.setenv("PATH", str(tmp_path / "no-tools-here"))
+    monkeypatch.setenv("HOME", str(tmp_path / "no-arduino-here"))
+    monkeypatch.delenv("ARDUINO_DIRECTORIES_DATA", raising=False)
     args = ["flash", str(firmware), "--board", board, "--tool", tool, "--port", "/dev/null"]
     assert kws_main(args) == 2
     err = capsys.readouterr().err
-    assert f"{tool} not found on PATH: install it with `sudo apt-get install {package}`" in err
+    if package is None:  # the Nano needs Arduino's fork, not Debian's bossa-cli
+        assert "bossac (Arduino's fork) not found: install Arduino's fork (arduino:bossac)" in err
+        assert "arduino-cli core install arduino:mbed_nano" in err
+        assert "~/.arduino15/packages/arduino/tools/bossac/<version>/bossac" in err
+    else:
+        assert f"{tool} not found on PATH: install it with `sudo apt-get install {package}`" in err
     # The dry run of the same command needs no tool.
     assert kws_main([*args, "--dry-run"]) == 0
 
@@ -414,3 +493,58 @@ def test_port_detection_on_this_machine():
         pytest.skip("a Nano 33 BLE is attached to this machine")
     with pytest.raises(KwsError, match="connect the board or pass --port"):
         detect_port("nano33ble", "bossac")
+
+
+def test_arduino_bossac_fork_is_found_where_arduino_cli_installs_it(tmp_path, monkeypatch):
+    data = tmp_path / "arduino-data"
+    tools = data / "packages" / "arduino" / "tools" / "bossac"
+    for version in ("1.9.1-arduino2", "1.9.1-arduino5", "1.7.0-arduino3"):
+        exe = tools / version / "bossac"
+        exe.parent.mkdir(parents=True)
+        exe.write_text("#!/bin/sh\nexit 0\n")
+        exe.chmod(0o755)
+    monkeypatch.setenv("ARDUINO_DIRECTORIES_DATA", str(data))
+    assert find_bossac() == str(tools / "1.9.1-arduino5" / "bossac")
+    # Upstream BOSSA on PATH (Debian's bossa-cli) is not the fork: not used.
+    monkeypatch.setenv("ARDUINO_DIRECTORIES_DATA", str(tmp_path / "none"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    upstream = bin_dir / "bossac"
+    upstream.write_text("#!/bin/sh\necho 'Basic Open Source SAM-BA Application (BOSSA) "
+                        "Version 1.9.1'\n")
+    upstream.chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    assert find_bossac() is None
+    upstream.write_text("#!/bin/sh\necho 'Basic Open Source SAM-BA Application (BOSSA) "
+                        "Version 1.9.1-arduino2'\n")
+    assert find_bossac() == str(upstream)
+
+
+def test_1200_baud_touch_waits_for_the_bootloader_port(monkeypatch):
+    """The touch opens the real port (a pty) at 1200 baud, then waits until the bootloader
+    re-enumerates, under a new name, rather than reusing the old one."""
+    import os
+
+    from kws import flash_tools
+
+    main_fd, sub_fd = os.openpty()
+    app_port = os.ttyname(sub_fd)
+    bootloader = {(0x2341, 0x005A): "Nano 33 BLE bootloader"}
+    listings = iter([
+        [PortInfo(app_port, 0x2341, 0x805A)],                  # before the touch
+        [PortInfo(app_port, 0x2341, 0x805A)],                  # still the application
+        [],                                                    # off the bus
+        [PortInfo("/dev/ttyACM7", 0x2341, 0x005A)],            # the bootloader
+    ])
+    monkeypatch.setattr(flash_tools, "list_serial_ports", lambda: next(listings))
+    monkeypatch.setattr(flash_tools, "TOUCH_SETTLE_S", 0.0)
+    try:
+        assert flash_tools.touch_1200(app_port, bootloader) == "/dev/ttyACM7"
+        monkeypatch.setattr(flash_tools, "list_serial_ports", lambda: [])
+        monkeypatch.setattr(flash_tools, "BOOTLOADER_PORT_WAIT_S", 0.3)
+        with pytest.raises(KwsError, match="no bootloader port .2341:005a. appeared"):
+            flash_tools.touch_1200(app_port, bootloader)
+    finally:
+        os.close(main_fd)
+        os.close(sub_fd)

@@ -18,14 +18,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from support.int8_models import (
-    assert_native_equals_tflm,
     biased_layers,
     chain_model,
+    check_case_on_random_inputs,
     convert,
-    distinct_values,
     random_ds_cnn,
-    random_int8_inputs,
 )
+from support.m4_batch import check_cases_on_m4, needs_m4
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -154,9 +153,14 @@ def test_in_place_variants_match_tflite_micro(chain_models, tmp_path, name: str)
     from kws.deploy import load_graph
 
     shape = load_graph(path).tensor(load_graph(path).input).shape
-    inputs = random_int8_inputs(shape, NUM_INPUTS, seed=abs(hash(name)) % 2**32)
-    expected = assert_native_equals_tflm(path, inputs)
-    assert distinct_values(expected) > 8
+    check_case_on_random_inputs(name, path, shape, NUM_INPUTS)
+
+
+@needs_m4
+def test_in_place_chains_on_the_m4_match_tflite_micro(chain_models, tmp_path) -> None:
+    """The chains again on the Cortex-M4 paths (the in-place kernels' DSP code), all in one
+    firmware image under QEMU."""
+    check_cases_on_m4({name: chain_models[name][0] for name in CASES}, NUM_INPUTS, tmp_path)
 
 
 # --- the planner on its own ---------------------------------------------------------------

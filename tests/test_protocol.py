@@ -4,6 +4,7 @@ host, the shared feature quantization, and real pyserial transports (loop://, so
 from __future__ import annotations
 
 import ctypes
+import re
 import socket
 import threading
 from pathlib import Path
@@ -102,6 +103,29 @@ def test_payload_codecs_roundtrip() -> None:
     for bad in (b"", b"\x01\x02", b"\x00" * 5 + b"\x03\x01"):
         with pytest.raises(KwsError):
             P.decode_scores(bad)
+    status = P.Status(0x03, 16_000_000, 7, 0xFFFFFFFF)
+    frame = P.decode_frame(P.encode_frame(P.STATUS, status.encode(), 9))
+    assert P.decode_message(frame) == status and status.mic_audio and status.clock_fallback
+    assert not P.decode_status(bytes(13)).mic_audio
+    with pytest.raises(KwsError, match="STATUS"):
+        P.decode_status(bytes(12))
+
+
+def test_c_and_python_agree_on_every_constant() -> None:
+    """Message types, option bits, error codes and STATUS layout of protocol.h."""
+    header = (APP / "protocol.h").read_text()
+    pattern = r"\b(KWS_(?:MSG|OPTION|ERROR|STATUS)_\w+)\s*=?\s*(0x[0-9A-Fa-f]+|\d+)u?"
+    values = {name: int(value, 0) for name, value in re.findall(pattern, header)}
+    messages = {k[len("KWS_MSG_"):]: v for k, v in values.items() if k.startswith("KWS_MSG_")}
+    assert len(messages) == len(P.MESSAGE_NAMES) == 17
+    assert {name: getattr(P, name) for name in messages} == messages
+    assert values["KWS_OPTION_SEND_FEATURES"] == P.OPTION_SEND_FEATURES
+    assert values["KWS_OPTION_SEND_SCORES"] == P.OPTION_SEND_SCORES
+    assert values["KWS_OPTION_HOST_AUDIO"] == P.OPTION_HOST_AUDIO
+    assert values["KWS_ERROR_MICROPHONE"] == 5 and P.STATUS_NAMES[5] == "microphone"
+    assert values["KWS_STATUS_BYTES"] == len(P.Status(0, 0, 0, 0).encode())
+    assert P.Status(values["KWS_STATUS_MIC_AUDIO"], 0, 0, 0).mic_audio
+    assert P.Status(values["KWS_STATUS_CLOCK_FALLBACK"], 0, 0, 0).clock_fallback
 
 
 # --- the C side, built for the host -------------------------------------------------------

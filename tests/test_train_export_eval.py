@@ -74,9 +74,11 @@ def test_train_writes_run_directory(run_dir: Path) -> None:
     assert info["config"]["seed"] == 1 and info["config"]["words"] == ["yes", "no"]
     history = info["history"]
     assert [row["epoch"] for row in history] == [1, 2, 3]
-    val = [row["val_accuracy"] for row in history]
+    # the best epoch is the one of the highest validation balanced accuracy (earliest on ties)
+    val = [row["val_balanced_accuracy"] for row in history]
     assert info["best_epoch"] == int(np.argmax(val)) + 1
-    assert info["best_val_accuracy"] == max(val)
+    assert info["best_val_balanced_accuracy"] == max(val)
+    assert info["best_val_accuracy"] == history[info["best_epoch"] - 1]["val_accuracy"]
     for row in history:
         assert np.isfinite(row["loss"]) and 0 <= row["accuracy"] <= 1 and row["lr"] > 0
     # cosine decay: the rate falls every epoch
@@ -178,7 +180,7 @@ def test_evaluate_json(run_dir: Path, exported: dict, dataset: Path, tmp_path: P
     result = json.loads(stdout)  # exactly one JSON object, nothing else on stdout
     assert stdout.strip().count("\n") == 0
     for key in ("accuracy", "balanced_accuracy", "per_class", "n", "confusion", "labels",
-                "agreement"):
+                "agreement", "false_accept_rate", "false_accepts"):
         assert key in result
     n_clips = sum(1 for p in dataset.rglob("*.wav") if p.parent.name != "_background_noise_")
     assert result["n"] == n_clips
@@ -190,6 +192,9 @@ def test_evaluate_json(run_dir: Path, exported: dict, dataset: Path, tmp_path: P
         assert 0.0 <= result[key] <= 1.0
     assert sum(c["n"] for c in result["per_class"].values()) == n_clips
     assert result["per_class"]["yes"]["n"] == 48
+    keyword_columns = confusion[:2, 2:].sum()
+    assert result["false_accept_rate"] == keyword_columns / confusion[:2].sum()
+    assert set(result["false_accepts"]) == {"_silence_", "_unknown_"}
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -292,6 +297,71 @@ def test_train_rejects_bad_options(dataset: Path, tmp_path: Path) -> None:
         train(TrainConfig(data=str(dataset), words=["maybe"], epochs=1), tmp_path / "x",
               progress=False)
     assert not (tmp_path / "x").exists()
+
+
+def write_tones(folder: Path, count: int, seed: int) -> None:
+    """``count`` planted "other words": half-second tones of 1.5-3.5 kHz, one per speaker."""
+    import soundfile as sf
+
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True)
+    for i in range(count):
+        clip = np.zeros(16000)
+        start = int(rng.integers(0, 8000))
+        t = np.arange(8000) / 16000
+        clip[start:start + 8000] = rng.uniform(4000, 9000) * np.sin(
+            2 * np.pi * rng.uniform(1500, 3500) * t)
+        sf.write(folder / f"{seed:02x}{i:06x}_nohash_0.wav", clip.astype(np.int16), 16000)
+
+
+def planted_dataset(root: Path, first: int, keywords: int, tones: int, seed: int) -> Path:
+    """yes/no clips ``first:first + keywords`` of the bundled sample, two noises, and
+    ``tones`` planted other-word clips in each of two folders."""
+    for word in ("yes", "no"):
+        (root / word).mkdir(parents=True)
+        for f in sorted((SAMPLE / word).glob("*.wav"))[first:first + keywords]:
+            (root / word / f.name).symlink_to(f)
+    (root / "_background_noise_").mkdir()
+    for f in sorted((SAMPLE / "_background_noise_").glob("*.wav"))[:2]:
+        (root / "_background_noise_" / f.name).symlink_to(f)
+    write_tones(root / "tone", tones, seed)
+    write_tones(root / "whistle", tones, seed + 1)
+    return root
+
+
+def test_unknown_is_a_real_class(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """With the default amounts the unknown class gets its share: a tiny run learns it, and
+    train and evaluate report its recall and the false accepts."""
+    data = planted_dataset(tmp_path / "train_data", 0, 60, 60, seed=1)
+    out = tmp_path / "run"
+    args = train_args(data, out, tmp_path / "cache", "--epochs", "8")
+    args.remove("--quiet")
+    args[args.index("--batch-size") + 1] = "16"  # enough steps for 145 training clips
+    capsys.readouterr()
+    assert main(args) == 0
+    printed = capsys.readouterr().err
+    info = json.loads((out / "train.json").read_text())
+    weights = info["class_weights"]
+    assert set(weights) == set(LABELS) and all(w > 0 for w in weights.values())
+    test = info["test_metrics"]
+    assert test["per_class"]["_unknown_"]["n"] > 0
+    assert test["per_class"]["_unknown_"]["recall"] > 0
+    assert test["balanced_accuracy"] > 0.25  # better than one class for everything
+    assert "test (float): accuracy" in printed and "false accepts" in printed
+    assert "recall: _silence_" in printed and "val_bal" in printed
+
+    assert main(["export", str(out), "--quiet"]) == 0
+    unseen = planted_dataset(tmp_path / "eval_data", 100, 10, 20, seed=7)
+    capsys.readouterr()
+    assert main(["evaluate", "--model", str(out / "model_int8.tflite"), "--data", str(unseen),
+                 "--json", "--cache-dir", str(tmp_path / "cache")]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["per_class"]["_unknown_"]["n"] == 40
+    assert result["per_class"]["_unknown_"]["recall"] > 0
+    assert result["false_accepts"]["_unknown_"] == sum(result["confusion"][1][2:]) / 40
+    rejects = np.array(result["confusion"])[:2]  # silence generated from the noises
+    assert result["per_class"]["_silence_"]["n"] == 10  # as many as the largest keyword
+    assert result["false_accept_rate"] == rejects[:, 2:].sum() / rejects.sum()
 
 
 def test_classification_metrics_by_hand() -> None:

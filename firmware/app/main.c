@@ -1,11 +1,15 @@
 /* Firmware application: the kws pipeline (kws_app.h) behind the wire protocol
  * (protocol.h, docs/protocol.md).
  *
- * Audio comes from the board microphone when the board has one (board_mic.h,
- * KWS_APP_AUDIO_SOURCE == KWS_AUDIO_MIC), else from AUDIO frames over the UART.  Over the
- * UART the device also answers PING, INFO_REQUEST, SET_OPTIONS, RESET, TENSOR (model only)
- * and STOP.  A bench build (KWS_APP_BENCH=K) invokes the model K times on a fixed input,
- * reports the SysTick count in a BENCH frame and exits. */
+ * Audio comes from AUDIO frames over the UART, and on a board with a microphone
+ * (board_mic.h, KWS_APP_AUDIO_SOURCE == KWS_AUDIO_MIC) also from the microphone: the mic
+ * streams from boot, host AUDIO frames take over until SET_OPTIONS clears HOST_AUDIO
+ * (docs/protocol.md, "Audio source").  The UART is polled without blocking
+ * (board_uart_read_nonblocking), so commands are served while the microphone streams.
+ * The device answers PING, INFO_REQUEST, STATUS_REQUEST, SET_OPTIONS, RESET, TENSOR (model
+ * only) and STOP, and sends STATUS at boot and whenever the board's counters of lost audio
+ * or UART bytes grow.  A bench build (KWS_APP_BENCH=K) invokes the model K times on a fixed
+ * input, reports the tick count in a BENCH frame and exits. */
 #include "board.h"
 #include "kws_app.h"
 #include "kws_app_config.h"
@@ -23,12 +27,19 @@
 #endif
 #endif
 
-#if KWS_APP_AUDIO_SOURCE == KWS_AUDIO_MIC
+#define USE_MIC (KWS_APP_AUDIO_SOURCE == KWS_AUDIO_MIC)
+
+#if USE_MIC
 #include "board_mic.h"
-/* 10 ms of 16 kHz audio per microphone read. */
+/* 10 ms of 16 kHz audio per microphone read: short enough that the UART receive buffer
+ * (filled in the background) never waits long for the protocol parser. */
 #define MIC_CHUNK_SAMPLES 160
 static int16_t mic_samples[MIC_CHUNK_SAMPLES];
 #endif
+
+/* UART bytes handed to the parser per main-loop pass, so a busy link cannot starve the
+ * microphone. */
+#define UART_POLL_BYTES 64
 
 #ifndef KWS_APP_BENCH
 #define KWS_APP_BENCH 0
@@ -41,24 +52,25 @@ static int16_t mic_samples[MIC_CHUNK_SAMPLES];
 /* Largest device -> host payload: an OUTPUT, a SCORES vector or a FEATURES frame. */
 #define SEND_CAPACITY (KWS_MODEL_OUTPUT_SIZE + 16 + KWS_APP_CHANNELS * 5)
 
-#define UART_COMMANDS (KWS_APP_AUDIO_SOURCE == KWS_AUDIO_UART)
-
 static uint8_t send_buffer[SEND_CAPACITY];
-#if UART_COMMANDS || KWS_APP_BENCH
 static int8_t tensor_output[KWS_MODEL_OUTPUT_SIZE];
-#endif
-#if UART_COMMANDS
 static KwsProtocolParser parser;
 static int16_t audio_samples[KWS_PROTOCOL_MAX_PAYLOAD / 2];
-#endif
 static uint8_t device_seq;
 static uint8_t options = KWS_OPTION_SEND_SCORES;
+/* Where the pipeline's audio comes from now: the host (AUDIO frames) or the microphone. */
+static int host_audio = !USE_MIC;
+#if USE_MIC
+static int mic_listening = 0;
+#endif
+/* Board counters last reported in a STATUS frame. */
+static uint32_t reported_mic_overruns = 0;
+static uint32_t reported_uart_overruns = 0;
 
 static void send(uint8_t type, const uint8_t* payload, uint16_t length) {
   kws_protocol_send(board_uart_write, type, device_seq++, payload, length);
 }
 
-#if UART_COMMANDS
 static void send_ack(const KwsFrame* frame, uint8_t status) {
   uint8_t payload[3];
   payload[0] = frame->type;
@@ -66,7 +78,6 @@ static void send_ack(const KwsFrame* frame, uint8_t status) {
   payload[2] = status;
   send(KWS_MSG_ACK, payload, 3);
 }
-#endif
 
 static void send_error(uint8_t code, const char* text) {
   uint16_t n = 0;
@@ -94,6 +105,36 @@ static void send_info(void) {
   kws_put_u16(p + 26, KWS_PROTOCOL_MAX_PAYLOAD);
   kws_put_u32(p + 28, KWS_MODEL_MACS);
   send(KWS_MSG_INFO, p, 32);
+}
+
+static uint32_t mic_overruns(void) {
+#if USE_MIC
+  return board_mic_overruns();
+#else
+  return 0;
+#endif
+}
+
+/* 1 while the microphone feeds the pipeline. */
+static int mic_audio(void) {
+#if USE_MIC
+  return !host_audio && mic_listening;
+#else
+  return 0;
+#endif
+}
+
+static void send_status(void) {
+  uint8_t p[KWS_STATUS_BYTES];
+  uint32_t clock_hz = board_clock_hz();
+  p[0] = (uint8_t)((mic_audio() ? KWS_STATUS_MIC_AUDIO : 0u) |
+                   (clock_hz < BOARD_SYSCLK_HZ ? KWS_STATUS_CLOCK_FALLBACK : 0u));
+  reported_mic_overruns = mic_overruns();
+  reported_uart_overruns = board_uart_rx_overruns();
+  kws_put_u32(p + 1, clock_hz);
+  kws_put_u32(p + 5, reported_mic_overruns);
+  kws_put_u32(p + 9, reported_uart_overruns);
+  send(KWS_MSG_STATUS, p, KWS_STATUS_BYTES);
 }
 
 #if KWS_APP_FRONTEND != KWS_FRONTEND_NONE
@@ -152,7 +193,6 @@ static const KwsAppHooks protocol_hooks = {send_features, send_scores, send_dete
 #define RESULT_HOOKS 0 /* a model-only build has no results but OUTPUT frames */
 #endif
 
-#if UART_COMMANDS
 static void handle_audio(const KwsFrame* frame) {
   size_t i, n;
   if (frame->length % 2) {
@@ -160,6 +200,12 @@ static void handle_audio(const KwsFrame* frame) {
     return;
   }
   n = frame->length / 2u;
+  if (!host_audio) {
+    /* Host audio takes over from the microphone: a clean stream for the host's clip. */
+    host_audio = 1;
+    options |= KWS_OPTION_HOST_AUDIO;
+    kws_app_reset();
+  }
   for (i = 0; i < n; ++i) {
     audio_samples[i] = (int16_t)(uint16_t)(frame->payload[2 * i] |
                                            ((uint16_t)frame->payload[2 * i + 1] << 8));
@@ -178,6 +224,36 @@ static void handle_tensor(const KwsFrame* frame) {
   send(KWS_MSG_OUTPUT, (const uint8_t*)tensor_output, KWS_MODEL_OUTPUT_SIZE);
 }
 
+#if USE_MIC
+/* (Re)starts the microphone stream; 0 on success. */
+static int start_mic(void) {
+  if (board_mic_start() != 0) {
+    send_error(KWS_ERROR_MICROPHONE, "microphone failed to start");
+    return -1;
+  }
+  mic_listening = 1;
+  return 0;
+}
+#endif
+
+/* SET_OPTIONS: result flags, and on a mic board the audio source (HOST_AUDIO). */
+static void set_options(uint8_t flags) {
+  int want_host = (flags & KWS_OPTION_HOST_AUDIO) || !USE_MIC;
+  options = flags;
+  if (want_host == host_audio) return;
+  host_audio = want_host;
+  kws_app_reset();
+#if USE_MIC
+  /* Back to the microphone: restart its stream, or the audio that piled up while the host
+   * streamed would count as overruns. */
+  if (!host_audio && start_mic() != 0) {
+    host_audio = 1;
+    options |= KWS_OPTION_HOST_AUDIO;
+    mic_listening = 0;
+  }
+#endif
+}
+
 static void handle_frame(const KwsFrame* frame) {
   switch (frame->type) {
     case KWS_MSG_AUDIO:
@@ -192,12 +268,15 @@ static void handle_frame(const KwsFrame* frame) {
     case KWS_MSG_INFO_REQUEST:
       send_info();
       break;
+    case KWS_MSG_STATUS_REQUEST:
+      send_status();
+      break;
     case KWS_MSG_SET_OPTIONS:
       if (frame->length != 1) {
         send_ack(frame, KWS_ERROR_BAD_LENGTH);
         break;
       }
-      options = frame->payload[0];
+      set_options(frame->payload[0]);
       send_ack(frame, KWS_STATUS_OK);
       break;
     case KWS_MSG_RESET:
@@ -212,7 +291,6 @@ static void handle_frame(const KwsFrame* frame) {
       break;
   }
 }
-#endif /* UART_COMMANDS */
 
 #if KWS_APP_BENCH
 /* Model-only timing on a fixed pseudo-random input (a linear congruential sequence). */
@@ -239,11 +317,31 @@ static void run_bench(void) {
 }
 #endif
 
+/* Hands the bytes waiting on the UART (at most UART_POLL_BYTES) to the protocol parser. */
+static void poll_uart(void) {
+  uint8_t bytes[UART_POLL_BYTES];
+  size_t i, n = board_uart_read_nonblocking(bytes, sizeof bytes);
+  for (i = 0; i < n; ++i) {
+    if (kws_protocol_parse_byte(&parser, bytes[i])) handle_frame(&parser.frame);
+  }
+}
+
+#if USE_MIC
+/* One 10 ms microphone chunk through the pipeline.  A microphone that stops delivering
+ * is reported once and dropped; the UART keeps working. */
+static void listen_mic(void) {
+  if (board_mic_read(mic_samples, MIC_CHUNK_SAMPLES) != 0) {
+    mic_listening = 0;
+    send_error(KWS_ERROR_MICROPHONE, "microphone delivered no audio (timed out)");
+    return;
+  }
+  kws_app_process_audio(mic_samples, MIC_CHUNK_SAMPLES);
+}
+#endif
+
 int main(void) {
   board_init();
-#if UART_COMMANDS
   kws_protocol_parser_reset(&parser);
-#endif
   if (!kws_app_init(RESULT_HOOKS)) {
     send_error(KWS_ERROR_NO_FRONTEND, "frontend config rejected");
     board_exit(3);
@@ -252,20 +350,18 @@ int main(void) {
 #if KWS_APP_BENCH
   run_bench();
 #endif
-#if KWS_APP_AUDIO_SOURCE == KWS_AUDIO_MIC
-  if (!board_mic_start()) {
-    send_error(KWS_ERROR_NO_FRONTEND, "microphone failed to start");
-    board_exit(4);
-  }
-  for (;;) {
-    board_mic_read(mic_samples, MIC_CHUNK_SAMPLES);
-    kws_app_process_audio(mic_samples, MIC_CHUNK_SAMPLES);
-  }
-#else
-  for (;;) {
-    uint8_t byte;
-    board_uart_read(&byte, 1);
-    if (kws_protocol_parse_byte(&parser, byte)) handle_frame(&parser.frame);
-  }
+#if USE_MIC
+  if (start_mic() != 0) board_exit(4);
 #endif
+  send_status();
+  for (;;) {
+    poll_uart();
+#if USE_MIC
+    if (mic_audio()) listen_mic();
+#endif
+    if (mic_overruns() != reported_mic_overruns ||
+        board_uart_rx_overruns() != reported_uart_overruns) {
+      send_status();
+    }
+  }
 }

@@ -30,6 +30,7 @@ enum {
   KWS_MSG_INFO = 0x04,         /* device -> host: HELLO, also sent at boot */
   KWS_MSG_SET_OPTIONS = 0x05,  /* host -> device: flags u8 */
   KWS_MSG_RESET = 0x06,        /* host -> device: restart the audio stream */
+  KWS_MSG_STATUS_REQUEST = 0x07, /* host -> device: device answers STATUS */
   KWS_MSG_AUDIO = 0x10,        /* host -> device: int16 LE PCM, 16 kHz mono */
   KWS_MSG_FEATURES = 0x11,     /* device -> host: one feature frame */
   KWS_MSG_SCORES = 0x12,       /* device -> host: int8 output per inference */
@@ -37,6 +38,7 @@ enum {
   KWS_MSG_TENSOR = 0x14,       /* host -> device: int8 model input, run the model only */
   KWS_MSG_OUTPUT = 0x15,       /* device -> host: int8 model output for a TENSOR */
   KWS_MSG_BENCH = 0x16,        /* device -> host: invocations u32, ticks u32, instr/tick u32 */
+  KWS_MSG_STATUS = 0x17,       /* device -> host: flags u8, clock Hz u32, mic/UART overruns */
   KWS_MSG_ERROR = 0x7E,        /* device -> host: code u8, ASCII text */
   KWS_MSG_STOP = 0x7F          /* host -> device: ACK, then end the session */
 };
@@ -47,12 +49,20 @@ enum {
   KWS_ERROR_BAD_LENGTH = 1,
   KWS_ERROR_UNKNOWN_TYPE = 2,
   KWS_ERROR_NO_FRONTEND = 3,
-  KWS_ERROR_FRAME_DROPPED = 4
+  KWS_ERROR_FRAME_DROPPED = 4,
+  KWS_ERROR_MICROPHONE = 5 /* the microphone did not start, or stopped delivering audio */
 };
 
 /* SET_OPTIONS flags. */
 #define KWS_OPTION_SEND_FEATURES 0x01u
 #define KWS_OPTION_SEND_SCORES 0x02u
+/* Mic boards: audio from AUDIO frames, microphone paused (an AUDIO frame sets it too). */
+#define KWS_OPTION_HOST_AUDIO 0x04u
+
+/* STATUS payload: flags u8, core clock Hz u32, mic overruns u32, UART receive overruns u32. */
+#define KWS_STATUS_BYTES 13u
+#define KWS_STATUS_MIC_AUDIO 0x01u      /* the pipeline is fed by the microphone now */
+#define KWS_STATUS_CLOCK_FALLBACK 0x02u /* running below the board's nominal clock (HSI) */
 
 /* Sends bytes to the link (board_uart_write on the device). */
 typedef void (*KwsProtocolWrite)(const void* data, size_t n);

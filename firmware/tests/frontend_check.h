@@ -1,5 +1,5 @@
 /* Data a frontend_check build links in: baked frontend configs and audio clips, generated
- * per test run by tests/test_arm_equivalence.py (kws.firmware.emit_c). */
+ * per test run by tests/test_arm_equivalence.py (kws.firmware_project.emit_c). */
 #ifndef KWS_FRONTEND_CHECK_H_
 #define KWS_FRONTEND_CHECK_H_
 

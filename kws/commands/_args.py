@@ -9,6 +9,31 @@ from pathlib import Path
 Command = Callable[[argparse.Namespace], int]
 
 
+class DefaultsHelpFormatter(argparse.HelpFormatter):
+    """Help that ends each option's text with its default, unless the text already says it,
+    the default is empty (``None``/``False``) or the option is a flag."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if (not action.option_strings or "default" in text.lower() or action.nargs == 0
+                or default is None or default is False or default == argparse.SUPPRESS):
+            return text
+        shown = ",".join(map(str, default)) if isinstance(default, tuple | list) else default
+        return f"{text} (default: {str(shown).replace('%', '%%')})"
+
+
+class RawDescriptionDefaultsHelpFormatter(argparse.RawDescriptionHelpFormatter,
+                                          DefaultsHelpFormatter):
+    """:class:`DefaultsHelpFormatter` that lays the description out as written."""
+
+
+def add_verbose_arg(parser: argparse.ArgumentParser, *, default: object = False) -> None:
+    """``--verbose``: let TensorFlow's start-up and library log lines through."""
+    parser.add_argument("--verbose", action="store_true", default=default,
+                        help="show TensorFlow/absl log lines (hidden by default)")
+
+
 def add_command(sub: argparse._SubParsersAction, name: str, func: Command | None, summary: str,
                 description: str | None = None, *, as_written: bool = False
                 ) -> argparse.ArgumentParser:
@@ -16,11 +41,14 @@ def add_command(sub: argparse._SubParsersAction, name: str, func: Command | None
     actions it adds in turn).
 
     ``summary`` is its line in ``kws --help``, ``description`` the text of its own ``--help``
-    (rewrapped, or laid out ``as_written``, e.g. a module docstring).
+    (rewrapped, or laid out ``as_written``, e.g. a module docstring).  Every option's help
+    shows its default.
     """
-    formatter = argparse.RawDescriptionHelpFormatter if as_written else argparse.HelpFormatter
+    formatter = RawDescriptionDefaultsHelpFormatter if as_written else DefaultsHelpFormatter
     parser = sub.add_parser(name, help=summary, description=description or summary,
                             formatter_class=formatter)
+    # Accepted after the command too; SUPPRESS keeps a `kws --verbose CMD` from being reset.
+    add_verbose_arg(parser, default=argparse.SUPPRESS)
     if func is not None:
         parser.set_defaults(func=func)
     return parser
@@ -39,3 +67,25 @@ def add_model_arg(parser: argparse.ArgumentParser, *, required: bool = True,
 def add_json_arg(parser: argparse.ArgumentParser, what: str = "one JSON object") -> None:
     """``--json``: machine-readable output on stdout."""
     parser.add_argument("--json", action="store_true", help=f"print {what}")
+
+
+def bounded(kind: type, low: float | None = None, high: float | None = None, *,
+            high_open: bool = False) -> Callable[[str], int | float]:
+    """An argparse ``type`` parsing ``kind`` (int or float) within ``[low, high]`` (``high``
+    excluded when ``high_open``); a missing bound is unbounded."""
+    name = "an integer" if kind is int else "a number"
+
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {name}, got {text!r}") from None
+        if value != value or (low is not None and value < low) or (high is not None and (
+                value >= high if high_open else value > high)):
+            span = f"[{'-inf' if low is None else low}, {'inf' if high is None else high}"
+            raise argparse.ArgumentTypeError(
+                f"{text} is out of range {span}{')' if high_open or high is None else ']'}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse

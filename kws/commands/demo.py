@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from kws.commands._args import add_command
+from kws.commands._args import add_command, bounded
+from kws.commands.train import check_paths
 from kws.errors import KwsError
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "datasets" / "speech_commands_sample"
@@ -33,9 +34,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--words", default="yes,no", help="keywords (default: yes,no)")
     p.add_argument("--out", type=Path, default=Path("runs/demo"), help="run directory")
     p.add_argument("--model", default="ds-cnn-s", help="architecture (default: ds-cnn-s)")
-    p.add_argument("--frontend", choices=["micro", "mfcc"], default="micro")
-    p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--frontend", choices=["micro", "mfcc"], default="micro",
+                   help="feature front end")
+    p.add_argument("--epochs", type=bounded(int, 1), default=30, help="training epochs")
+    p.add_argument("--seed", type=int, default=0, help="seed of the split, weights and "
+                   "augmentation")
     p.add_argument("--no-firmware", action="store_true",
                    help="skip the emulated-board part even when the ARM tools are installed")
 
@@ -108,47 +111,54 @@ def _firmware_step(args: argparse.Namespace, words: list[str], split: str, model
                       "libnewlib-arm-none-eabi qemu-system-arm)")
         return None
     from kws.board_check import demo_streams, first_test_clips
+    from kws.console import section
 
-    console.rule("[bold]5. firmware on the emulated Cortex-M4 (QEMU mps2-an386)")
+    section(console, "5. firmware on the emulated Cortex-M4 (QEMU mps2-an386)")
     clips = first_test_clips(args.data, words, split, args.seed)
     streams = [*demo_streams(clips), ("planted words", planted_audio)]
     return _firmware_check(model_path, args.out, streams, console)
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
     from rich.table import Table
 
+    from kws.console import make_console, section
     from kws.engine_compare import compare_engines
+    from kws.evaluate import classification_metrics
     from kws.export import export_run, quantize_inputs
     from kws.features import frontend_config
     from kws.train import TrainConfig, train
 
-    console = Console(stderr=True)
-    if not args.data.is_dir():
-        raise KwsError(f"{args.data}: dataset folder not found")
-    started = time.perf_counter()
+    console = make_console(stderr=True)
+    check_paths(args.data, args.out)
     words = [w.strip() for w in args.words.split(",") if w.strip()]
+    if not words:
+        raise KwsError("--words is empty")
+    started = time.perf_counter()
 
-    console.rule("[bold]1. train")
+    section(console, "1. train")
     config = TrainConfig(data=str(args.data), words=words, model=args.model,
                          frontend=frontend_config(args.frontend).to_dict(), epochs=args.epochs,
                          seed=args.seed)
     trained = train(config, args.out)
 
-    console.rule("[bold]2. export int8")
+    section(console, "2. export int8")
     info = export_run(args.out)
     model_path = args.out / info["model_file"]
 
-    console.rule("[bold]3. compiled C model vs the tflite-micro interpreter")
+    section(console, "3. compiled C model vs the tflite-micro interpreter")
     with np.load(args.out / "test.npz") as test:
         inputs = list(quantize_inputs(test["x"], info["input_scale"], info["input_zero_point"]))
-    agreement = compare_engines(model_path, ["tflm", "native"], inputs,
-                                progress=False)["pairs"][0]
+        labels_true = test["y"]
+    report = compare_engines(model_path, ["tflm", "native"], inputs, progress=False,
+                             keep_outputs=True)
+    agreement = report["pairs"][0]
+    predicted = np.array([np.argmax(o) for o in report["outputs"]["tflm"]], dtype=np.int64)
+    int8 = classification_metrics(labels_true, predicted, info["labels"])
     console.print(f"native vs tflm on {agreement['tensors']} test inputs: "
                   f"{agreement['mismatched_elements']} differing values")
 
-    console.rule("[bold]4. planted words through the firmware app built for the host")
+    section(console, "4. planted words through the firmware app built for the host")
     planted, planted_audio = _planted_words(args, words, config.split, model_path, console)
 
     firmware = _firmware_step(args, words, config.split, model_path, planted_audio, console)
@@ -165,6 +175,11 @@ def run(args: argparse.Namespace) -> int:
     if info.get("float_accuracy") is not None:
         table.add_row("test accuracy, float", f"{info['float_accuracy']:.1%}")
         table.add_row("test accuracy, int8 (tflite-micro)", f"{info['int8_accuracy']:.1%}")
+    table.add_row("test balanced accuracy, int8", f"{int8['balanced_accuracy']:.1%}")
+    unknown_fa = int8["false_accepts"].get("_unknown_")
+    if unknown_fa is not None:
+        table.add_row("unknown words taken for a keyword, int8",
+                      f"{unknown_fa:.1%} of {int8['per_class']['_unknown_']['n']} clips")
     table.add_row("int8 model file", f"{info['file_size']:,} bytes")
     table.add_row("native C == tflite-micro",
                   "yes" if agreement["mismatched_elements"] == 0 else
@@ -178,7 +193,7 @@ def run(args: argparse.Namespace) -> int:
                       f"{firmware['clips_identical']}/{firmware['clips']} streams "
                       f"({firmware['inferences']} inferences)")
     table.add_row("wall time", f"{time.perf_counter() - started:.0f} s")
-    Console().print(table)
+    make_console().print(table)
     console.print(f"artifacts: {args.out}/model_int8.tflite, model.json"
                   + (f", {args.out}/firmware/" if firmware else ""))
     ok = agreement["mismatched_elements"] == 0 and (

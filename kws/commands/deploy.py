@@ -30,11 +30,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
+    from kws.console import make_console
     from kws.firmware_project.deploy import deploy
 
-    console = Console(stderr=True)
+    console = make_console(stderr=True)
     with console.status(f"compiling {args.model} for {args.board}"):
         cfg = deploy(args.model, args.out, args.board, frontend=args.frontend,
                      **detector_overrides(args))

@@ -27,11 +27,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def build(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
+    from kws.console import make_console
     from kws.firmware_project.build import build_project
 
-    console = Console(stderr=True)
+    console = make_console(stderr=True)
     with console.status(f"building {args.project}"):
         report = build_project(args.project)
     if args.json:
@@ -47,16 +46,16 @@ def build(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
     from kws.board_check import load_project_audio, run_report
+    from kws.console import make_console
     from kws.firmware_project.layout import load_project
     from kws.firmware_project.run import run_project
 
     cfg = load_project(args.project)
     audio = load_project_audio(args.wav, cfg)
     seconds = len(audio) / cfg["sample_rate"]
-    with Console(stderr=True).status(f"running {args.project} under QEMU ({seconds:.2f} s audio)"):
+    status = f"running {args.project} under QEMU ({seconds:.2f} s audio)"
+    with make_console(stderr=True).status(status):
         result = run_project(args.project, audio, features=args.features)
     report = run_report(result, cfg)
     if args.json:
@@ -77,11 +76,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def bench(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
+    from kws.console import make_console
     from kws.firmware_project.run import bench_project
 
-    console = Console(stderr=True)
+    console = make_console(stderr=True)
     with console.status(f"benchmarking {args.project} under qemu -icount"):
         result = bench_project(args.project)
     if args.json:

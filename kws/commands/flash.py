@@ -20,8 +20,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="flash tool (default: the board's first: st-flash / bossac)")
     p.add_argument("--port", help="serial port for --tool serial / bossac (default: detected "
                                   "by USB id)")
-    p.add_argument("--baud", type=int, default=115200,
-                   help="baud rate of the STM32 ROM bootloader (--tool serial)")
+    p.add_argument("--baud", type=int, default=None,
+                   help="baud rate of the STM32 ROM bootloader (--tool serial; default: the "
+                        "board's, 1200 on the Discovery whose C49 slows PA9)")
     p.add_argument("--dry-run", action="store_true",
                    help="print the commands that would run, run nothing")
 

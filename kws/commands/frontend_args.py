@@ -23,7 +23,8 @@ def add_frontend_args(parser: argparse.ArgumentParser, *, default: str = "micro"
     g.add_argument("--channels", type=int, help="micro: filterbank channels (default 40)")
     g.add_argument("--pcan", dest="pcan", action="store_true", default=None,
                    help="micro: per-channel amplitude normalization (default on)")
-    g.add_argument("--no-pcan", dest="pcan", action="store_false")
+    g.add_argument("--no-pcan", dest="pcan", action="store_false",
+                   help="micro: no per-channel amplitude normalization")
     g.add_argument("--n-mels", type=int, help="mfcc: mel bins (default 40)")
     g.add_argument("--n-mfcc", type=int, help="mfcc: coefficients kept (default 10)")
     g.add_argument("--fmin", type=float, help="lowest band edge in Hz (micro 125, mfcc 20)")

@@ -44,13 +44,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--list-devices", action="store_true", help="list input devices and exit")
     p.add_argument("-y", "--yes", action="store_true",
                    help="no questions: keep every valid take (for scripts)")
-    p.add_argument("--countdown", type=int, default=3, help="seconds before each take")
-    p.add_argument("--take-seconds", type=float, default=2.0, help="length of each take")
+    p.add_argument("--countdown", type=int, default=3,
+                   help="seconds before each take (default 3)")
+    p.add_argument("--take-seconds", type=float, default=2.0,
+                   help="length of each take (default 2.0)")
     p.add_argument("--max-tries", type=int,
                    help="give up after this many takes (default: 3 x --count)")
-    p.add_argument("--clip-ms", type=int, default=1000, help="length of a saved take")
+    p.add_argument("--clip-ms", type=int, default=1000,
+                   help="length of a saved take (default 1000)")
     p.add_argument("--max-ms", type=int, default=1500,
-                   help="longest saved take (speech longer than --clip-ms is kept whole)")
+                   help="longest saved take (default 1500; speech longer than --clip-ms is "
+                        "kept whole)")
     p.add_argument("--min-peak-db", type=float, default=-30.0,
                    help="quietest accepted peak level in dBFS (default -30)")
     p.add_argument("--negative", action="store_true",

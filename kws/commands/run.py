@@ -17,7 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "input (the model's input size) or a batch [N, ...]; Y.npy gets the int8 "
                     "outputs (batch first when X was a batch). Make X.npy from audio with "
                     "`kws features --int8 --model M.tflite CLIP -o X.npy`.")
-    p.add_argument("--engine", required=True, choices=ENGINE_CHOICES)
+    p.add_argument("--engine", required=True, choices=ENGINE_CHOICES,
+                   help="engine that runs the model")
     add_model_arg(p)
     p.add_argument("--input", required=True, type=Path, help="int8 .npy input(s)")
     p.add_argument("--output", required=True, type=Path, help="where to write the .npy output")
@@ -61,17 +62,13 @@ def save_output(path: Path, array) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import numpy as np
-    from rich.console import Console
 
-    from kws.engines import run_model
-    from kws.errors import KwsError
-    from kws.modelinfo import io_quantization
+    from kws.console import make_console
+    from kws.engines import check_model, run_model
 
-    if not args.model.is_file():
-        raise KwsError(f"{args.model}: model file not found")
-    inp, _ = io_quantization(args.model)
+    inp = check_model(args.engine, args.model).input
     inputs, batch = load_inputs(args.input, int(np.prod(inp.shape)))
-    console = Console(stderr=True)
+    console = make_console(stderr=True)
     with console.status(f"running {len(inputs)} input(s) on {args.engine}"):
         outputs = run_model(args.engine, args.model, inputs)
     result = np.stack(outputs) if batch else outputs[0]

@@ -15,8 +15,10 @@ from kws.data.augment import (
     time_shift,
 )
 from kws.data.dataset import (
+    AUTO,
     BACKGROUND_NOISE_DIR,
     SILENCE_LABEL,
+    UNKNOWN_AUTO_RATIO,
     UNKNOWN_LABEL,
     DatasetSplits,
     Example,
@@ -44,8 +46,10 @@ from kws.data.features import (
 )
 
 __all__ = [
+    "AUTO",
     "BACKGROUND_NOISE_DIR",
     "SILENCE_LABEL",
+    "UNKNOWN_AUTO_RATIO",
     "UNKNOWN_LABEL",
     "AugmentConfig",
     "DatasetSplits",

@@ -31,6 +31,9 @@ _MAX_NUM_WAVS_PER_CLASS = 2**27 - 1
 _NOHASH = re.compile(r"_nohash_.*$")
 # Share of generated silence examples that are pure zeros (the rest: noise at a random volume).
 SILENCE_ZERO_FRACTION = 0.1
+# "auto" unknown amount: other words vary far more than one keyword, so training draws up to
+# this many times the largest keyword class (kws.train then weights the classes evenly).
+AUTO, UNKNOWN_AUTO_RATIO = "auto", 4
 
 
 @dataclass(frozen=True)
@@ -224,8 +227,8 @@ def load_speech_commands(
     root: str | os.PathLike[str],
     words: list[str] | None = None,
     *,
-    unknown_percentage: float | None = 10.0,
-    silence_percentage: float = 10.0,
+    unknown_percentage: float | str | None = AUTO,
+    silence_percentage: float | str = AUTO,
     validation_percentage: float = 10.0,
     testing_percentage: float = 10.0,
     split: str = "auto",
@@ -235,11 +238,14 @@ def load_speech_commands(
     """Load a Speech Commands (v0.01/v0.02) tree.
 
     Labels are ``["_silence_", "_unknown_", *words]``.  Clips of other word folders form
-    the ``_unknown_`` pool; per split, ``ceil(n_known * unknown_percentage / 100)`` of them
-    are drawn at random (``None``: all of them).  An existing ``_silence_/`` folder is used
-    as is; otherwise ``ceil(n_known * silence_percentage / 100)`` silence examples per split
-    are cut from ``_background_noise_`` at random offsets and volumes (some pure zeros).
-    ``words=None`` takes every word folder as a known word.
+    the ``_unknown_`` pool.  Per split, ``unknown_percentage`` draws
+    ``ceil(n_known * unknown_percentage / 100)`` of them at random (``None``: all of them;
+    ``"auto"``: in training up to ``UNKNOWN_AUTO_RATIO`` times the largest keyword class,
+    in validation and test all of them, so false accepts are measured on every other word).
+    An existing ``_silence_/`` folder is used as is; otherwise silence examples are cut
+    from ``_background_noise_`` at random offsets and volumes (some pure zeros), per split
+    ``ceil(n_known * silence_percentage / 100)`` of them (``"auto"``: as many as the
+    largest keyword class).  ``words=None`` takes every word folder as a known word.
     """
     r = Path(root)
     if not r.is_dir():
@@ -284,24 +290,21 @@ def load_speech_commands(
     for f, label in known:
         sets[splitter(f)].append(Example(f, label, speaker_of(f)))
     n_known = {k: len(v) for k, v in sets.items()}
-    unknown_by_set: dict[str, list[Path]] = {"training": [], "validation": [], "testing": []}
+    largest = {k: max(sum(ex.label == w for ex in v) for w in words) for k, v in sets.items()}
     for f in unknown:
-        unknown_by_set[splitter(f)].append(f)
-    for s, pool in unknown_by_set.items():
-        if unknown_percentage is None:
-            chosen = pool
-        else:
-            if unknown_percentage < 0:
-                raise KwsError(f"unknown_percentage must be >= 0, got {unknown_percentage}")
-            count = min(len(pool), math.ceil(n_known[s] * unknown_percentage / 100.0))
-            chosen = [pool[i] for i in sorted(rng.permutation(len(pool))[:count])]
-        sets[s].extend(Example(f, UNKNOWN_LABEL, speaker_of(f)) for f in chosen)
+        sets[splitter(f)].append(Example(f, UNKNOWN_LABEL, speaker_of(f)))
+    for s, examples in sets.items():
+        pool = [i for i, ex in enumerate(examples) if ex.label == UNKNOWN_LABEL]
+        if unknown_percentage is not None and (unknown_percentage != AUTO or s == "training"):
+            count = _extra_count("unknown_percentage", unknown_percentage, n_known[s],
+                                 UNKNOWN_AUTO_RATIO * largest[s])
+            drop = {pool[i] for i in rng.permutation(len(pool))[count:]}
+            sets[s] = [ex for i, ex in enumerate(examples) if i not in drop]
 
     noise_paths, background = _load_background(r)
-    if silence_files:
-        for f in silence_files:
-            sets[splitter(f)].append(Example(f, SILENCE_LABEL, speaker_of(f)))
-    elif silence_percentage > 0:
+    for f in silence_files:
+        sets[splitter(f)].append(Example(f, SILENCE_LABEL, speaker_of(f)))
+    if not silence_files and silence_percentage != 0:
         if not background:
             raise KwsError(
                 f"{r}: no {SILENCE_LABEL}/ or {BACKGROUND_NOISE_DIR}/ folder to make silence "
@@ -309,15 +312,24 @@ def load_speech_commands(
             )
         clip_len = clip_ms * DEFAULT_SAMPLE_RATE // 1000
         for s in sets:
-            count = math.ceil(n_known[s] * silence_percentage / 100.0)
+            count = _extra_count("silence_percentage", silence_percentage, n_known[s],
+                                 largest[s])
             sets[s].extend(_silence_examples(noise_paths, background, count, clip_len, rng))
 
     for s in sets:
         order = rng.permutation(len(sets[s]))
         sets[s] = [sets[s][i] for i in order]
-    return DatasetSplits(
-        labels, sets["training"], sets["validation"], sets["testing"], background
-    )
+    return DatasetSplits(labels, sets["training"], sets["validation"], sets["testing"],
+                         background)
+
+
+def _extra_count(name: str, percentage: float | str, n_known: int, auto: int) -> int:
+    """Examples to add for ``percentage`` of ``n_known`` keyword clips (``auto`` for "auto")."""
+    if percentage == AUTO:
+        return auto
+    if isinstance(percentage, str) or percentage < 0:
+        raise KwsError(f"{name} must be a number >= 0 or {AUTO!r}, got {percentage!r}")
+    return math.ceil(n_known * percentage / 100.0)
 
 
 def _silence_examples(
@@ -404,8 +416,8 @@ def load_dataset(
     root: str | os.PathLike[str],
     words: list[str] | None = None,
     *,
-    unknown_percentage: float | None = 10.0,
-    silence_percentage: float = 10.0,
+    unknown_percentage: float | str | None = AUTO,
+    silence_percentage: float | str = AUTO,
     validation_percentage: float = 10.0,
     testing_percentage: float = 10.0,
     split: str = "auto",

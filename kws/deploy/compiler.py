@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from kws.deploy import ops
+from kws.deploy.fusion import lower_graph
 from kws.deploy.graph import Graph, Tensor, load_graph
 from kws.deploy.ops import SCRATCH, Call, Weights
 from kws.deploy.ops.common import ACTIVATIONS
@@ -294,6 +295,15 @@ def _write_atomic(path: Path, text: str) -> None:
         raise
 
 
+def lower_model(tflite_path: str | Path, name: str = "model"
+                ) -> tuple[Graph, Weights, list[Call]]:
+    """Read, validate and lower every op of ``tflite_path`` to its kernel call (everything
+    :func:`compile_model` checks, without writing C); ``KwsError`` for what it refuses."""
+    graph = load_graph(tflite_path)
+    weights = Weights(f"kws_{name}")
+    return graph, weights, lower_graph(graph, weights)
+
+
 def compile_model(
     tflite_path: str | Path, out_dir: str | Path, name: str = "model"
 ) -> CompiledModel:
@@ -315,9 +325,7 @@ def compile_model(
         Generated file paths, memory plan, MACs and weight bytes.
     """
     name = _c_identifier(name)
-    graph = load_graph(tflite_path)
-    weights = Weights(f"kws_{name}")
-    calls = [ops.get(op.kind).lower(graph, op, weights) for op in graph.ops]
+    graph, weights, calls = lower_model(tflite_path, name)
     plan = _plan(graph, calls)
     out = Path(out_dir)
     try:

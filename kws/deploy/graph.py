@@ -182,20 +182,11 @@ def load_graph(tflite_path: str | Path) -> Graph:
     Graph
         Tensors and ops in execution order.
     """
-    import tflite
+    from kws.modelinfo import check_tflite_bytes, read_model_file
 
     path = Path(tflite_path)
-    try:
-        buf = path.read_bytes()
-    except OSError as exc:
-        raise KwsError(f"{path}: cannot read model ({exc.strerror or exc})") from exc
-    if len(buf) < 8 or buf[4:8] != b"TFL3":
-        raise KwsError(f"{path}: not a .tflite flatbuffer (missing TFL3 identifier)")
-    try:
-        model = tflite.Model.GetRootAsModel(buf, 0)
-        n_subgraphs = model.SubgraphsLength()
-    except Exception as exc:  # flatbuffers raises assorted errors on corrupt data
-        raise KwsError(f"{path}: corrupt .tflite flatbuffer ({exc})") from exc
+    model = check_tflite_bytes(path, read_model_file(path))
+    n_subgraphs = model.SubgraphsLength()
     if n_subgraphs != 1:
         raise KwsError(f"{path}: model has {n_subgraphs} subgraphs (exactly 1 is supported)")
     try:

@@ -27,7 +27,7 @@ from kws.detector import DetectorSettings
 from kws.errors import KwsError
 from kws.features.quantize import feature_scale
 from kws.fileio import write_text_atomic
-from kws.firmware_project.layout import APP_DIR, CORE_DIR, PROJECT_FORMAT
+from kws.firmware_project.layout import APP_DIR, CORE_DIR, EMULATOR_ELF, PROJECT_FORMAT
 from kws.firmware_project.templates import app_config_header, makefile
 
 FRONTEND_KINDS = {"none": 0, "micro": 1, "mfcc": 2}
@@ -172,6 +172,7 @@ def _generate(tflite: Path, board: Board, kind: str, meta: dict[str, Any] | None
         "board": board.name,
         "package": board.package,
         "qemu_machine": board.qemu_machine,
+        "qemu_serial": board.qemu_serial_index,
         "model_file": tflite.name,
         "model_sha256": hashlib.sha256(model_bytes).hexdigest(),
         "model_id": _hash32(model_bytes),
@@ -202,6 +203,7 @@ def _generate(tflite: Path, board: Board, kind: str, meta: dict[str, Any] | None
         "max_payload": max_payload,
         "defines": defines,
         "elf": "build/firmware.elf",
+        "emulator_elf": EMULATOR_ELF if board.emulator_linker_script else "build/firmware.elf",
         "bench_elf": "build/bench.elf",
     }
     write_text_atomic(generated / "kws_app_config.h", app_config_header(cfg))
@@ -321,7 +323,7 @@ def deploy(
     def fill(staging: Path) -> dict[str, Any]:
         cfg = _generate(tflite, board, kind, meta, settings, staging / "generated")
         if board.package == "arduino-library":
-            cfg.update(elf=None, bench_elf=None)
+            cfg.update(elf=None, emulator_elf=None, bench_elf=None)
             arduino.package_library(staging, out.name, board, cfg)
         else:
             _package_make(staging, board, cfg, bench_runs)

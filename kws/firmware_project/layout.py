@@ -4,7 +4,8 @@ A generated project directory is self-contained: ``make`` builds it with arm-non
 alone::
 
     DIR/project.json      what was deployed (board, model hash, frontend, stride, sizes)
-    DIR/Makefile          `make` -> build/firmware.elf/.bin, `make bench` -> build/bench.elf
+    DIR/Makefile          `make` -> build/firmware.elf/.bin (and build/firmware-emu.elf for a
+                          real board QEMU also runs), `make bench` -> build/bench.elf
     DIR/app/              copy of firmware/app (pipeline, protocol, main)
     DIR/core/             the needed parts of firmware/core (kernels, frontend or mfcc)
     DIR/board/            copy of firmware/boards/<board>
@@ -25,6 +26,8 @@ FIRMWARE_DIR = ROOT / "firmware"
 APP_DIR = FIRMWARE_DIR / "app"
 CORE_DIR = FIRMWARE_DIR / "core"
 PROJECT_FORMAT = "kws-project/1"
+# A real board's image linked for QEMU (board.json ``emulator.linker_script``).
+EMULATOR_ELF = "build/firmware-emu.elf"
 
 
 def load_project(project_dir: str | os.PathLike) -> dict[str, Any]:

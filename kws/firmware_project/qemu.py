@@ -51,8 +51,13 @@ def qemu_command(
     uart_socket: str | os.PathLike,
     icount: int | None = None,
     machine: str = DEFAULT_MACHINE,
+    serial_index: int = 0,
 ) -> list[str]:
-    """The ``qemu-system-arm`` command line used by :func:`run_qemu`."""
+    """The ``qemu-system-arm`` command line used by :func:`run_qemu`.
+
+    ``serial_index`` is the console UART's place among the machine's serial ports (the
+    netduinoplus2's USART2 is its second): the ports before it are left unconnected.
+    """
     cmd = [
         qemu_system_arm(),
         "-M",
@@ -66,6 +71,7 @@ def qemu_command(
         f"file,id=semihosting,path={semihosting_path}",
         "-chardev",
         f"socket,id=uart0,path={uart_socket}",
+        *["-serial", "null"] * serial_index,
         "-serial",
         "chardev:uart0",
         "-kernel",
@@ -92,6 +98,8 @@ def run_qemu(
     *,
     icount: int | None = None,
     machine: str = DEFAULT_MACHINE,
+    serial_index: int = 0,
+    input_after_output: bool = False,
 ) -> QemuResult:
     """Run ``elf`` under QEMU until it exits.
 
@@ -110,6 +118,12 @@ def run_qemu(
         Several times slower; leave ``None`` unless you measure.
     machine
         QEMU machine name.
+    serial_index
+        Which of the machine's serial ports is the firmware's UART (0: the first).
+    input_after_output
+        Hold ``uart_input`` back until the firmware has sent its first byte, as a host on a
+        real serial line waits for the device to boot: QEMU's STM32 USART drops bytes that
+        arrive before the firmware enables its receiver.
 
     Returns
     -------
@@ -130,7 +144,8 @@ def run_qemu(
         listener.bind(str(run.uart_socket))
         listener.listen(1)
         listener.settimeout(_CONNECT_POLL_S)
-        cmd = qemu_command(elf_path, run.semihosting, run.uart_socket, icount, machine)
+        cmd = qemu_command(elf_path, run.semihosting, run.uart_socket, icount, machine,
+                           serial_index)
         # QEMU's own messages go to a file: a pipe nobody drains could stall the emulator.
         log_file = open(run.log, "wb")  # closed in the finally below
         try:
@@ -144,7 +159,7 @@ def run_qemu(
         conn: socket.socket | None = None
         try:
             conn = _accept_uart(run, listener, proc)
-            return _exchange(run, proc, conn, uart_input)
+            return _exchange(run, proc, conn, uart_input, input_after_output)
         finally:
             _kill(proc)
             log_file.close()
@@ -196,13 +211,18 @@ def _accept_uart(run: _Run, listener: socket.socket, proc: subprocess.Popen) -> 
 
 
 def _exchange(run: _Run, proc: subprocess.Popen, conn: socket.socket,
-              uart_input: bytes | None) -> QemuResult:
-    """Feed ``uart_input``, collect the UART output until QEMU exits (or the deadline)."""
+              uart_input: bytes | None, input_after_output: bool) -> QemuResult:
+    """Feed ``uart_input`` (with ``input_after_output``, once the firmware has sent its
+    first byte), collect the UART output until QEMU exits (or the deadline)."""
     uart_chunks: list[bytes] = []
-    reader = threading.Thread(target=_read_all, args=(conn, uart_chunks), daemon=True)
+    booted = threading.Event()
+    if not input_after_output:
+        booted.set()
+    reader = threading.Thread(target=_read_all, args=(conn, uart_chunks, booted), daemon=True)
     reader.start()
     if uart_input:
-        threading.Thread(target=_send_all, args=(conn, bytes(uart_input)), daemon=True).start()
+        threading.Thread(target=_send_all, args=(conn, bytes(uart_input), booted, run.deadline),
+                         daemon=True).start()
     try:
         proc.wait(timeout=max(0.0, run.deadline - time.monotonic()))
     except subprocess.TimeoutExpired:
@@ -221,18 +241,22 @@ def _exchange(run: _Run, proc: subprocess.Popen, conn: socket.socket,
     return QemuResult(proc.returncode, stdout, b"".join(uart_chunks))
 
 
-def _read_all(conn: socket.socket, chunks: list[bytes]) -> None:
+def _read_all(conn: socket.socket, chunks: list[bytes], first_byte: threading.Event) -> None:
     try:
         while True:
             data = conn.recv(65536)
             if not data:
                 return
             chunks.append(data)
+            first_byte.set()
     except OSError:
         return
 
 
-def _send_all(conn: socket.socket, data: bytes) -> None:
+def _send_all(conn: socket.socket, data: bytes, start: threading.Event, deadline: float
+              ) -> None:
+    if not start.wait(timeout=max(0.0, deadline - time.monotonic())):
+        return  # the firmware never spoke; the caller's timeout reports it
     try:
         conn.sendall(data)
     except OSError:

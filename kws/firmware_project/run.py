@@ -24,7 +24,8 @@ def _run_elf(cfg: dict[str, Any], elf: Path, uart_input: bytes, timeout: float,
         raise KwsError(f"board {cfg['board']} is not emulated: flash it with `kws flash` and "
                        "talk to it over its serial port")
     result = run_qemu(elf, timeout=timeout, uart_input=uart_input, icount=icount,
-                      machine=machine)
+                      machine=machine, serial_index=int(cfg.get("qemu_serial", 0)),
+                      input_after_output=True)
     parser = protocol.FrameParser()
     frames = parser.feed(result.uart)
     errors = [protocol.decode_error(f.payload) for f in frames if f.type == protocol.ERROR]
@@ -57,7 +58,7 @@ def run_project(project_dir: str | os.PathLike, audio: np.ndarray, *, features: 
     if cfg["frontend_kind"] == "none":
         raise KwsError(f"{pdir}: a model-only project has no frontend to stream audio into "
                        "(deploy the model with its model.json or --frontend micro|mfcc)")
-    elf = pdir / cfg["elf"]
+    elf = pdir / cfg.get("emulator_elf", cfg["elf"])
     if not elf.is_file():
         raise KwsError(f"{elf}: not built yet (run `kws firmware build {pdir}`)")
     x = np.asarray(audio)
@@ -95,7 +96,7 @@ def run_tensors(project_dir: str | os.PathLike, inputs: list[np.ndarray],
     """Model outputs for int8 inputs sent as TENSOR frames to the firmware under QEMU."""
     pdir = Path(project_dir)
     cfg = load_project(pdir)
-    elf = pdir / cfg["elf"]
+    elf = pdir / cfg.get("emulator_elf", cfg["elf"])
     size = int(np.prod(cfg["input_shape"]))
     parts = []
     for i, x in enumerate(inputs):
@@ -118,6 +119,9 @@ def bench_project(project_dir: str | os.PathLike, timeout: float = 300.0) -> dic
     """Instructions per inference and per MAC: ``make bench``, run under ``qemu -icount``."""
     pdir = Path(project_dir)
     cfg = load_project(pdir)
+    if cfg.get("emulator_elf", cfg["elf"]) != cfg["elf"]:
+        raise KwsError(f"board {cfg['board']} does not count instructions under QEMU: "
+                       "benchmark the model on qemu-mps2-an386")
     build_project(pdir, "bench")
     frames = _run_elf(cfg, pdir / cfg["bench_elf"], b"", timeout, icount=0)
     bench = [protocol.decode_bench(f.payload) for f in frames if f.type == protocol.BENCH]

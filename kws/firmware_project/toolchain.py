@@ -201,7 +201,9 @@ def _board_inputs(board: Board | None, sources: Sequence[str | os.PathLike],
         srcs += board.source_paths()
         incs = [*board.include_paths(), *incs]
         defines = board.define_flags()
-        link = ["-T", str(board.linker_script_path()), *board.ldflags]
+        # -L: a board's linker script may INCLUDE its siblings.
+        link = ["-L", str(board.directory), "-T", str(board.linker_script_path()),
+                *board.ldflags]
     for s in srcs:
         if not s.is_file():
             raise KwsError(f"firmware source {s} does not exist")

@@ -8,6 +8,7 @@ interpreter (``tflm``) on every input.
 from __future__ import annotations
 
 import warnings
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -89,6 +90,12 @@ def random_ds_cnn(size: str, calibration: int = 24,
     return model, rep
 
 
+def stable_seed(name: str) -> int:
+    """A seed for test case ``name`` that is the same in every process (``hash()`` is
+    salted per process); failure messages print it."""
+    return zlib.crc32(name.encode())
+
+
 def random_int8_inputs(shape: tuple[int, ...], n: int, seed: int) -> list[np.ndarray]:
     """``n`` uniformly random int8 tensors of ``shape``."""
     rng = np.random.default_rng(seed)
@@ -96,16 +103,18 @@ def random_int8_inputs(shape: tuple[int, ...], n: int, seed: int) -> list[np.nda
             for _ in range(n)]
 
 
-def assert_native_equals_tflm(path: Path, inputs: list[np.ndarray]) -> list[np.ndarray]:
+def assert_native_equals_tflm(path: Path, inputs: list[np.ndarray], seed: int | None = None
+                              ) -> list[np.ndarray]:
     """Runs ``inputs`` through tflite-micro and the compiled C; asserts equal outputs and
-    returns tflite-micro's."""
+    returns tflite-micro's. ``seed`` (of the inputs) is printed on failure."""
     from kws.engines import run_model
 
     expected = run_model("tflm", path, inputs)
     got = run_model("native", path, inputs)
     bad = [i for i, (e, g) in enumerate(zip(expected, got, strict=True))
            if not np.array_equal(e, g)]
-    assert not bad, (f"{path.name}: {len(bad)}/{len(inputs)} outputs differ, first input "
+    assert not bad, (f"{path.name} (input seed {seed}): {len(bad)}/{len(inputs)} outputs "
+                     "differ, first input "
                      f"{bad[0]}: tflm {expected[bad[0]].ravel()[:16]} "
                      f"native {got[bad[0]].ravel()[:16]}")
     return expected
@@ -115,3 +124,13 @@ def distinct_values(outputs: list[np.ndarray]) -> int:
     """How many different values ``outputs`` hold (a check exercises the arithmetic, not a
     saturated constant, when this is large)."""
     return len(np.unique(np.concatenate([x.ravel() for x in outputs])))
+
+
+def check_case_on_random_inputs(name: str, path: Path, shape: tuple[int, ...], count: int
+                                ) -> None:
+    """``count`` random inputs (seed :func:`stable_seed` of ``name``) through tflite-micro and
+    the compiled C: equal outputs, and not a saturated constant (the check exercises the
+    arithmetic)."""
+    seed = stable_seed(name)
+    expected = assert_native_equals_tflm(path, random_int8_inputs(shape, count, seed), seed)
+    assert distinct_values(expected) > 8, f"{name} (input seed {seed}): outputs saturated"

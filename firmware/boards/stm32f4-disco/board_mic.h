@@ -25,13 +25,17 @@
 #define BOARD_MIC_GAIN_SHIFT 4
 #endif
 
-/* Starts PLLI2S, I2S2 and the DMA.  Returns 0 on success, -1 when PLLI2S does not lock. */
+/* Starts PLLI2S, I2S2 and the DMA.  Returns 0 on success, -1 when PLLI2S does not lock.
+ * Calling it again restarts the stream (the audio that piled up meanwhile is dropped
+ * without counting as an overrun). */
 int board_mic_start(void);
 
-/* Blocks until n samples (16 kHz, int16) have been produced. */
-void board_mic_read(int16_t* samples, size_t n);
+/* Waits until n samples (16 kHz, int16) have been produced: 0, or -1 when the DMA
+ * delivers nothing for four half buffers (a stopped microphone clock), instead of hanging.
+ * On the 16 MHz HSI fallback the filter cannot keep up: expect overruns. */
+int board_mic_read(int16_t* samples, size_t n);
 
-/* Half buffers dropped because board_mic_read() was called too late. */
+/* Half buffers dropped since boot because board_mic_read() was called too late. */
 uint32_t board_mic_overruns(void);
 
 #endif /* KWS_BOARD_MIC_H_ */

@@ -19,6 +19,8 @@
 #define RCC_APB2ENR STM32_REG(RCC_BASE + 0x44u)
 #define RCC_PLLI2SCFGR STM32_REG(RCC_BASE + 0x84u)
 
+#define RCC_CR_HSION (1u << 0)
+#define RCC_CR_HSIRDY (1u << 1)
 #define RCC_CR_HSEON (1u << 16)
 #define RCC_CR_HSERDY (1u << 17)
 #define RCC_CR_PLLON (1u << 24)
@@ -33,8 +35,10 @@
 #define RCC_PLLCFGR_PLLQ_POS 24u
 
 #define RCC_CFGR_SW_MASK 0x3u
+#define RCC_CFGR_SW_HSI 0x0u
 #define RCC_CFGR_SW_PLL 0x2u
 #define RCC_CFGR_SWS_MASK (0x3u << 2)
+#define RCC_CFGR_SWS_HSI (0x0u << 2)
 #define RCC_CFGR_SWS_PLL (0x2u << 2)
 #define RCC_CFGR_HPRE_POS 4u  /* 0xxx: AHB = SYSCLK */
 #define RCC_CFGR_PPRE1_POS 10u /* 101: /4 */
@@ -91,6 +95,7 @@
 #define USART_CR2(base) STM32_REG((base) + 0x10u)
 #define USART_CR3(base) STM32_REG((base) + 0x14u)
 #define USART_SR_ORE (1u << 3)
+#define USART_CR1_RXNEIE (1u << 5)
 #define USART_SR_RXNE (1u << 5)
 #define USART_SR_TC (1u << 6)
 #define USART_SR_TXE (1u << 7)
@@ -138,6 +143,11 @@
 #define DMA_LIFCR_STREAM3_ALL (0x3Du << 22)
 
 /* ---- Cortex-M4 core (ARMv7-M ARM, PM0214) ---- */
+/* NVIC: set/clear-enable registers, 32 interrupt lines each. */
+#define NVIC_ISER(n) STM32_REG(0xE000E100u + 4u * (n))
+#define NVIC_ICER(n) STM32_REG(0xE000E180u + 4u * (n))
+#define USART2_IRQN 38u
+
 #define SCB_CPACR STM32_REG(0xE000ED88u)
 #define SCB_AIRCR STM32_REG(0xE000ED0Cu)
 #define SCB_CFSR STM32_REG(0xE000ED28u)

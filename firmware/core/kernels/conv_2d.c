@@ -25,29 +25,50 @@ static void widen_pixel(const int8_t* values, int count, int patch_size, int slo
   }
 }
 
+/* patch[0..n) = src[0..n), or the padding value where src is NULL. Whole words while
+ * four bytes remain and patch is word-aligned (the M4 loads src unaligned). */
+static void copy_taps(int8_t* patch, const int8_t* src, int8_t pad, int n) {
+  int k = 0;
+  if (((uintptr_t)patch & 3) == 0) {
+    int32_t* words = (int32_t*)(void*)patch;
+    if (src) {
+      for (; k + 4 <= n; k += 4) *words++ = kws_load_int8x4(src + k);
+    } else {
+      const int32_t fill = (int32_t)(0x01010101u * (uint8_t)pad);
+      for (; k + 4 <= n; k += 4) *words++ = fill;
+    }
+  }
+  for (; k < n; ++k) patch[k] = src ? src[k] : pad;
+}
+
 /* Copies the receptive field of one output pixel into patch ([fh][fw][depth], the filter's
- * own layout). Padding taps get the input zero point: w * (zp + input_offset) == 0, so the
- * folded bias stays exact at the borders, as TFLM's skipped taps. */
-static void im2col_pixel(const KwsConv2DParams* p, const int8_t* input, int pixel,
-                         int8_t* patch) {
+ * own layout): the taps of a filter row inside the input are one contiguous run of the
+ * NHWC input, [first, end) of the row. Padding taps get the input zero point:
+ * w * (zp + input_offset) == 0, so the folded bias stays exact at the borders, as TFLM's
+ * skipped taps. Parameters are read into locals first: the int8 stores could alias them. */
+static KWS_NOINLINE void im2col_pixel(const KwsConv2DParams* p, const int8_t* input,
+                                      int pixel, int8_t* patch) {
   const int depth = p->input_depth;
+  const int filter_height = p->filter_height, filter_width = p->filter_width;
+  const int input_height = p->input_height, input_width = p->input_width;
+  const int row_taps = filter_width * depth;
   const int8_t pad = (int8_t)(-p->input_offset);
   const int in_y0 = (pixel / p->output_width) * p->stride_height - p->padding_top;
   const int in_x0 = (pixel % p->output_width) * p->stride_width - p->padding_left;
-  int fy, fx, c;
-  for (fy = 0; fy < p->filter_height; ++fy) {
+  const int first = (in_x0 < 0 ? -in_x0 : 0) * depth;
+  const int end = (in_x0 + filter_width > input_width ? input_width - in_x0 : filter_width) *
+                  depth;
+  int fy;
+  for (fy = 0; fy < filter_height; ++fy, patch += row_taps) {
     const int in_y = in_y0 + fy;
-    const int row_inside = in_y >= 0 && in_y < p->input_height;
-    for (fx = 0; fx < p->filter_width; ++fx) {
-      const int in_x = in_x0 + fx;
-      if (row_inside && in_x >= 0 && in_x < p->input_width) {
-        const int8_t* src = input + (in_y * p->input_width + in_x) * depth;
-        for (c = 0; c < depth; ++c) patch[c] = src[c];
-      } else {
-        for (c = 0; c < depth; ++c) patch[c] = pad;
-      }
-      patch += depth;
+    if (in_y < 0 || in_y >= input_height || end <= first) {
+      copy_taps(patch, 0, pad, row_taps);
+      continue;
     }
+    if (first > 0) copy_taps(patch, 0, pad, first);
+    copy_taps(patch + first, input + (in_y * input_width + in_x0) * depth + first, pad,
+              end - first);
+    if (end < row_taps) copy_taps(patch + end, 0, pad, row_taps - end);
   }
 }
 

@@ -7,8 +7,8 @@
 /* Input channel ic into the int16 plane as (x - input zero point). The border (where
  * the filter hangs over the input) was zeroed once and stays zero: padding taps then
  * contribute nothing, as TFLM skips them, and every output is the same branch-free sum. */
-static KWS_NOINLINE void fill_plane(const KwsDepthwiseConv2DParams* p, const int8_t* input, int ic,
-                       int16_t* plane) {
+void kws_depthwise_fill_plane(const KwsDepthwiseConv2DParams* p, const int8_t* input, int ic,
+                              int16_t* plane) {
   const int in_depth = p->input_depth;
   const int32_t offset = p->input_offset;
   const int width = p->plane_width;
@@ -25,9 +25,62 @@ static KWS_NOINLINE void fill_plane(const KwsDepthwiseConv2DParams* p, const int
   }
 }
 
+/* acc[0..count) of one output row for a filter of two tap pairs per row (taps w[2 fy],
+ * w[2 fy + 1]) at stride 1 across, from the plane row at `line` (rows `width` apart). */
+static KWS_NOINLINE void accumulate_row_2_pairs(const int16_t* line, int width,
+                                                const int32_t* w, int filter_height,
+                                                int32_t bias, int count, int32_t* acc) {
+  int ox = 0, fy;
+  for (; ox + 4 <= count; ox += 4, line += 4) {
+    /* Four outputs: six plane words per row feed eight SMLADs. */
+    const int16_t* row = line;
+    const int32_t* taps = w;
+    int32_t a = bias, b = bias, c = bias, d = bias;
+    for (fy = 0; fy < filter_height; ++fy, row += width, taps += 2) {
+      const int32_t wa = taps[0], wb = taps[1];
+      const int32_t x2 = kws_load_int16x2(row + 2), x3 = kws_load_int16x2(row + 3);
+      a = kws_smlad(kws_load_int16x2(row), wa, a);
+      b = kws_smlad(kws_load_int16x2(row + 1), wa, b);
+      c = kws_smlad(x2, wa, c);
+      d = kws_smlad(x3, wa, d);
+      a = kws_smlad(x2, wb, a);
+      b = kws_smlad(x3, wb, b);
+      c = kws_smlad(kws_load_int16x2(row + 4), wb, c);
+      d = kws_smlad(kws_load_int16x2(row + 5), wb, d);
+    }
+    acc[ox] = a;
+    acc[ox + 1] = b;
+    acc[ox + 2] = c;
+    acc[ox + 3] = d;
+  }
+  for (; ox + 2 <= count; ox += 2, line += 2) {
+    const int16_t* row = line;
+    const int32_t* taps = w;
+    int32_t a = bias, b = bias;
+    for (fy = 0; fy < filter_height; ++fy, row += width, taps += 2) {
+      const int32_t wa = taps[0], wb = taps[1];
+      a = kws_smlad(kws_load_int16x2(row), wa, a);
+      b = kws_smlad(kws_load_int16x2(row + 1), wa, b);
+      a = kws_smlad(kws_load_int16x2(row + 2), wb, a);
+      b = kws_smlad(kws_load_int16x2(row + 3), wb, b);
+    }
+    acc[ox] = a;
+    acc[ox + 1] = b;
+  }
+  if (ox < count) {
+    const int16_t* row = line;
+    int32_t a = bias;
+    for (fy = 0; fy < filter_height; ++fy, row += width) {
+      a = kws_smlad(kws_load_int16x2(row), w[2 * fy], a);
+      a = kws_smlad(kws_load_int16x2(row + 2), w[2 * fy + 1], a);
+    }
+    acc[ox] = a;
+  }
+}
+
 /* Accumulators of every output pixel of output channel oc, row-major into acc. */
-static KWS_NOINLINE void accumulate_channel(const KwsDepthwiseConv2DParams* p, const int16_t* plane,
-                               int oc, int32_t* acc) {
+void kws_depthwise_accumulate_channel(const KwsDepthwiseConv2DParams* p, const int16_t* plane,
+                                      int oc, int32_t* acc) {
   const int pairs = p->filter_pairs;
   const int filter_height = p->filter_height;
   const int32_t* w = p->filter + oc * filter_height * pairs;
@@ -41,6 +94,15 @@ static KWS_NOINLINE void accumulate_channel(const KwsDepthwiseConv2DParams* p, c
     for (oy = 0; oy < out_h; ++oy, acc += out_w) {
       const int16_t* r0 = plane + oy * row_step;
       kws_depthwise_accumulate_3_lines(r0, r0 + width, r0 + 2 * width, w, bias, out_w, acc);
+    }
+    return;
+  }
+  if (pairs == 2 && col_step == 1) {
+    /* Up to 4 taps wide, stride 1 across (DS-CNN's 10x4 first layer as a depthwise
+     * convolution): neighbouring outputs share every tap-pair and plane load. */
+    for (oy = 0; oy < out_h; ++oy, acc += out_w) {
+      accumulate_row_2_pairs(plane + oy * row_step, width, w, filter_height, bias, out_w,
+                             acc);
     }
     return;
   }
@@ -217,9 +279,9 @@ void kws_depthwise_conv_2d(const KwsDepthwiseConv2DParams* p, const int8_t* inpu
   acc = (int32_t*)(void*)(p->scratch + ((2 * plane_size + 3) / 4) * 4);
   for (i = 0; i < plane_size; ++i) plane[i] = 0;
   for (ic = 0; ic < p->input_depth; ++ic) {
-    fill_plane(p, input, ic, plane);
+    kws_depthwise_fill_plane(p, input, ic, plane);
     for (m = 0; m < p->depth_multiplier; ++m) {
-      accumulate_channel(p, plane, ic * p->depth_multiplier + m, acc);
+      kws_depthwise_accumulate_channel(p, plane, ic * p->depth_multiplier + m, acc);
       requantize_channel(p, acc, ic * p->depth_multiplier + m, output);
     }
   }

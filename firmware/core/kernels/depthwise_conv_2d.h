@@ -46,4 +46,12 @@ typedef struct {
 void kws_depthwise_conv_2d(const KwsDepthwiseConv2DParams* params, const int8_t* input,
                            int8_t* output);
 
+/* The plane path's two stages, shared with the fused convolution + depthwise kernel:
+ * input channel ic into the (zero-bordered) plane, then the accumulators of every output
+ * pixel of output channel oc, row-major into acc[output_height * output_width]. */
+void kws_depthwise_fill_plane(const KwsDepthwiseConv2DParams* params, const int8_t* input,
+                              int ic, int16_t* plane);
+void kws_depthwise_accumulate_channel(const KwsDepthwiseConv2DParams* params,
+                                      const int16_t* plane, int oc, int32_t* acc);
+
 #endif /* KWS_KERNELS_DEPTHWISE_CONV_2D_H_ */

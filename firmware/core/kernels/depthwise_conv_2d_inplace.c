@@ -138,7 +138,7 @@ void kws_depthwise_conv_2d_inplace(const KwsDepthwiseConv2DParams* p, int8_t* da
   int32_t* acc = (int32_t*)(void*)(p->scratch + ((2 * plane_size + 3) / 4) * 4);
   const int depth = p->output_depth;
   const int out_h = p->output_height, out_w = p->output_width;
-  int c, oy, ox, i;
+  int c, ox, i;
   for (i = 0; i < plane_size; ++i) plane[i] = 0;
   if (uses_columns(p)) {
     for (c = 0; c < depth; ++c) {
@@ -157,9 +157,17 @@ void kws_depthwise_conv_2d_inplace(const KwsDepthwiseConv2DParams* p, int8_t* da
   }
   for (c = 0; c < depth; ++c) {
     load_channel(p, data, c, 0, plane);
-    for (oy = 0; oy < out_h; ++oy) {
-      accumulate_row(p, plane, c, oy, acc);
-      store_line(p, acc, out_w, c, data + oy * out_w * depth + c, depth);
-    }
+    kws_depthwise_plane_rows(p, plane, c, acc, data);
+  }
+}
+
+void kws_depthwise_plane_rows(const KwsDepthwiseConv2DParams* p, const int16_t* plane, int c,
+                              int32_t* acc, int8_t* output) {
+  const int depth = p->output_depth;
+  const int out_w = p->output_width;
+  int oy;
+  for (oy = 0; oy < p->output_height; ++oy) {
+    accumulate_row(p, plane, c, oy, acc);
+    store_line(p, acc, out_w, c, output + oy * out_w * depth + c, depth);
   }
 }

@@ -26,4 +26,10 @@
  * max(input, output) bytes. params->depth_multiplier must be 1. */
 void kws_depthwise_conv_2d_inplace(const KwsDepthwiseConv2DParams* params, int8_t* data);
 
+/* Output channel c from its row-major plane (any filter and stride) into the NHWC output,
+ * one output row at a time through acc[output_width]; shared with the fused convolution +
+ * depthwise kernel. */
+void kws_depthwise_plane_rows(const KwsDepthwiseConv2DParams* params, const int16_t* plane,
+                              int c, int32_t* acc, int8_t* output);
+
 #endif /* KWS_KERNELS_DEPTHWISE_CONV_2D_INPLACE_H_ */

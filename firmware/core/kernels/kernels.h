@@ -5,6 +5,7 @@
 #include "kernels/average_pool_2d.h"
 #include "kernels/conv_2d.h"
 #include "kernels/conv_2d_inplace.h"
+#include "kernels/conv_depthwise_fused.h"
 #include "kernels/depthwise_conv_2d.h"
 #include "kernels/depthwise_conv_2d_inplace.h"
 #include "kernels/fully_connected.h"

@@ -102,15 +102,34 @@ def _channel_terms(w: Weights, tag: str, fast: int, folded: np.ndarray, mult: np
 
 
 def _lower(graph: Graph, op: Op, w: Weights) -> Call:
-    inp, out = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
     filt = graph.tensor(op.inputs[1])
+    return lower_ohwi(graph, op, w, filt.data, filt.scales)
+
+
+def lower_ohwi(graph: Graph, op: Op, w: Weights, filter_ohwi: np.ndarray,
+               filter_scales: np.ndarray) -> Call:
+    """The ``kws_conv_2d`` call of ``op`` (a CONV_2D, or a DEPTHWISE_CONV_2D over one input
+    channel: the same sums) with an OHWI int8 filter and its per-output-channel scales.
+
+    Parameters
+    ----------
+    graph, op
+        The model and the op; its options give strides, padding and activation.
+    w
+        Collects the const arrays.
+    filter_ohwi
+        int8 ``[output_depth][kh][kw][input_depth]``.
+    filter_scales
+        One scale, or one per output channel.
+    """
+    inp, out = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
     _, oh, ow, oc = out.shape
-    kh, kw = filt.shape[1], filt.shape[2]
+    kh, kw = filter_ohwi.shape[1], filter_ohwi.shape[2]
     fields = common.conv_fields(op, inp, out, kh, kw, depthwise=False)
-    mult, shift = q.per_channel_multipliers(inp.scale, filt.scales, out.scale, oc)
+    mult, shift = q.per_channel_multipliers(inp.scale, filter_scales, out.scale, oc)
     tag = f"op{op.index}"
     # Fold the input offset into the bias: sum over every tap of each output channel.
-    rows = filt.data.astype(np.int64).reshape(oc, -1)
+    rows = np.asarray(filter_ohwi).astype(np.int64).reshape(oc, -1)
     folded = common.bias_values(graph, op, oc) + (-inp.zero_point) * rows.sum(axis=1)
     acc_bound = int(np.max(np.abs(folded) + 128 * np.abs(rows).sum(axis=1)))
     patch_size = -(-rows.shape[1] // 4) * 4

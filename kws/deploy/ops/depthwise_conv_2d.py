@@ -1,5 +1,6 @@
 """DEPTHWISE_CONV_2D: ``kws_depthwise_conv_2d`` (firmware/core/kernels/depthwise_conv_2d.c);
-with depth multiplier 1 it runs in place as ``kws_depthwise_conv_2d_inplace``.
+with depth multiplier 1 it runs in place as ``kws_depthwise_conv_2d_inplace``; over a single
+input channel it is lowered as a convolution (``kws_conv_2d``).
 
 Filters are stored per output channel as int16 tap pairs for the kernel's widened input
 plane; where that plane would cost more RAM than it saves, the direct path reads the int8
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from kws.deploy import quantize as q
-from kws.deploy.ops import common
+from kws.deploy.ops import common, conv_2d
 from kws.deploy.ops.base import SCRATCH, Call, InPlaceVariant, OpDef, Weights
 from kws.deploy.ops.common import fail
 
@@ -47,19 +48,49 @@ def _validate(graph: Graph, op: Op, inp: Tensor, out: Tensor) -> None:
 
 
 def _lower(graph: Graph, op: Op, w: Weights) -> Call:
-    inp, out = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
+    inp = graph.tensor(op.inputs[0])
     filt = graph.tensor(op.inputs[1])
+    if inp.shape[3] == 1:
+        # One input channel (micro_speech's 10x8, multiplier 8): every output channel
+        # reads the same taps, which is a CONV_2D with the filter [1,H,W,C] as OHWI
+        # [C,H,W,1] -- the same sums and requantization as TFLM's depthwise kernel, run by
+        # the convolution's SIMD path instead of the generic depthwise loop.
+        return conv_2d.lower_ohwi(graph, op, w, np.transpose(filt.data, (3, 1, 2, 0)),
+                                  filt.scales)
+    return lower_plane(graph, op, w, filt.data, filt.scales)
+
+
+def lower_plane(graph: Graph, op: Op, w: Weights, filter_1hwc: np.ndarray,
+                filter_scales: np.ndarray, force_plane: bool = False) -> Call:
+    """The ``kws_depthwise_conv_2d`` call of ``op`` with a ``[1][kh][kw][output_depth]``
+    int8 filter and its per-output-channel scales (a CONV_2D over one input channel is a
+    depthwise convolution of multiplier = its output depth).
+
+    Parameters
+    ----------
+    graph, op
+        The model and the op; its options give strides, padding and activation.
+    w
+        Collects the const arrays.
+    filter_1hwc, filter_scales
+        The filter and one scale, or one per output channel.
+    force_plane
+        Always the plane path, never the direct one (the fused convolution + depthwise
+        kernel runs the plane path's stages).
+    """
+    inp, out = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
     o = op.options
     _, oh, ow, oc = out.shape
-    kh, kw = filt.shape[1], filt.shape[2]
+    kh, kw = filter_1hwc.shape[1], filter_1hwc.shape[2]
     fields = common.conv_fields(op, inp, out, kh, kw, depthwise=True)
     bias = common.bias_values(graph, op, oc)
-    mult, shift = q.per_channel_multipliers(inp.scale, filt.scales, out.scale, oc)
+    mult, shift = q.per_channel_multipliers(inp.scale, filter_scales, out.scale, oc)
     tag = f"op{op.index}"
     # Per output channel, each filter row as int16 tap pairs (odd widths end with a
     # zero tap): one SMLAD per pair over the kernel's widened input plane, whose values
     # already carry the input offset, so the plain bias applies and padding reads 0.
-    taps = filt.data.astype(np.int64).reshape(kh, kw, oc).transpose(2, 0, 1)  # [oc][kh][kw]
+    # [oc][kh][kw]
+    taps = np.asarray(filter_1hwc).astype(np.int64).reshape(kh, kw, oc).transpose(2, 0, 1)
     pairs = -(-kw // 2)
     padded = np.zeros((oc, kh, 2 * pairs), np.int64)
     padded[:, :, :kw] = taps
@@ -71,7 +102,7 @@ def _lower(graph: Graph, op: Op, w: Weights) -> Call:
     # The plane path pays off when many channels share one small plane; for a few
     # wide channels (micro_speech: 1 channel x 8) it would cost more RAM than the input
     # itself, so those use the direct kernel with the offset folded into the bias.
-    use_plane = scratch <= inp.size // 2
+    use_plane = force_plane or scratch <= inp.size // 2
     folded = bias + (-inp.zero_point) * taps.reshape(oc, -1).sum(axis=1)
     fields.update({
         "plane_height": plane_h, "plane_width": plane_w, "filter_pairs": pairs,
@@ -79,7 +110,7 @@ def _lower(graph: Graph, op: Op, w: Weights) -> Call:
                         common.pack_int16_pairs(padded.reshape(oc, kh, pairs, 2))),
         "bias": w.add(f"{tag}_bias", "int32_t", bias),
         "filter_hwc": (None if use_plane
-                       else w.add(f"{tag}_filter_hwc", "int8_t", filt.data)),
+                       else w.add(f"{tag}_filter_hwc", "int8_t", filter_1hwc)),
         "folded_bias": (None if use_plane
                         else w.add(f"{tag}_folded_bias", "int32_t", folded)),
         **common.requantize_fields(w, tag, mult, shift, acc_bound),
@@ -95,8 +126,8 @@ def _in_place(call: Call) -> InPlaceVariant | None:
     transposed for 3x3 stride-1 filters) plus the int32 accumulators of one output row or
     column."""
     fields = call.fields
-    if fields["depth_multiplier"] != 1:
-        return None
+    if call.function != "kws_depthwise_conv_2d" or fields["depth_multiplier"] != 1:
+        return None  # lowered as a convolution (one input channel), or multiplier > 1
     plane = (fields["plane_height"] + 1) * fields["plane_width"]
     # KWS_DEPTHWISE_CONV_2D_INPLACE_SCRATCH_BYTES
     scratch = -(-2 * plane // 4) * 4 + 4 * max(fields["output_height"],

@@ -5,6 +5,7 @@
 
 #include "board.h"
 
+#define SCB_VTOR (*(volatile uint32_t*)0xE000ED08u)
 #define SCB_CPACR (*(volatile uint32_t*)0xE000ED88u)
 #define SCB_CFSR (*(volatile uint32_t*)0xE000ED28u)
 #define SCB_HFSR (*(volatile uint32_t*)0xE000ED2Cu)
@@ -12,6 +13,11 @@
 
 /* Symbols from the board's linker script. */
 extern uint32_t _sidata, _sdata, _edata, _sbss, _ebss;
+
+void cortex_m_use_vector_table(const VectorEntry* table) {
+  SCB_VTOR = (uint32_t)(uintptr_t)table;
+  __asm__ volatile("dsb\n\tisb" ::: "memory");
+}
 
 void cortex_m_init_ram(void) {
   uint32_t* src;

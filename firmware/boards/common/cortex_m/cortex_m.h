@@ -28,7 +28,11 @@ void MemManage_Handler(void) __attribute__((noreturn));
 void BusFault_Handler(void) __attribute__((noreturn));
 void UsageFault_Handler(void) __attribute__((noreturn));
 
-/* First thing at reset: enables the FPU (hard-float builds), copies .data from flash and
+/* Points VTOR at ``table``, so exceptions use it even when the core did not start from
+ * the board's own vectors (e.g. after a ROM bootloader's jump). */
+void cortex_m_use_vector_table(const VectorEntry* table);
+
+/* First thing at reset (after cortex_m_use_vector_table where a board needs it): enables the FPU (hard-float builds), copies .data from flash and
  * zeroes .bss (linker symbols _sidata, _sdata, _edata, _sbss, _ebss). */
 void cortex_m_init_ram(void);
 
