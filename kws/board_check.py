@@ -5,8 +5,8 @@
 - :func:`load_project_audio`: a clip at the rate the project's firmware streams;
 - :func:`run_report`: one firmware run's scores and detections as plain data;
 - :func:`first_test_clips`, :func:`demo_streams`: real clips to stream;
-- :func:`check_against_host`: the board (firmware under QEMU) and the host fed the same
-  audio streams, their SCORES compared for equality.
+- :func:`check_against_host`: the board (firmware under QEMU) and the host build of the
+  same application fed the same audio streams, their SCORES and DETECTIONs compared.
 """
 
 from __future__ import annotations
@@ -82,6 +82,33 @@ def first_test_clips(data: str | Path, words: list[str], split: str = "auto", se
     return clips
 
 
+def stream_clips(data: str | Path, words: list[str], per_word: int, split: str = "auto",
+               seed: int = 0) -> list[tuple[str, np.ndarray]]:
+    """Up to ``per_word`` test-split clips of each word, as ``(word, int16 audio)``,
+    interleaved word by word."""
+    from kws.audio import load_audio
+    from kws.data import load_dataset
+
+    splits = load_dataset(data, words, split=split, seed=seed)
+    by_word = [[e for e in splits.test if e.label == w][:per_word] for w in words]
+    return [(ex.label, load_audio(ex.path)) for i in range(per_word)
+            for examples in by_word if i < len(examples) for ex in examples[i:i + 1]]
+
+
+def demo_noise(data: str | Path, name: str = "pink_noise.wav") -> np.ndarray:
+    """A background recording of the dataset (``name`` when present, else the first)."""
+    from kws.audio import load_audio
+    from kws.data.dataset import BACKGROUND_NOISE_DIR
+    from kws.errors import KwsError
+
+    folder = Path(data) / BACKGROUND_NOISE_DIR
+    files = sorted(folder.glob("*.wav"))
+    if not files:
+        raise KwsError(f"{folder}: no background noise recordings to plant words into")
+    chosen = folder / name if (folder / name).is_file() else files[0]
+    return load_audio(chosen)
+
+
 def demo_streams(clips: list[tuple[str, np.ndarray]]) -> list[tuple[str, np.ndarray]]:
     """Each clip alone, then all of them as one continuous stream (the window slides across
     word boundaries, as it does on a microphone)."""
@@ -91,23 +118,107 @@ def demo_streams(clips: list[tuple[str, np.ndarray]]) -> list[tuple[str, np.ndar
     return [*clips, (joined, np.concatenate([audio for _, audio in clips]))]
 
 
+def host_app_for(project: dict[str, Any], model_path: Path, *, features: bool = False) -> Any:
+    """The host build of the application (:class:`kws.host_app.HostApp`) with the detection
+    settings ``project`` (``project.json``) was built with (``features``: report features
+    too)."""
+    from kws.detector import DetectorSettings
+    from kws.host_app import HostApp
+
+    settings = DetectorSettings(int(project["average_count"]), float(project["threshold"]),
+                                int(project["suppress_inferences"]),
+                                int(project["stride_frames"]))
+    return HostApp.from_model(model_path, settings, features=features)
+
+
+@dataclass(frozen=True)
+class PlantedWord:
+    """A clip spliced into a stream: its label and where its speech lies (s)."""
+
+    label: str
+    start_s: float  # speech start
+    end_s: float  # speech end: the end of the word
+
+
+def _speech_bounds(clip: np.ndarray, rate: int) -> tuple[int, int]:
+    """Samples ``[start, end)`` of the speech in ``clip`` (the whole clip when none is found)."""
+    from kws.record import TakeSettings, speech_span
+
+    span = speech_span(clip, TakeSettings(), rate)
+    return span if span is not None else (0, len(clip))
+
+
+def plant_words(clips: list[tuple[str, np.ndarray]], noise: np.ndarray, *, gap_s: float = 1.5,
+                snr_db: float = 20.0, rate: int = 16000) -> tuple[np.ndarray, list[PlantedWord]]:
+    """Splice ``(label, int16 clip)`` pairs into looped background ``noise``: ``gap_s`` of
+    noise before each clip and after the last; the noise is scaled to ``snr_db`` below the
+    clips' average speech level.
+
+    Returns
+    -------
+    tuple
+        int16 stream and the :class:`PlantedWord` of each clip, in order.
+    """
+    gap = int(gap_s * rate)
+    total = gap + sum(len(c) + gap for _, c in clips)
+    reps = -(-total // max(len(noise), 1))
+    bed = np.tile(noise.astype(np.float64), reps)[:total]
+    spans = [_speech_bounds(c, rate) for _, c in clips]
+    speech = [c[a:b].astype(np.float64) for (_, c), (a, b) in zip(clips, spans, strict=True)]
+    speech_rms = float(np.sqrt(np.mean(np.concatenate(speech) ** 2))) if speech else 1.0
+    noise_rms = float(np.sqrt(np.mean(bed ** 2))) or 1.0
+    stream = bed * (speech_rms / noise_rms) * 10 ** (-snr_db / 20)
+    words, at = [], gap
+    for (label, clip), (a, b) in zip(clips, spans, strict=True):
+        stream[at:at + len(clip)] += clip
+        words.append(PlantedWord(label, (at + a) / rate, (at + b) / rate))
+        at += len(clip) + gap
+    return np.clip(np.round(stream), -32768, 32767).astype(np.int16), words
+
+
+def match_detections(detections: list[dict[str, Any]], words: list[PlantedWord],
+                     max_delay_s: float = 1.0) -> dict[str, Any]:
+    """Detections (``time_s``, ``label``) against planted words: a word is found when a
+    detection of its label lies in ``[start_s, end_s + max_delay_s]``.
+
+    Returns ``found`` (labels of the words found), ``missed``, ``false`` (detections that
+    match no word) and ``latencies_s`` (first matching detection minus the end of the word).
+    """
+    used: set[int] = set()
+    found, missed, latencies = [], [], []
+    for word in words:
+        hit = next((i for i, d in enumerate(detections) if i not in used
+                    and d["label"] == word.label
+                    and word.start_s <= d["time_s"] <= word.end_s + max_delay_s), None)
+        if hit is None:
+            missed.append(word.label)
+            continue
+        used.add(hit)
+        found.append(word.label)
+        latencies.append(detections[hit]["time_s"] - word.end_s)
+    false = [d for i, d in enumerate(detections) if i not in used]
+    return {"found": found, "missed": missed, "false": false, "latencies_s": latencies}
+
+
 def check_against_host(project_dir: Path, model_path: Path,
-                       streams: list[tuple[str, np.ndarray]], engine: str = "tflm"
-                       ) -> list[StreamCheck]:
+                       streams: list[tuple[str, np.ndarray]]) -> list[StreamCheck]:
     """Stream each ``(name, int16 audio)`` through the built firmware under QEMU and through
-    the host pipeline (:func:`kws.firmware_project.host_pipeline.host_scores` on
-    ``engine``); compare the SCORES."""
-    from kws.firmware_project.host_pipeline import host_scores
+    the same application built for the host (:mod:`kws.host_app`); compare the SCORES and
+    the DETECTIONs."""
     from kws.firmware_project.layout import load_project
     from kws.firmware_project.run import run_project
 
     project = load_project(project_dir)
+    app = host_app_for(project, model_path)
     checks = []
     for name, audio in streams:
         board = run_project(project_dir, audio)
-        host = host_scores(audio, project, model_path, engine=engine)
-        identical = len(board.scores) == len(host) and all(
-            np.array_equal(b.scores, h.scores) for b, h in zip(board.scores, host, strict=True))
+        app.reset()
+        host = app.process(audio)
+        identical = [b.frame_index for b in board.scores] == host.score_frames.tolist() and all(
+            np.array_equal(b.scores, h) for b, h in zip(board.scores, host.scores, strict=True))
+        identical = identical and [(d.frame_index, d.label, d.average)
+                                   for d in board.detections] == host.detection_list()
         checks.append(StreamCheck(name, len(board.scores), identical,
                                   [project["labels"][d.label] for d in board.detections]))
     return checks

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from support.detection import expected_detections
+from support.reference import contract_scores
 
 pytestmark = [
     pytest.mark.arm,
@@ -103,11 +104,11 @@ def projects(tmp_path_factory) -> dict[str, tuple[Path, Path]]:
 def assert_features_equal_host(result, cfg: dict, audio: np.ndarray) -> None:
     """The FEATURES the firmware sent equal the host frontend's and quantization's."""
     from kws.features import compute_features, frontend_from_dict
-    from kws.firmware_project.host_pipeline import quantize_features
+    from kws.features.quantize import feature_scale, quantize_values
 
     fe = frontend_from_dict(cfg["frontend"])
     raw = compute_features(audio, fe)
-    q = quantize_features(raw, fe, cfg["input_scale"], cfg["input_zero_point"])
+    q = quantize_values(raw, feature_scale(fe), cfg["input_scale"], cfg["input_zero_point"])
     assert [f.frame_index for f in result.features] == list(range(1, len(raw) + 1))
     assert np.array_equal(np.stack([f.raw for f in result.features]), raw)
     assert np.array_equal(np.stack([f.quantized for f in result.features]), q)
@@ -121,7 +122,6 @@ def test_wav_over_uart_matches_host(projects, kind: str) -> None:
 def assert_wav_over_uart_matches_host(model: Path, pdir: Path, kind: str) -> None:
     """A WAV streamed to the built project ``pdir``: features, scores and detections equal
     the host's (host frontend + quantization + tflite-micro, and + native)."""
-    from kws.firmware_project.host_pipeline import host_scores
     from kws.firmware_project.layout import load_project
     from kws.firmware_project.run import run_project
 
@@ -137,7 +137,7 @@ def assert_wav_over_uart_matches_host(model: Path, pdir: Path, kind: str) -> Non
 
     # Scores: host frontend + same quantization + tflite-micro, and + native.
     for engine in ("tflm", "native"):
-        expected = host_scores(audio, cfg, model, engine)
+        expected = contract_scores(audio, cfg, model, engine)
         assert len(expected) == len(result.scores) > 20
         assert [s.frame_index for s in result.scores] == [e.frame_index for e in expected]
         for got, want in zip(result.scores, expected, strict=True):
@@ -147,6 +147,25 @@ def assert_wav_over_uart_matches_host(model: Path, pdir: Path, kind: str) -> Non
 
     replay = expected_detections(result.scores, cfg)
     assert [(d.frame_index, d.label, d.average) for d in result.detections] == replay
+    _assert_host_app_equals_board(model, cfg, audio, result)
+
+
+def _assert_host_app_equals_board(model: Path, cfg: dict, audio: np.ndarray, result) -> None:
+    """The application built for the host (kws.host_app), fed odd-sized blocks, reports the
+    board's features, scores and detections bit for bit."""
+    from kws.board_check import host_app_for
+    from kws.host_app import HostEvents
+
+    app = host_app_for(cfg, model, features=True)
+    parts = [app.process(audio[i:i + 777]) for i in range(0, len(audio), 777)]
+    host = HostEvents.join(parts, app.channels, len(app.labels))
+    assert host.feature_frames.tolist() == [f.frame_index for f in result.features]
+    assert np.array_equal(host.raw_features, np.stack([f.raw for f in result.features]))
+    assert np.array_equal(host.features, np.stack([f.quantized for f in result.features]))
+    assert host.score_frames.tolist() == [s.frame_index for s in result.scores]
+    assert np.array_equal(host.scores, np.stack([s.scores for s in result.scores]))
+    assert host.detection_list() == [(d.frame_index, d.label, d.average)
+                                     for d in result.detections]
 
 
 def test_cli_run_json(projects, tmp_path, capsys) -> None:
@@ -197,7 +216,7 @@ def test_qemu_engine_ds_cnn_random_and_real(projects, tmp_path, monkeypatch) -> 
 def random_and_real_inputs(pdir: Path) -> list[np.ndarray]:
     """NUM_RANDOM random model inputs, then the fixture clips' quantized features."""
     from kws.features import compute_features, frontend_from_dict
-    from kws.firmware_project.host_pipeline import quantize_features
+    from kws.features.quantize import feature_scale, quantize_values
     from kws.firmware_project.layout import load_project
 
     cfg = load_project(pdir)
@@ -205,7 +224,8 @@ def random_and_real_inputs(pdir: Path) -> list[np.ndarray]:
     fe = frontend_from_dict(cfg["frontend"])
     for name in ("yes", "no", "noise", "silence"):
         raw = compute_features(_clip((name,)), fe)
-        inputs.append(quantize_features(raw, fe, cfg["input_scale"], cfg["input_zero_point"]))
+        inputs.append(quantize_values(raw, feature_scale(fe), cfg["input_scale"],
+                                      cfg["input_zero_point"]))
     return inputs
 
 

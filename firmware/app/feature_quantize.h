@@ -1,5 +1,5 @@
 /* int8 model input from one feature value: the single quantization rule shared with the
- * host (kws.firmware_project.host_pipeline.quantize_features, itself kws.export.quantize_inputs).
+ * host (kws.features.quantize.quantize_values, the input contract; kws.export.quantize_inputs).
  *
  *   f = value * feature_scale              (micro: uint16 * 10/256, exact in float32; MFCC: 1)
  *   q = f / input_scale                    (float32, IEEE-rounded division)

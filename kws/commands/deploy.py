@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from kws.commands._args import add_command, add_json_arg, add_model_arg
+from kws.detector import add_detector_args, detector_overrides
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,14 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="board under firmware/boards (default: qemu-mps2-an386); an Arduino "
                    "board (nano33ble) gets an Arduino library named after --out")
     p.add_argument("--out", required=True, type=Path, help="project directory (replaced)")
-    p.add_argument("--stride-frames", type=int, default=10,
-                   help="feature frames between inferences (default: 10)")
     p.add_argument("--frontend", choices=("micro", "mfcc", "none"),
                    help="override model.json's frontend; 'none' builds a model-only firmware")
-    p.add_argument("--threshold", type=float, default=0.8,
-                   help="detection threshold on the averaged probability (default: 0.8)")
-    p.add_argument("--average", type=int, default=3,
-                   help="inferences averaged for detection (default: 3)")
+    add_detector_args(p)
     add_json_arg(p, "project.json")
 
 
@@ -39,9 +35,8 @@ def run(args: argparse.Namespace) -> int:
 
     console = make_console(stderr=True)
     with console.status(f"compiling {args.model} for {args.board}"):
-        cfg = deploy(args.model, args.out, args.board, stride_frames=args.stride_frames,
-                     frontend=args.frontend, threshold=args.threshold,
-                     average_count=args.average)
+        cfg = deploy(args.model, args.out, args.board, frontend=args.frontend,
+                     **detector_overrides(args))
     if args.json:
         print(json.dumps(cfg, indent=2))
         return 0

@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,10 +23,10 @@ import numpy as np
 
 from kws import protocol
 from kws.boards import DEFAULT_BOARD, Board, get_board
+from kws.detector import DetectorSettings
 from kws.errors import KwsError
-from kws.features.quantize import DEFAULT_STRIDE_FRAMES
+from kws.features.quantize import feature_scale
 from kws.fileio import write_text_atomic
-from kws.firmware_project.host_pipeline import feature_scale
 from kws.firmware_project.layout import APP_DIR, CORE_DIR, EMULATOR_ELF, PROJECT_FORMAT
 from kws.firmware_project.memory import check_plan, memory_plan
 from kws.firmware_project.templates import app_config_header, makefile
@@ -36,33 +34,10 @@ from kws.firmware_project.templates import app_config_header, makefile
 FRONTEND_KINDS = {"none": 0, "micro": 1, "mfcc": 2}
 # The firmware/core folder each frontend's C lives in.
 FRONTEND_CORE_PARTS = {"micro": "micro_frontend", "mfcc": "mfcc"}
-DEFAULT_AVERAGE_COUNT = 3
-DEFAULT_THRESHOLD = 0.8
-DEFAULT_SUPPRESS = 5
 DEFAULT_BENCH_RUNS = 5
 SAMPLE_RATE = 16000
 _COPY_IGNORE = shutil.ignore_patterns("*.o", "*.cdef", "__pycache__")
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class DeployOptions:
-    """The application settings of one deploy (see :func:`deploy` for their meaning)."""
-
-    stride_frames: int = DEFAULT_STRIDE_FRAMES
-    average_count: int = DEFAULT_AVERAGE_COUNT
-    threshold: float = DEFAULT_THRESHOLD
-    suppress_inferences: int = DEFAULT_SUPPRESS
-    bench_runs: int = DEFAULT_BENCH_RUNS
-
-    def check(self) -> None:
-        """KwsError naming the first setting out of range."""
-        if self.stride_frames < 1:
-            raise KwsError(f"--stride-frames must be at least 1, not {self.stride_frames}")
-        if self.average_count < 1:
-            raise KwsError(f"average count must be at least 1, not {self.average_count}")
-        if not 0.0 < self.threshold <= 1.0:
-            raise KwsError(f"threshold must be a probability in (0, 1], not {self.threshold}")
 
 
 def _hash32(data: bytes) -> int:
@@ -76,7 +51,7 @@ def frontend_hash(frontend: dict[str, Any] | None) -> int:
     return _hash32(json.dumps(frontend, sort_keys=True).encode())
 
 
-def _model_meta(tflite: Path) -> dict[str, Any] | None:
+def model_meta(tflite: Path) -> dict[str, Any] | None:
     """``model.json`` beside the model, when it describes this file."""
     meta_path = tflite.with_name("model.json")
     if not meta_path.is_file():
@@ -88,10 +63,6 @@ def _model_meta(tflite: Path) -> dict[str, Any] | None:
     if meta.get("model_file", tflite.name) != tflite.name:
         return None
     return meta
-
-
-def _threshold_q(threshold: float, scale: float, zero_point: int) -> int:
-    return int(min(127, max(-128, math.ceil(threshold / scale) + zero_point)))
 
 
 def _frontend_kind(tflite: Path, board: Board, meta: dict[str, Any] | None,
@@ -190,7 +161,7 @@ def _labels(tflite: Path, meta: dict[str, Any] | None, num_labels: int) -> list[
 
 
 def _generate(tflite: Path, board: Board, kind: str, meta: dict[str, Any] | None,
-              options: DeployOptions, generated: Path) -> dict[str, Any]:
+              settings: DetectorSettings, generated: Path) -> dict[str, Any]:
     """Compile the model and write every generated file into ``generated``; the project
     description (``project.json``) comes back."""
     from kws.deploy import compile_model
@@ -228,12 +199,11 @@ def _generate(tflite: Path, board: Board, kind: str, meta: dict[str, Any] | None
         "frames": frames,
         "channels": channels,
         "sample_rate": fe.sample_rate if fe is not None else SAMPLE_RATE,
-        "stride_frames": int(options.stride_frames),
-        "average_count": int(options.average_count),
-        "threshold": float(options.threshold),
-        "threshold_q": _threshold_q(options.threshold, compiled.output_scale,
-                                    compiled.output_zero_point),
-        "suppress_inferences": int(options.suppress_inferences),
+        "stride_frames": int(settings.stride_frames),
+        "average_count": int(settings.average_count),
+        "threshold": float(settings.threshold),
+        "threshold_q": settings.threshold_q(compiled.output_scale, compiled.output_zero_point),
+        "suppress_inferences": int(settings.suppress_inferences),
         "has_mic": board.has_mic,
         "input_shape": shape,
         "input_scale": compiled.input_scale,
@@ -314,11 +284,11 @@ def deploy(
     out_dir: str | os.PathLike,
     board_name: str = DEFAULT_BOARD,
     *,
-    stride_frames: int = DEFAULT_STRIDE_FRAMES,
+    stride_frames: int | None = None,
     frontend: str | None = None,
-    average_count: int = DEFAULT_AVERAGE_COUNT,
-    threshold: float = DEFAULT_THRESHOLD,
-    suppress_inferences: int = DEFAULT_SUPPRESS,
+    average_count: int | None = None,
+    threshold: float | None = None,
+    suppress_inferences: int | None = None,
     bench_runs: int = DEFAULT_BENCH_RUNS,
 ) -> dict[str, Any]:
     """Generate a self-contained firmware project for ``model_path`` in ``out_dir``.
@@ -334,13 +304,15 @@ def deploy(
     board_name
         A board under ``firmware/boards`` with a ``board.json``.
     stride_frames
-        Feature frames between inferences once the window is full.
+        Feature frames between inferences once the window is full (default: model.json's,
+        else :data:`kws.features.quantize.DEFAULT_STRIDE_FRAMES`).
     frontend
         ``"micro"``, ``"mfcc"`` or ``"none"`` (model-only firmware: TENSOR frames); the
         default is model.json's frontend, or ``"none"`` without model.json.
     average_count, threshold, suppress_inferences
         Detection: average of the last ``average_count`` score vectors >= ``threshold``
         (probability), at most one detection per ``suppress_inferences`` inferences.
+        None: model.json's ``detector`` section, else :mod:`kws.detector`'s defaults.
     bench_runs
         Model invocations timed by ``make bench``.
 
@@ -354,18 +326,20 @@ def deploy(
     tflite = Path(model_path)
     if not tflite.is_file():
         raise KwsError(f"{tflite}: model file not found")
-    options = DeployOptions(stride_frames, average_count, threshold, suppress_inferences,
-                            bench_runs)
-    options.check()
+    if bench_runs < 1:
+        raise KwsError(f"bench runs must be at least 1, not {bench_runs}")
     board = get_board(board_name)
     out = Path(out_dir)
     if board.package == "arduino-library":
         arduino.check_library_name(out.name)
-    meta = _model_meta(tflite)
+    meta = model_meta(tflite)
+    settings = DetectorSettings.from_meta(
+        meta, stride_frames=stride_frames, average_count=average_count, threshold=threshold,
+        suppress_inferences=suppress_inferences)
     kind = _frontend_kind(tflite, board, meta, frontend)
 
     def fill(staging: Path) -> dict[str, Any]:
-        cfg = _generate(tflite, board, kind, meta, options, staging / "generated")
+        cfg = _generate(tflite, board, kind, meta, settings, staging / "generated")
         if board.package == "arduino-library":
             cfg.update(elf=None, emulator_elf=None, bench_elf=None)
             arduino.package_library(staging, out.name, board, cfg)
