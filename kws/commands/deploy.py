@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from kws.boards import DEFAULT_BOARD, board_names
 from kws.commands._args import add_command, add_json_arg, add_model_arg
 
 
@@ -18,10 +19,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "Labels and the frontend come from model.json beside the model (kws "
                     "export).")
     add_model_arg(p, positional=True)
-    p.add_argument("--board", default="qemu-mps2-an386",
-                   help="board under firmware/boards (default: qemu-mps2-an386); an Arduino "
-                   "board (nano33ble) gets an Arduino library named after --out")
-    p.add_argument("--out", required=True, type=Path, help="project directory (replaced)")
+    p.add_argument("--board", default=DEFAULT_BOARD,
+                   help=f"board under firmware/boards: {', '.join(board_names())} (default: "
+                   f"{DEFAULT_BOARD}); an Arduino board (nano33ble) gets an Arduino library "
+                   "named after --out")
+    p.add_argument("--out", required=True, type=Path,
+                   help="project directory (replaced when empty or an earlier project)")
+    p.add_argument("--force", action="store_true",
+                   help="replace --out even when it holds files kws did not write")
     p.add_argument("--stride-frames", type=int, default=10,
                    help="feature frames between inferences (default: 10)")
     p.add_argument("--frontend", choices=("micro", "mfcc", "none"),
@@ -41,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     with console.status(f"compiling {args.model} for {args.board}"):
         cfg = deploy(args.model, args.out, args.board, stride_frames=args.stride_frames,
                      frontend=args.frontend, threshold=args.threshold,
-                     average_count=args.average)
+                     average_count=args.average, force=args.force)
     if args.json:
         print(json.dumps(cfg, indent=2))
         return 0

@@ -27,7 +27,7 @@ from kws import protocol
 from kws.boards import DEFAULT_BOARD, Board, get_board
 from kws.errors import KwsError
 from kws.features.quantize import DEFAULT_STRIDE_FRAMES
-from kws.fileio import write_text_atomic
+from kws.fileio import check_output_dir, write_text_atomic
 from kws.firmware_project.host_pipeline import feature_scale
 from kws.firmware_project.layout import APP_DIR, CORE_DIR, EMULATOR_ELF, PROJECT_FORMAT
 from kws.firmware_project.templates import app_config_header, makefile
@@ -302,6 +302,7 @@ def deploy(
     threshold: float = DEFAULT_THRESHOLD,
     suppress_inferences: int = DEFAULT_SUPPRESS,
     bench_runs: int = DEFAULT_BENCH_RUNS,
+    force: bool = False,
 ) -> dict[str, Any]:
     """Generate a self-contained firmware project for ``model_path`` in ``out_dir``.
 
@@ -311,7 +312,8 @@ def deploy(
         int8 ``.tflite``; a ``model.json`` beside it (``kws export``) supplies labels and the
         frontend config.
     out_dir
-        Project directory; replaced as a whole (written into a temporary sibling first).
+        Project directory; replaced as a whole (written into a temporary sibling first)
+        when it is empty or an earlier project (``project.json``), refused otherwise.
         For an Arduino board its name is the library's name.
     board_name
         A board under ``firmware/boards`` with a ``board.json``.
@@ -325,6 +327,8 @@ def deploy(
         (probability), at most one detection per ``suppress_inferences`` inferences.
     bench_runs
         Model invocations timed by ``make bench``.
+    force
+        Replace ``out_dir`` whatever it holds.
 
     Returns
     -------
@@ -340,7 +344,8 @@ def deploy(
                             bench_runs)
     options.check()
     board = get_board(board_name)
-    out = Path(out_dir)
+    out = check_output_dir(out_dir, "project.json", force=force,
+                           what="project directory")
     if board.package == "arduino-library":
         arduino.check_library_name(out.name)
     meta = _model_meta(tflite)
