@@ -102,14 +102,14 @@ def save_npy_rows_atomic(
     return count
 
 
-def check_output_dir(path: str | os.PathLike[str], marker: str, *, force: bool = False,
-                     what: str = "directory") -> Path:
+def check_output_dir(path: str | os.PathLike[str], markers: str | tuple[str, ...], *,
+                     force: bool = False, what: str = "directory") -> Path:
     """Refuse to write over a folder that holds something kws did not write there.
 
-    ``path`` may be absent, empty, or an earlier output of the same command (it holds
-    ``marker``, e.g. ``project.json`` of a ``kws deploy`` project); anything else is refused
-    with one line unless ``force`` (``--force``) is given.  A file at ``path`` is always
-    refused ("is a file, not a ``what``").
+    ``path`` may be absent, empty, or an earlier output of the same command (it holds one of
+    the ``markers``, e.g. ``project.json`` of a ``kws deploy`` project); anything else is
+    refused with one line unless ``force`` (``--force``) is given.  A file at ``path`` is
+    always refused ("is a file, not a ``what``").
 
     Returns
     -------
@@ -117,9 +117,11 @@ def check_output_dir(path: str | os.PathLike[str], marker: str, *, force: bool =
         ``path`` as a :class:`~pathlib.Path`.
     """
     out = Path(path)
+    names = (markers,) if isinstance(markers, str) else markers
     if out.exists() and not out.is_dir():
         raise KwsError(f"{out}: is a file, not a {what}")
-    if force or not out.exists() or (out / marker).is_file() or not any(out.iterdir()):
+    if (force or not out.exists() or any((out / name).is_file() for name in names)
+            or not any(out.iterdir())):
         return out
-    raise KwsError(f"{out}: holds files kws did not write (no {marker}); choose another "
-                   f"folder, or pass --force to replace it")
+    raise KwsError(f"{out}: holds files kws did not write (no {' or '.join(names)}); choose "
+                   f"another folder, or pass --force to replace it")

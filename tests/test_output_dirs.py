@@ -139,7 +139,13 @@ def test_train_accepts_empty_earlier_run_or_force(tmp_path: Path) -> None:
     (run / "train.json").write_text("{}")
     (run / "model.keras").write_text("earlier")
     check_paths(data, run)
+    export = tmp_path / "export"  # kws export's files: training there supersedes them
+    export.mkdir()
+    (export / "model.json").write_text("{}")
+    check_paths(data, export)
     user = _user_folder(tmp_path)
+    with pytest.raises(KwsError, match="--force"):
+        check_paths(data, user)
     check_paths(data, user, force=True)
 
 

@@ -109,14 +109,15 @@ def add_force_arg(parser: argparse.ArgumentParser) -> None:
 
 def check_paths(data: Path, out: Path, *, force: bool = False) -> None:
     """Fail before any slow import when ``data`` is no folder or ``out`` is no run directory
-    (absent, empty or an earlier run's, unless ``force``)."""
+    (absent, empty or an earlier run or export, unless ``force``)."""
     from kws.fileio import check_output_dir
 
     if not data.exists():
         raise KwsError(f"{data}: dataset folder not found")
     if not data.is_dir():
         raise KwsError(f"{data}: is a file, not a dataset folder")
-    check_output_dir(out, "train.json", force=force, what="run directory")
+    # An earlier run, or an export (model.json) that training there supersedes.
+    check_output_dir(out, ("train.json", "model.json"), force=force, what="run directory")
 
 
 def run(args: argparse.Namespace) -> int:
