@@ -65,8 +65,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="generated silence clips as a percentage of the keyword clips; auto "
                    "(default): as many as the largest keyword class (a _silence_ folder is "
                    "used as is)")
-    p.add_argument("--class-weights", choices=["balanced", "none"], default="balanced",
-                   help="balanced (default): each class weighs the same in the loss")
+    p.add_argument("--class-weights", choices=["capped", "balanced", "none"], default="capped",
+                   help="capped (default): balanced weights clipped to 0.5..2 and rescaled "
+                   "to a mean of 1 (unchanged when classes are near balanced); balanced: "
+                   "each class weighs the same in the loss")
     p.add_argument("--validation-percentage", type=_percentage, default=10.0,
                    help="share of the data held out for validation (hash/auto split)")
     p.add_argument("--testing-percentage", type=_percentage, default=10.0,
