@@ -139,6 +139,36 @@ def plot_confusion(confusion: np.ndarray, labels: list[str], path: str | os.Path
         plt.close(fig)
 
 
+def _labelled_clips(data: str | os.PathLike[str], labels: list[str], clip_ms: int) -> list:
+    """Every clip of ``data`` with its label, for the labels the dataset has.
+
+    Speech Commands layout: the model's words that have a folder, other words as
+    ``_unknown_``, silence only where ``_silence_/`` or ``_background_noise_/`` supplies it.
+    Folder-per-label: every label folder (one the model does not know is refused later).
+    """
+    from kws.data import (
+        BACKGROUND_NOISE_DIR,
+        SILENCE_LABEL,
+        UNKNOWN_LABEL,
+        is_speech_commands,
+        load_dataset,
+    )
+    from kws.data.dataset import dataset_root
+
+    root = dataset_root(data)
+    if not is_speech_commands(root):
+        return load_dataset(root, split="none", clip_ms=clip_ms).test
+    words = [label for label in labels if label not in (SILENCE_LABEL, UNKNOWN_LABEL)
+             and (root / label).is_dir()]
+    if not words:
+        raise KwsError(f"{root}: no folder for any word of the model "
+                       f"({', '.join(labels)})")
+    splits = load_dataset(root, words, split="none", unknown_percentage=None, clip_ms=clip_ms,
+                          silence_percentage="auto" if (root / SILENCE_LABEL).is_dir()
+                          or (root / BACKGROUND_NOISE_DIR).is_dir() else 0)
+    return splits.test
+
+
 def evaluate_model(
     model_path: str | os.PathLike[str],
     data: str | os.PathLike[str],
@@ -180,7 +210,7 @@ def evaluate_model(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from kws.data import SILENCE_LABEL, UNKNOWN_LABEL, extract_features, load_dataset
+    from kws.data import extract_features
     from kws.engines import check_model, open_session
     from kws.export import quantize_inputs, run_int8
     from kws.features import frontend_from_dict
@@ -199,10 +229,7 @@ def evaluate_model(
     except (TypeError, ValueError, KeyError) as exc:
         raise KwsError(f"{model_path}: bad frontend in model.json ({exc})") from exc
     clip_ms = int(meta.get("clip_ms", 1000))
-    words = [label for label in labels if label not in (SILENCE_LABEL, UNKNOWN_LABEL)]
-    splits = load_dataset(data, words, split="none", unknown_percentage=None,
-                          clip_ms=clip_ms)
-    examples = splits.test
+    examples = _labelled_clips(data, labels, clip_ms)
     if not examples:
         raise KwsError(f"{data}: no clips to evaluate for labels {labels}")
     foreign = sorted({ex.label for ex in examples} - set(labels))

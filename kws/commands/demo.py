@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from kws.commands._args import add_command, bounded
-from kws.commands.train import check_paths
+from kws.commands.train import add_force_arg, check_paths
 from kws.errors import KwsError
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "datasets" / "speech_commands_sample"
@@ -33,6 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="dataset root (default: the bundled Speech Commands yes/no sample)")
     p.add_argument("--words", default="yes,no", help="keywords (default: yes,no)")
     p.add_argument("--out", type=Path, default=Path("runs/demo"), help="run directory")
+    add_force_arg(p)
     p.add_argument("--model", default="ds-cnn-s", help="architecture (default: ds-cnn-s)")
     p.add_argument("--frontend", choices=["micro", "mfcc"], default="micro",
                    help="feature front end")
@@ -130,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
     from kws.train import TrainConfig, train
 
     console = make_console(stderr=True)
-    check_paths(args.data, args.out)
+    check_paths(args.data, args.out, force=args.force)
     words = [w.strip() for w in args.words.split(",") if w.strip()]
     if not words:
         raise KwsError("--words is empty")

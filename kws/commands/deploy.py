@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from kws.boards import DEFAULT_BOARD, board_names
 from kws.commands._args import add_command, add_json_arg, add_model_arg
 from kws.detector import add_detector_args, detector_overrides
 
@@ -19,10 +20,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "Labels and the frontend come from model.json beside the model (kws "
                     "export).")
     add_model_arg(p, positional=True)
-    p.add_argument("--board", default="qemu-mps2-an386",
-                   help="board under firmware/boards (default: qemu-mps2-an386); an Arduino "
-                   "board (nano33ble) gets an Arduino library named after --out")
-    p.add_argument("--out", required=True, type=Path, help="project directory (replaced)")
+    p.add_argument("--board", default=DEFAULT_BOARD,
+                   help=f"board under firmware/boards: {', '.join(board_names())} (default: "
+                   f"{DEFAULT_BOARD}); an Arduino board (nano33ble) gets an Arduino library "
+                   "named after --out")
+    p.add_argument("--out", required=True, type=Path,
+                   help="project directory (replaced when empty or an earlier project)")
+    p.add_argument("--force", action="store_true",
+                   help="replace --out even when it holds files kws did not write")
     p.add_argument("--frontend", choices=("micro", "mfcc", "none"),
                    help="override model.json's frontend; 'none' builds a model-only firmware")
     add_detector_args(p)
@@ -36,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     console = make_console(stderr=True)
     with console.status(f"compiling {args.model} for {args.board}"):
         cfg = deploy(args.model, args.out, args.board, frontend=args.frontend,
-                     **detector_overrides(args))
+                     force=args.force, **detector_overrides(args))
     if args.json:
         print(json.dumps(cfg, indent=2))
         return 0

@@ -138,6 +138,15 @@ def _label_folders(root: Path) -> list[Path]:
     )
 
 
+def dataset_root(root: str | os.PathLike[str]) -> Path:
+    """``root`` as a Path; one clear error when it is missing or not a folder."""
+    r = Path(root)
+    if not r.is_dir():
+        raise KwsError(f"{r}: is a file, not a dataset folder" if r.exists()
+                       else f"{r}: dataset folder not found")
+    return r
+
+
 def is_speech_commands(root: str | os.PathLike[str]) -> bool:
     """True when ``root`` looks like Speech Commands: a ``_background_noise_`` folder or
     ``*_nohash_*`` file names in its label folders."""
@@ -220,9 +229,6 @@ class _Splitter:
         return which_set(path, self.val_pct, self.test_pct)
 
 
-_SPLIT_NAMES = {"training": "train", "validation": "validation", "testing": "test"}
-
-
 def load_speech_commands(
     root: str | os.PathLike[str],
     words: list[str] | None = None,
@@ -247,9 +253,7 @@ def load_speech_commands(
     ``ceil(n_known * silence_percentage / 100)`` of them (``"auto"``: as many as the
     largest keyword class).  ``words=None`` takes every word folder as a known word.
     """
-    r = Path(root)
-    if not r.is_dir():
-        raise KwsError(f"{r}: dataset folder not found")
+    r = dataset_root(root)
     folders = {p.name: p for p in _label_folders(r)}
     word_folders = {k: v for k, v in folders.items() if k not in (SILENCE_LABEL, UNKNOWN_LABEL)}
     if words is None:
@@ -372,9 +376,7 @@ def load_folder_dataset(
     ``_background_noise_`` folder supplies background clips.  Clips longer than ``clip_ms``
     start at their loudest ``clip_ms`` window.
     """
-    r = Path(root)
-    if not r.is_dir():
-        raise KwsError(f"{r}: dataset folder not found")
+    r = dataset_root(root)
     files_by_label = {
         p.name: files for p in _label_folders(r) if (files := _audio_files(p, recursive=True))
     }
@@ -434,9 +436,7 @@ def load_dataset(
     official hash rule), "lists", "hash", "speaker" (whole speakers per split, by hash order
     with the given percentages) or "none" (everything in ``test``).
     """
-    r = Path(root)
-    if not r.is_dir():
-        raise KwsError(f"{r}: dataset folder not found")
+    r = dataset_root(root)
     if is_speech_commands(r):
         return load_speech_commands(
             r, words, unknown_percentage=unknown_percentage,

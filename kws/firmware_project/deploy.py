@@ -26,7 +26,7 @@ from kws.boards import DEFAULT_BOARD, Board, get_board
 from kws.detector import DetectorSettings
 from kws.errors import KwsError
 from kws.features.quantize import feature_scale
-from kws.fileio import write_text_atomic
+from kws.fileio import check_output_dir, write_text_atomic
 from kws.firmware_project.layout import APP_DIR, CORE_DIR, EMULATOR_ELF, PROJECT_FORMAT
 from kws.firmware_project.memory import check_plan, memory_plan
 from kws.firmware_project.templates import app_config_header, makefile
@@ -290,6 +290,7 @@ def deploy(
     threshold: float | None = None,
     suppress_inferences: int | None = None,
     bench_runs: int = DEFAULT_BENCH_RUNS,
+    force: bool = False,
 ) -> dict[str, Any]:
     """Generate a self-contained firmware project for ``model_path`` in ``out_dir``.
 
@@ -299,7 +300,8 @@ def deploy(
         int8 ``.tflite``; a ``model.json`` beside it (``kws export``) supplies labels and the
         frontend config.
     out_dir
-        Project directory; replaced as a whole (written into a temporary sibling first).
+        Project directory; replaced as a whole (written into a temporary sibling first)
+        when it is empty or an earlier project (``project.json``), refused otherwise.
         For an Arduino board its name is the library's name.
     board_name
         A board under ``firmware/boards`` with a ``board.json``.
@@ -315,6 +317,8 @@ def deploy(
         None: model.json's ``detector`` section, else :mod:`kws.detector`'s defaults.
     bench_runs
         Model invocations timed by ``make bench``.
+    force
+        Replace ``out_dir`` whatever it holds.
 
     Returns
     -------
@@ -329,7 +333,8 @@ def deploy(
     if bench_runs < 1:
         raise KwsError(f"bench runs must be at least 1, not {bench_runs}")
     board = get_board(board_name)
-    out = Path(out_dir)
+    out = check_output_dir(out_dir, "project.json", force=force,
+                           what="project directory")
     if board.package == "arduino-library":
         arduino.check_library_name(out.name)
     meta = model_meta(tflite)
