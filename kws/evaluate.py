@@ -210,19 +210,57 @@ def evaluate_model(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from kws.data import extract_features
-    from kws.engines import check_model, open_session
+    from kws.engines import open_session
     from kws.export import quantize_inputs, run_int8
-    from kws.features import frontend_from_dict
-    from kws.modelinfo import check_model_json
 
     if engine not in ENGINES:
         raise KwsError(f"unknown engine {engine!r} (expected one of {', '.join(ENGINES)})")
     started = time.perf_counter()
     console = Console(stderr=True, quiet=not progress)
+    meta = _checked_model_json(model_path, engine)
+    labels = list(meta["labels"])
+    x, y = _dataset_features(model_path, meta, data, cache_dir,
+                             progress if feature_progress is None else feature_progress)
+    q = quantize_inputs(x, float(meta["input_scale"]), int(meta["input_zero_point"]))
+    runner = open_session(engine, model_path)
+    with Progress(TextColumn(f"[bold]int8 inference ({engine})"), BarColumn(),
+                  MofNCompleteColumn(), console=console, disable=not progress) as bar:
+        task = bar.add_task("", total=len(q))
+        out = run_int8(runner, q, bar, task)
+    pred = np.argmax(out, axis=-1)
+    result = classification_metrics(y, pred, labels)
+    result.update({
+        "engine": engine,
+        "model": str(model_path),
+        "data": str(data),
+        "agreement": _float_agreement(Path(model_path).with_name("model.keras"), x, pred),
+        "seconds": round(time.perf_counter() - started, 2),
+    })
+    if plot is not None:
+        plot_confusion(np.asarray(result["confusion"]), labels, plot,
+                       title=f"{Path(model_path).name}: accuracy {result['accuracy']:.3f}")
+    return result
+
+
+def _checked_model_json(model_path: str | os.PathLike[str], engine: str) -> dict[str, Any]:
+    """``model.json`` beside ``model_path``, checked against the model itself."""
+    from kws.engines import check_model
+    from kws.modelinfo import check_model_json
+
     facts = check_model(engine, Path(model_path))
     meta = load_model_json(model_path)
     check_model_json(facts, meta, Path(model_path).with_name("model.json"))
+    return meta
+
+
+def _dataset_features(model_path: str | os.PathLike[str], meta: dict[str, Any],
+                      data: str | os.PathLike[str], cache_dir: Any, progress: bool
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Features ``[n, frames, channels]`` and label indices of every clip of ``data`` for
+    the labels the model has, through the model's own frontend."""
+    from kws.data import extract_features
+    from kws.features import frontend_from_dict
+
     labels = list(meta["labels"])
     try:
         frontend = frontend_from_dict(meta["frontend"])
@@ -236,43 +274,28 @@ def evaluate_model(
     if foreign:
         raise KwsError(f"{data}: labels {foreign} are not outputs of the model {labels}")
     x, y = extract_features(examples, labels, frontend, clip_ms=clip_ms, cache_dir=cache_dir,
-                            progress=progress if feature_progress is None else feature_progress)
+                            progress=progress)
     expected = tuple(int(d) for d in meta.get("input_shape", [1, *x.shape[1:], 1]))
     if int(np.prod(expected)) != int(np.prod(x.shape[1:])):
         raise KwsError(f"{model_path}: model input {list(expected)} does not match features "
                        f"{list(x.shape[1:])} from its frontend config")
-    q = quantize_inputs(x, float(meta["input_scale"]), int(meta["input_zero_point"]))
-    runner = open_session(engine, model_path)
-    with Progress(TextColumn(f"[bold]int8 inference ({engine})"), BarColumn(),
-                  MofNCompleteColumn(), console=console, disable=not progress) as bar:
-        task = bar.add_task("", total=len(q))
-        out = run_int8(runner, q, bar, task)
-    pred = np.argmax(out, axis=-1)
-    result = classification_metrics(y, pred, labels)
+    return x, y
 
-    agreement = None
-    float_path = Path(model_path).with_name("model.keras")
-    if float_path.is_file():
-        import keras
 
-        from kws.train import predict_classes
+def _float_agreement(float_path: Path, x: np.ndarray, pred: np.ndarray) -> float | None:
+    """Share of clips where the float model at ``float_path`` picks ``pred``'s class (None
+    without a float model)."""
+    if not float_path.is_file():
+        return None
+    import keras
 
-        try:
-            float_model = keras.models.load_model(float_path, compile=False)
-        except Exception as exc:  # keras raises many types for a bad archive
-            raise KwsError(f"{float_path}: cannot load the float model ({exc})") from exc
-        agreement = float(np.mean(predict_classes(float_model, x) == pred))
-    result.update({
-        "engine": engine,
-        "model": str(model_path),
-        "data": str(data),
-        "agreement": agreement,
-        "seconds": round(time.perf_counter() - started, 2),
-    })
-    if plot is not None:
-        plot_confusion(np.asarray(result["confusion"]), labels, plot,
-                       title=f"{Path(model_path).name}: accuracy {result['accuracy']:.3f}")
-    return result
+    from kws.train import predict_classes
+
+    try:
+        float_model = keras.models.load_model(float_path, compile=False)
+    except Exception as exc:  # keras raises many types for a bad archive
+        raise KwsError(f"{float_path}: cannot load the float model ({exc})") from exc
+    return float(np.mean(predict_classes(float_model, x) == pred))
 
 
 def print_report(result: dict[str, Any], console: Any = None) -> None:
