@@ -9,7 +9,12 @@ batch-norm statistics, int8-calibrated on random features: sizes and speed do no
 training).  Each is deployed for
 ``qemu-mps2-an386`` with its frontend, built with arm-none-eabi-gcc -O2 (Cortex-M4 DSP
 path), and timed under ``qemu-system-arm -icount shift=0`` (one SysTick tick = 40
-instructions).  Writes ``firmware.md`` (table) and ``firmware.json`` to ``--out``.
+instructions).  Each is also deployed for ``qemu-mps2-an385`` (Cortex-M3: no FPU, no DSP
+instructions, the portable C kernels) and timed the same way (the M3 columns), unless its
+memory plan does not fit that board (then the reason).  The frontends' cost per feature
+frame is measured on both boards with ``firmware/tests/frontend_check.c`` (MFCC: FPU on the
+M4, soft float on the M3).  Writes ``firmware.md`` (tables) and ``firmware.json`` to
+``--out``.
 
 Columns: flash = text + data of the whole firmware (weights + code: app, frontend, kernels,
 protocol, board); model RAM = the model's static arena (activations, in-place ops sharing
@@ -40,6 +45,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))  # support: the test models (random DS-CNNs)
 MICRO_SPEECH = ROOT / "tests" / "fixtures" / "models" / "micro_speech_quantized.tflite"
 ALL_MODELS = ("micro_speech", "ds-cnn-s", "ds-cnn-m", "ds-cnn-l")
+M4_BOARD = "qemu-mps2-an386"
+M3_BOARD = "qemu-mps2-an385"
 # The firmware's targets (issue 8, second round): model -> (instructions/MAC at most,
 # model RAM / TFLM arena at most); None where a model has no target for that figure.
 TARGETS: dict[str, tuple[float | None, float | None]] = {
@@ -142,13 +149,13 @@ def bench_model(name: str, model: Path, work: Path) -> dict[str, Any]:
     from kws.firmware_project.run import bench_project
 
     project = work / f"project_{name}"
-    cfg = deploy(model, project, "qemu-mps2-an386")
+    cfg = deploy(model, project, M4_BOARD)
     build = build_project(project)
     bench = bench_project(project)
     input_size = int(np.prod(cfg["input_shape"]))
     output_size = int(np.prod(cfg["output_shape"]))
     model_ram = cfg["arena_bytes"] + input_size + output_size
-    stack = model_stack_bytes(project, list(get_board("qemu-mps2-an386").cflags()))
+    stack = model_stack_bytes(project, list(get_board(M4_BOARD).cflags()))
     tflm = tflm_arena_bytes(model)
     return {
         "model": name,
@@ -168,18 +175,73 @@ def bench_model(name: str, model: Path, work: Path) -> dict[str, Any]:
         "model_ram_with_stack_vs_tflm": round((model_ram + stack) / tflm, 3) if tflm else None,
         "instructions_per_inference": bench["instructions_per_inference"],
         "instructions_per_mac": bench["instructions_per_mac"],
+        **bench_m3(name, model, work),
     }
+
+
+def bench_m3(name: str, model: Path, work: Path) -> dict[str, Any]:
+    """The M3 columns: instructions per inference/MAC on the portable kernels, or why the
+    model cannot be deployed there (its memory plan does not fit)."""
+    from kws.errors import KwsError
+    from kws.firmware_project.build import build_project
+    from kws.firmware_project.deploy import deploy
+    from kws.firmware_project.run import bench_project
+
+    project = work / f"project_{name}_m3"
+    try:
+        deploy(model, project, M3_BOARD)
+    except KwsError as exc:
+        # "FLASH needs N bytes (parts), the board has M (over by K)" -> without the parts.
+        return {"m3_error": re.sub(r" \(weights[^)]*\)| \(arena[^)]*\)", "",
+                                   str(exc).split(f"{M3_BOARD}: ", 1)[-1])}
+    build = build_project(project)
+    bench = bench_project(project)
+    return {"m3_flash_bytes": build.flash_bytes, "m3_peak_ram_bytes": build.ram_bytes,
+            "m3_instructions_per_inference": bench["instructions_per_inference"],
+            "m3_instructions_per_mac": bench["instructions_per_mac"]}
+
+
+def frontend_costs(work: Path) -> list[dict[str, Any]]:
+    """Instructions per feature frame of each frontend (defaults) on the M4 and the M3,
+    from ``frontend_check`` under ``-icount shift=0`` over one second of noise (the count
+    includes printing each frame as hex, the same integer code on both boards)."""
+    from support.frontend_check import build_frontend_check, run_frontend_check
+
+    from kws.boards import get_board
+    from kws.features import MfccConfig, MicroFrontendConfig
+
+    clip = np.random.default_rng(0).integers(-3000, 3000, 16000).astype(np.int16)
+    rows: dict[str, dict[str, Any]] = {k: {"frontend": k} for k in ("micro", "mfcc")}
+    for column, board in (("m4", M4_BOARD), ("m3", M3_BOARD)):
+        target = get_board(board)
+        out = work / f"frontends_{column}"
+        out.mkdir()
+        elf = build_frontend_check(out, [MicroFrontendConfig()], [MfccConfig()], [clip],
+                                   float_abi=target.float_abi, board=board)
+        result, _ = run_frontend_check(elf, icount=0, machine=str(target.qemu_machine))
+        for kind, frames, ticks in (("micro", result.micro, result.micro_ticks),
+                                    ("mfcc", result.mfcc, result.mfcc_ticks)):
+            per_frame = ticks[0][0] * 40 / len(frames[0][0])
+            rows[kind][f"{column}_instructions_per_frame"] = int(round(per_frame))
+    return list(rows.values())
 
 
 def _fmt(value: float | None, spec: str) -> str:
     return "n/a (TFLM failed to load)" if value is None else format(value, spec)
 
 
-def markdown(rows: list[dict[str, Any]]) -> str:
+def _m3(r: dict[str, Any]) -> str:
+    if "m3_error" in r:
+        return f"does not fit: {r['m3_error']} | —"
+    return f"{r['m3_instructions_per_inference']:,} | {r['m3_instructions_per_mac']:.2f}"
+
+
+def markdown(rows: list[dict[str, Any]], frontends: list[dict[str, Any]]) -> str:
     head = ("| model | .tflite B | MACs | flash B (weights + code) | model RAM B (arena) | "
             "model stack B | peak RAM B | TFLM arena B | model RAM / TFLM | "
-            "(+ stack) / TFLM | instr/inference | instr/MAC |\n"
-            "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+            "(+ stack) / TFLM | instr/inference | instr/MAC | M3 instr/inference | "
+            "M3 instr/MAC |\n"
+            "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
     lines = [
         f"| {r['model']} | {r['tflite_bytes']:,} | {r['macs']:,} | {r['flash_bytes']:,} "
         f"({r['weight_bytes']:,} + {r['code_bytes']:,}) | {r['model_ram_bytes']:,} "
@@ -187,12 +249,22 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         f"{_fmt(r['tflm_arena_bytes'], ',')} | {_fmt(r['model_ram_vs_tflm'], '.2f')} | "
         f"{_fmt(r['model_ram_with_stack_vs_tflm'], '.2f')} | "
         f"{r['instructions_per_inference']:,} | "
-        f"{r['instructions_per_mac']:.2f} |"
+        f"{r['instructions_per_mac']:.2f} | {_m3(r)} |"
         for r in rows
     ]
-    notes = ("\nQEMU mps2-an386 (Cortex-M4F), arm-none-eabi-gcc -O2, -icount shift=0. Peak RAM "
-             "includes the 16 KiB reserved stack, the frontend state and the feature window.\n")
-    return head + "\n".join(lines) + "\n" + notes
+    notes = ("\nQEMU mps2-an386 (Cortex-M4F, DSP kernels), arm-none-eabi-gcc -O2, -icount "
+             "shift=0; M3: QEMU mps2-an385 (Cortex-M3, no FPU/DSP: portable C kernels). Peak "
+             "RAM includes the 16 KiB reserved stack, the frontend state and the feature "
+             "window.\n")
+    fe_head = ("\n| frontend | M4 instr/frame | M3 instr/frame | M3 / M4 |\n"
+               "|---|--:|--:|--:|\n")
+    fe_lines = [
+        f"| {f['frontend']} | {f['m4_instructions_per_frame']:,} | "
+        f"{f['m3_instructions_per_frame']:,} | "
+        f"{f['m3_instructions_per_frame'] / f['m4_instructions_per_frame']:.2f} |"
+        for f in frontends
+    ]
+    return head + "\n".join(lines) + "\n" + notes + fe_head + "\n".join(fe_lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -220,10 +292,14 @@ def main(argv: list[str] | None = None) -> int:
             progress.update(task, description=f"{name}: build + QEMU")
             rows.append(bench_model(name, model, work))
             progress.advance(task)
+        progress.update(task, description="frontends: M4 and M3")
+        frontends = frontend_costs(work)
     args.out.mkdir(parents=True, exist_ok=True)
-    table = markdown(rows)
+    table = markdown(rows, frontends)
     for path, text in ((args.out / "firmware.md", table),
-                       (args.out / "firmware.json", json.dumps(rows, indent=2) + "\n")):
+                       (args.out / "firmware.json", json.dumps(rows, indent=2) + "\n"),
+                       (args.out / "firmware_frontends.json",
+                        json.dumps(frontends, indent=2) + "\n")):
         tmp_path = path.with_suffix(path.suffix + ".tmp")
         tmp_path.write_text(text)
         os.replace(tmp_path, path)

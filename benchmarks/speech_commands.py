@@ -53,7 +53,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--dropout", type=float, default=0.2)
     p.add_argument("--unknown-percentage", type=amount, default="auto")
     p.add_argument("--silence-percentage", type=amount, default="auto")
-    p.add_argument("--class-weights", choices=["balanced", "none"], default="balanced")
+    p.add_argument("--class-weights", choices=["capped", "balanced", "none"], default="capped")
     p.add_argument("--validation-percentage", type=float, default=10.0)
     p.add_argument("--testing-percentage", type=float, default=10.0)
     p.add_argument("--snr-db", default="10,40", help="background noise SNR range LO,HI")

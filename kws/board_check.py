@@ -5,11 +5,8 @@
 - :func:`load_project_audio`: a clip at the rate the project's firmware streams;
 - :func:`run_report`: one firmware run's scores and detections as plain data;
 - :func:`first_test_clips`, :func:`demo_streams`: real clips to stream;
-- :func:`check_against_host`: the board (firmware under QEMU) and the host fed the same
-  audio streams, their SCORES compared for equality;
-- :func:`host_outputs` (the host side's one boundary: audio -> features, scores,
-  detections), :func:`device_outputs` (the same from a device over a :class:`kws.link.Link`)
-  and :func:`compare_device` (clip by clip, stage by stage): ``kws compare --port|--qemu``.
+- :func:`check_against_host`: the board (firmware under QEMU) and the host build of the
+  same application fed the same audio streams, their SCORES and DETECTIONs compared.
 """
 
 from __future__ import annotations
@@ -87,6 +84,32 @@ def first_test_clips(data: str | Path, words: list[str], split: str = "auto", se
     return clips
 
 
+def stream_clips(data: str | Path, words: list[str], per_word: int, split: str = "auto",
+               seed: int = 0) -> list[tuple[str, np.ndarray]]:
+    """Up to ``per_word`` test-split clips of each word, as ``(word, int16 audio)``,
+    interleaved word by word."""
+    from kws.audio import load_audio
+    from kws.data import load_dataset
+
+    splits = load_dataset(data, words, split=split, seed=seed)
+    by_word = [[e for e in splits.test if e.label == w][:per_word] for w in words]
+    return [(ex.label, load_audio(ex.path)) for i in range(per_word)
+            for examples in by_word if i < len(examples) for ex in examples[i:i + 1]]
+
+
+def demo_noise(data: str | Path, name: str = "pink_noise.wav") -> np.ndarray:
+    """A background recording of the dataset (``name`` when present, else the first)."""
+    from kws.audio import load_audio
+    from kws.data.dataset import BACKGROUND_NOISE_DIR
+
+    folder = Path(data) / BACKGROUND_NOISE_DIR
+    files = sorted(folder.glob("*.wav"))
+    if not files:
+        raise KwsError(f"{folder}: no background noise recordings to plant words into")
+    chosen = folder / name if (folder / name).is_file() else files[0]
+    return load_audio(chosen)
+
+
 def demo_streams(clips: list[tuple[str, np.ndarray]]) -> list[tuple[str, np.ndarray]]:
     """Each clip alone, then all of them as one continuous stream (the window slides across
     word boundaries, as it does on a microphone)."""
@@ -96,266 +119,110 @@ def demo_streams(clips: list[tuple[str, np.ndarray]]) -> list[tuple[str, np.ndar
     return [*clips, (joined, np.concatenate([audio for _, audio in clips]))]
 
 
+def host_app_for(project: dict[str, Any], model_path: Path, *, features: bool = False) -> Any:
+    """The host build of the application (:class:`kws.host_app.HostApp`) with the detection
+    settings ``project`` (``project.json``) was built with (``features``: report features
+    too)."""
+    from kws.detector import DetectorSettings
+    from kws.host_app import HostApp
+
+    settings = DetectorSettings(int(project["average_count"]), float(project["threshold"]),
+                                int(project["suppress_inferences"]),
+                                int(project["stride_frames"]))
+    return HostApp.from_model(model_path, settings, features=features)
+
+
+@dataclass(frozen=True)
+class PlantedWord:
+    """A clip spliced into a stream: its label and where its speech lies (s)."""
+
+    label: str
+    start_s: float  # speech start
+    end_s: float  # speech end: the end of the word
+
+
+def _speech_bounds(clip: np.ndarray, rate: int) -> tuple[int, int]:
+    """Samples ``[start, end)`` of the speech in ``clip`` (the whole clip when none is found)."""
+    from kws.record import TakeSettings, speech_span
+
+    span = speech_span(clip, TakeSettings(), rate)
+    return span if span is not None else (0, len(clip))
+
+
+def plant_words(clips: list[tuple[str, np.ndarray]], noise: np.ndarray, *, gap_s: float = 1.5,
+                snr_db: float = 20.0, rate: int = 16000) -> tuple[np.ndarray, list[PlantedWord]]:
+    """Splice ``(label, int16 clip)`` pairs into looped background ``noise``: ``gap_s`` of
+    noise before each clip and after the last; the noise is scaled to ``snr_db`` below the
+    clips' average speech level.
+
+    Returns
+    -------
+    tuple
+        int16 stream and the :class:`PlantedWord` of each clip, in order.
+    """
+    gap = int(gap_s * rate)
+    total = gap + sum(len(c) + gap for _, c in clips)
+    reps = -(-total // max(len(noise), 1))
+    bed = np.tile(noise.astype(np.float64), reps)[:total]
+    spans = [_speech_bounds(c, rate) for _, c in clips]
+    speech = [c[a:b].astype(np.float64) for (_, c), (a, b) in zip(clips, spans, strict=True)]
+    speech_rms = float(np.sqrt(np.mean(np.concatenate(speech) ** 2))) if speech else 1.0
+    noise_rms = float(np.sqrt(np.mean(bed ** 2))) or 1.0
+    stream = bed * (speech_rms / noise_rms) * 10 ** (-snr_db / 20)
+    words, at = [], gap
+    for (label, clip), (a, b) in zip(clips, spans, strict=True):
+        stream[at:at + len(clip)] += clip
+        words.append(PlantedWord(label, (at + a) / rate, (at + b) / rate))
+        at += len(clip) + gap
+    return np.clip(np.round(stream), -32768, 32767).astype(np.int16), words
+
+
+def match_detections(detections: list[dict[str, Any]], words: list[PlantedWord],
+                     max_delay_s: float = 1.0) -> dict[str, Any]:
+    """Detections (``time_s``, ``label``) against planted words: a word is found when a
+    detection of its label lies in ``[start_s, end_s + max_delay_s]``.
+
+    Returns ``found`` (labels of the words found), ``missed``, ``false`` (detections that
+    match no word) and ``latencies_s`` (first matching detection minus the end of the word).
+    """
+    used: set[int] = set()
+    found, missed, latencies = [], [], []
+    for word in words:
+        hit = next((i for i, d in enumerate(detections) if i not in used
+                    and d["label"] == word.label
+                    and word.start_s <= d["time_s"] <= word.end_s + max_delay_s), None)
+        if hit is None:
+            missed.append(word.label)
+            continue
+        used.add(hit)
+        found.append(word.label)
+        latencies.append(detections[hit]["time_s"] - word.end_s)
+    false = [d for i, d in enumerate(detections) if i not in used]
+    return {"found": found, "missed": missed, "false": false, "latencies_s": latencies}
+
+
 def check_against_host(project_dir: Path, model_path: Path,
-                       streams: list[tuple[str, np.ndarray]], engine: str = "tflm"
-                       ) -> list[StreamCheck]:
+                       streams: list[tuple[str, np.ndarray]]) -> list[StreamCheck]:
     """Stream each ``(name, int16 audio)`` through the built firmware under QEMU and through
-    the host pipeline (:func:`kws.firmware_project.host_pipeline.host_scores` on
-    ``engine``); compare the SCORES."""
-    from kws.firmware_project.host_pipeline import host_scores
+    the same application built for the host (:mod:`kws.host_app`); compare the SCORES and
+    the DETECTIONs."""
     from kws.firmware_project.layout import load_project
     from kws.firmware_project.run import run_project
 
     project = load_project(project_dir)
+    app = host_app_for(project, model_path)
     checks = []
     for name, audio in streams:
         board = run_project(project_dir, audio)
-        host = host_scores(audio, project, model_path, engine=engine)
-        identical = len(board.scores) == len(host) and all(
-            np.array_equal(b.scores, h.scores) for b, h in zip(board.scores, host, strict=True))
+        app.reset()
+        host = app.process(audio)
+        identical = [b.frame_index for b in board.scores] == host.score_frames.tolist() and all(
+            np.array_equal(b.scores, h) for b, h in zip(board.scores, host.scores, strict=True))
+        identical = identical and [(d.frame_index, d.label, d.average)
+                                   for d in board.detections] == host.detection_list()
         checks.append(StreamCheck(name, len(board.scores), identical,
                                   [project["labels"][d.label] for d in board.detections]))
     return checks
 
 
 # --- a device against the host, stage by stage -------------------------------------------
-
-
-@dataclass
-class PipelineOutputs:
-    """What one pipeline produced for one audio stream, stage by stage."""
-
-    features_raw: np.ndarray  # [frames, values] raw frontend output
-    features_q: np.ndarray  # int8 [frames, values] quantized model input values
-    scores: list[Any]  # protocol.Scores, one per inference
-    detections: list[tuple[int, int, int]]  # (frame_index, label, int8 average)
-
-
-def host_detections(scores: list[Any], project: dict[str, Any]) -> list[tuple[int, int, int]]:
-    """The DETECTIONs the firmware sends for ``scores`` (objects with ``frame_index`` and
-    int8 ``scores``) under ``project.json``'s averaging, threshold and suppression
-    (``firmware/app/score_average.c``; docs/protocol.md, DETECTION)."""
-    count, suppress = int(project["average_count"]), int(project["suppress_inferences"])
-    keyword = [not label.startswith("_") for label in project["labels"]]
-    history: list[np.ndarray] = []
-    since = suppress
-    found = []
-    for s in scores:
-        history = [*history, np.asarray(s.scores, np.int32)][-count:]
-        since = min(since + 1, suppress)
-        if len(history) < count or since < suppress:
-            continue
-        # Integer division truncated toward zero, as C's.
-        average = np.fix(np.sum(history, axis=0) / count).astype(np.int32)
-        candidates = [(int(a), i) for i, a in enumerate(average)
-                      if keyword[i] and a >= int(project["threshold_q"])]
-        if candidates:
-            best, label = max(candidates, key=lambda c: (c[0], -c[1]))
-            found.append((int(s.frame_index), label, best))
-            since = 0
-    return found
-
-
-def host_outputs(audio: np.ndarray, project: dict[str, Any], model_path: str | Path
-                 ) -> PipelineOutputs:
-    """The host pipeline's features, scores and detections for int16 ``audio``.
-
-    The one boundary the device comparison uses: host frontend -> the input contract's
-    quantization -> tflite-micro (:func:`kws.firmware_project.host_pipeline.host_scores`)
-    -> :func:`host_detections`.
-    """
-    from kws.features import compute_features, frontend_from_dict
-    from kws.firmware_project.host_pipeline import host_scores, quantize_features
-
-    fe = frontend_from_dict(project["frontend"])
-    raw = compute_features(audio, fe)
-    quantized = quantize_features(raw, fe, project["input_scale"], project["input_zero_point"])
-    scores = host_scores(audio, project, model_path)
-    return PipelineOutputs(raw, quantized, scores, host_detections(scores, project))
-
-
-def _first_difference(host: PipelineOutputs, device: PipelineOutputs
-                      ) -> dict[str, Any] | None:
-    """The first stage, frame and tensor where ``device`` differs from ``host``."""
-    for what, h_all, d_all in (("raw features", host.features_raw, device.features_raw),
-                               ("quantized features", host.features_q, device.features_q)):
-        for i in range(max(len(h_all), len(d_all))):
-            h = h_all[i].tolist() if i < len(h_all) else None
-            d = d_all[i].tolist() if i < len(d_all) else None
-            if h != d:
-                return {"stage": "features", "tensor": what, "frame_index": i + 1,
-                        "host": h, "device": d}
-    for i in range(max(len(host.scores), len(device.scores))):
-        h = _scores_row(host.scores, i)
-        d = _scores_row(device.scores, i)
-        if h != d:
-            return {"stage": "scores", "tensor": "model output", "inference": i + 1,
-                    "host": h, "device": d}
-    if host.detections != device.detections:
-        return {"stage": "detections", "tensor": "(frame_index, label, average)",
-                "host": host.detections, "device": device.detections}
-    return None
-
-
-def _scores_row(scores: list[Any], i: int) -> dict[str, Any] | None:
-    if i >= len(scores):
-        return None
-    return {"frame_index": int(scores[i].frame_index), "scores": scores[i].scores.tolist()}
-
-
-def stage_mismatches(host: PipelineOutputs, device: PipelineOutputs) -> dict[str, int]:
-    """Per stage, how many items differ: feature frames (raw or quantized, a missing frame
-    counts), score vectors (by position, with frame index) and detections (present on one
-    side only)."""
-    frames = max(len(host.features_q), len(device.features_q))
-    features = sum(
-        i >= min(len(host.features_q), len(device.features_q))
-        or not np.array_equal(host.features_raw[i], device.features_raw[i])
-        or not np.array_equal(host.features_q[i], device.features_q[i])
-        for i in range(frames))
-    scores = sum(_scores_row(host.scores, i) != _scores_row(device.scores, i)
-                 for i in range(max(len(host.scores), len(device.scores))))
-    detections = len(set(host.detections) ^ set(device.detections))
-    return {"features": int(features), "scores": int(scores), "detections": detections}
-
-
-class LinkCorrupted(KwsError):
-    """Bytes from the device were lost or damaged in transit: a clip's results are
-    incomplete (streaming it again usually helps)."""
-
-
-def wait_for_info(link: Any, timeout: float = 30.0) -> Any:
-    """The device's INFO: its boot INFO if it comes, else asked for with INFO_REQUEST every
-    second (a board that booted before the port opened)."""
-    import time
-
-    from kws import protocol
-    from kws.link import LinkLost
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            frame = link.receive(1.0)
-        except LinkLost:
-            raise
-        except KwsError:  # quiet for a second: a board that booted before the port opened
-            link.send(protocol.INFO_REQUEST)
-            continue
-        if frame.type == protocol.INFO:
-            return protocol.decode_info(frame.payload)
-    raise KwsError(f"{link.url}: no INFO from the device within {timeout:g} s")
-
-
-def device_outputs(link: Any, audio: np.ndarray, chunk: int = 512, in_flight: int = 4,
-                   timeout: float = 20.0) -> PipelineOutputs:
-    """Stream int16 ``audio`` to the device as AUDIO frames after a RESET; its FEATURES,
-    SCORES and DETECTIONs.
-
-    A PING follows each AUDIO frame; at most ``in_flight`` of them wait for their ACK at a
-    time, which paces the stream to the device, and the last ACK says everything before it
-    is done.  A frame the link corrupted (the parser dropped or skipped bytes) raises
-    :class:`LinkCorrupted`: the clip's results are incomplete.
-    """
-    from collections import deque
-
-    from kws import protocol
-
-    seen: list[Any] = []
-    damaged = link.parser.dropped + link.parser.skipped
-    link.request(protocol.RESET, b"", protocol.ACK, seen, timeout)
-    pings: deque[int] = deque()
-    for start in range(0, len(audio), chunk):
-        link.send(protocol.AUDIO, protocol.audio_payload(audio[start : start + chunk]))
-        pings.append(link.send(protocol.PING))
-        while len(pings) > (in_flight if start + chunk < len(audio) else 0):
-            link.wait_for(protocol.ACK, pings.popleft(), seen, timeout)
-    if link.parser.dropped + link.parser.skipped != damaged:
-        raise LinkCorrupted(f"{link.url}: the link corrupted frames of a clip "
-                            f"({link.parser.dropped} dropped so far)")
-    for frame in seen:
-        if frame.type == protocol.ERROR:
-            code, text = protocol.decode_error(frame.payload)
-            raise KwsError(f"{link.url}: device reported {text!r} (code {code})")
-        if frame.type == protocol.INFO:
-            raise KwsError(f"{link.url}: the device restarted in the middle of a clip")
-    features = [protocol.decode_features(f.payload) for f in seen
-                if f.type == protocol.FEATURES]
-    scores = [protocol.decode_scores(f.payload) for f in seen if f.type == protocol.SCORES]
-    detections = [protocol.decode_detection(f.payload) for f in seen
-                  if f.type == protocol.DETECTION]
-    width = features[0].raw.size if features else 0
-    return PipelineOutputs(
-        np.array([f.raw for f in features]).reshape(len(features), width),
-        np.array([f.quantized for f in features], np.int8).reshape(len(features), width),
-        scores, [(d.frame_index, d.label, d.average) for d in detections])
-
-
-def _device_outputs_retried(link: Any, audio: np.ndarray, in_flight: int,
-                            attempts: int = 3) -> PipelineOutputs:
-    for _ in range(attempts - 1):
-        try:
-            return device_outputs(link, audio, in_flight=in_flight)
-        except LinkCorrupted:
-            continue  # stream the clip again
-    return device_outputs(link, audio, in_flight=in_flight)
-
-
-def compare_device(link: Any, project: dict[str, Any], model_path: Path,
-                   clips: list[Path], device: str, progress: bool = False,
-                   in_flight: int = 4) -> dict[str, Any]:
-    """Stream every clip to the device behind ``link`` and through the host pipeline
-    (:func:`host_outputs`); compare features, scores and detections for equality.
-
-    Returns
-    -------
-    dict
-        The engine comparison's shape (``model``, ``inputs``, ``pairs`` with one pair
-        ``host``/``device`` counting score tensors) plus ``mismatches`` per stage
-        (``features``, ``scores``, ``detections``), ``clips``, ``mismatched_clips``,
-        ``first_mismatch`` (clip, stage, frame/tensor, both values; ``None`` when equal)
-        and ``detections`` (how many the device reported).  ``in_flight``: see
-        :func:`device_outputs`.
-    """
-    import hashlib
-
-    from rich.progress import Progress
-
-    from kws import protocol
-    from kws.engines import compare_outputs
-    from kws.firmware_project.run import check_info
-
-    if hashlib.sha256(Path(model_path).read_bytes()).hexdigest() != project["model_sha256"]:
-        raise KwsError(f"{model_path}: not the model the device's project was built from "
-                       f"({project['model_file']})")
-    info = wait_for_info(link)
-    check_info(info, project, link.url)
-    flags = protocol.OPTION_SEND_FEATURES | protocol.OPTION_SEND_SCORES
-    link.request(protocol.SET_OPTIONS, bytes([flags | protocol.OPTION_HOST_AUDIO]),
-                 protocol.ACK)
-    totals = {"features": 0, "scores": 0, "detections": 0}
-    host_all: list[np.ndarray] = []
-    device_all: list[np.ndarray] = []
-    first: dict[str, Any] | None = None
-    bad: list[str] = []
-    detected = 0
-    with Progress(transient=True, disable=not progress) as bar:
-        task = bar.add_task(device, total=len(clips))
-        for clip in clips:
-            audio = load_project_audio(clip, project)
-            host = host_outputs(audio, project, model_path)
-            dev = _device_outputs_retried(link, audio, in_flight)
-            counts = stage_mismatches(host, dev)
-            totals = {k: totals[k] + counts[k] for k in totals}
-            detected += len(dev.detections)
-            n = min(len(host.scores), len(dev.scores))
-            host_all += [s.scores for s in host.scores[:n]]
-            device_all += [s.scores for s in dev.scores[:n]]
-            if any(counts.values()):
-                bad.append(str(clip))
-                first = first or {"clip": str(clip), **(_first_difference(host, dev) or {})}
-            bar.advance(task)
-    pair = {"a": "host", "b": device, **compare_outputs(host_all, device_all)}
-    pair["mismatched_tensors"] = totals["scores"]  # also counts missing or extra vectors
-    return {"model": str(model_path), "inputs": len(clips), "pairs": [pair],
-            "mismatches": totals, "clips": len(clips), "mismatched_clips": bad,
-            "first_mismatch": first, "detections": detected}

@@ -26,7 +26,7 @@ writes the project Makefile from these keys; ``kws flash`` reads ``flash``.
     (which then supplies startup code and linking: ``sources`` and ``linker_script`` stay
     empty; ``cpu``/``float_abi`` still say how the library's C compiles, and kws only
     packages and flashes the firmware).
-``sources`` (list of str, required for ``make``)
+``sources`` (list of str, required for ``make`` unless ``common`` supplies the C files)
     Board C files, relative to the board directory.
 ``linker_script`` (str, required for ``make``)
     Relative to the board directory.
@@ -49,7 +49,11 @@ writes the project Makefile from these keys; ``kws flash`` reads ``flash``.
 ``tick_hz`` (int)
     Rate of ``board_ticks`` (defaults to ``clock_hz``).
 ``flash_bytes``, ``ram_bytes`` (int)
-    Part limits (the linker script enforces them; these are for reports).
+    Part limits: the linker script enforces them, ``kws deploy`` checks its memory plan
+    against them before anything is built (0: unknown, not checked).
+``stack_bytes`` (int)
+    Main stack reserved by the link (``-Wl,--defsym=_stack_size=N``); 0 keeps the linker
+    script's own default.
 ``uart`` (object)
     ``{"baud": 115200, "transport": "qemu" | "serial" | "usb-cdc"}``; optional
     ``port_hint`` and ``usb_ids`` (``{"vid:pid": "what it is"}``: how ``kws flash`` and the
@@ -107,6 +111,7 @@ class Board:
     tick_hz: int = 0
     flash_bytes: int = 0
     ram_bytes: int = 0
+    stack_bytes: int = 0
     uart: dict[str, Any] = field(default_factory=dict)
     emulator: dict[str, Any] = field(default_factory=dict)
     flash: dict[str, Any] = field(default_factory=dict)
@@ -195,8 +200,9 @@ def _build_files(data: dict[str, Any], p: Path) -> tuple[str, tuple[str, ...], s
         raise KwsError(f"{p}: package must be one of {', '.join(PACKAGES)}, not {package!r}")
     sources = _str_list(data, "sources", p, [])
     linker = ""
+    common = _str_list(data, "common", p, [])
     if package == "make":
-        if not sources:
+        if not sources and not common:
             raise KwsError(f"{p}: missing required key 'sources' (board C files)")
         linker = _require(data, "linker_script", str, p)
     emulator = data.get("emulator")
@@ -204,7 +210,6 @@ def _build_files(data: dict[str, Any], p: Path) -> tuple[str, tuple[str, ...], s
     for rel in (*sources, *(f for f in (linker, emulator_script) if f)):
         if not (directory / rel).is_file():
             raise KwsError(f"{p}: listed file {rel!r} does not exist in {directory}")
-    common = _str_list(data, "common", p, [])
     for part in common:
         if not (directory.parent / "common" / part).is_dir():
             raise KwsError(f"{p}: shared part {part!r} is not a folder of "
@@ -272,6 +277,7 @@ def load_board_file(path: str | Path) -> Board:
         tick_hz=int(data.get("tick_hz", clock)),
         flash_bytes=int(data.get("flash_bytes", 0)),
         ram_bytes=int(data.get("ram_bytes", 0)),
+        stack_bytes=int(data.get("stack_bytes", 0)),
         uart=objects["uart"],
         emulator=objects["emulator"],
         flash=objects["flash"],

@@ -33,6 +33,8 @@ COMMANDS = [
     "compare",
     "flash",
     "record",
+    "simulate",
+    "listen",
     "monitor",
 ]
 

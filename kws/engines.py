@@ -14,7 +14,11 @@ Every model file passes :func:`check_model` (:func:`kws.modelinfo.open_model`) b
 engine sees it, so a damaged file is one clear error, never an interpreter crash.
 
 Other engines (``qemu``: the firmware under emulation) plug in with :func:`register_engine`
-or by naming a ``module:function`` in :data:`LAZY_ENGINES`, loaded on first use.
+or by naming a ``module:function`` in :data:`LAZY_ENGINES`, loaded on first use.  An engine
+name may carry an argument after a colon, given to the engine's factory in
+:data:`ENGINE_FACTORIES`: ``qemu:BOARD`` is the firmware built for an emulated board of
+:mod:`kws.boards` (``qemu:qemu-mps2-an385``, the Cortex-M3); plain ``qemu`` is the default
+board's (the Cortex-M4).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -38,6 +42,18 @@ ENGINES: dict[str, EngineFn] = {}
 # lets engines live in the packages that own them).
 LAZY_ENGINES: dict[str, str] = {"qemu": "kws.firmware_project.engine:run_qemu_engine"}
 ENGINE_NAMES = ("tflm", "litert", "native", "qemu")
+# name -> "module:function" of ``function(argument) -> EngineFn`` for names ``name:argument``.
+ENGINE_FACTORIES: dict[str, str] = {"qemu": "kws.firmware_project.engine:qemu_engine"}
+
+
+def _load(name: str, target: str) -> Any:
+    """The ``module:function`` that ``target`` names (KwsError when it cannot be imported)."""
+    module_name, _, attr = target.partition(":")
+    try:
+        return getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise KwsError(f"engine {name!r} is not available in this installation "
+                       f"({target}: {exc})") from exc
 
 
 def register_engine(name: str, fn: EngineFn) -> None:
@@ -50,13 +66,12 @@ def get_engine(name: str) -> EngineFn:
     if name in ENGINES:
         return ENGINES[name]
     if name in LAZY_ENGINES:
-        module_name, _, attr = LAZY_ENGINES[name].partition(":")
-        try:
-            module = importlib.import_module(module_name)
-            fn = getattr(module, attr)
-        except (ImportError, AttributeError) as exc:
-            raise KwsError(f"engine {name!r} is not available in this installation "
-                           f"({LAZY_ENGINES[name]}: {exc})") from exc
+        fn = _load(name, LAZY_ENGINES[name])
+        ENGINES[name] = fn
+        return fn
+    base, sep, argument = name.partition(":")
+    if sep and base in ENGINE_FACTORIES:
+        fn = _load(name, ENGINE_FACTORIES[base])(argument)
         ENGINES[name] = fn
         return fn
     known = sorted(set(ENGINES) | set(LAZY_ENGINES))
@@ -72,7 +87,7 @@ def check_model(engine: str, model_path: Path) -> ModelFacts:
     an interpreter or the compiler reads it (``KwsError`` naming the file and the problem)."""
     from kws.modelinfo import open_model
 
-    return open_model(model_path, require_supported=engine in COMPILED_ENGINES)
+    return open_model(model_path, require_supported=engine.partition(":")[0] in COMPILED_ENGINES)
 
 
 def _prepare_inputs(facts: ModelFacts, inputs: list[np.ndarray]) -> list[np.ndarray]:
@@ -184,7 +199,8 @@ def run_model(engine: str, model_path: str | Path, inputs: list[np.ndarray]) -> 
     Parameters
     ----------
     engine
-        ``"tflm"``, ``"litert"``, ``"native"``, ``"qemu"`` or any registered name.
+        ``"tflm"``, ``"litert"``, ``"native"``, ``"qemu"``, ``"qemu:BOARD"`` or any
+        registered name.
     model_path
         int8 ``.tflite`` model with one input and one output.
     inputs

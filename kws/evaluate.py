@@ -139,6 +139,36 @@ def plot_confusion(confusion: np.ndarray, labels: list[str], path: str | os.Path
         plt.close(fig)
 
 
+def _labelled_clips(data: str | os.PathLike[str], labels: list[str], clip_ms: int) -> list:
+    """Every clip of ``data`` with its label, for the labels the dataset has.
+
+    Speech Commands layout: the model's words that have a folder, other words as
+    ``_unknown_``, silence only where ``_silence_/`` or ``_background_noise_/`` supplies it.
+    Folder-per-label: every label folder (one the model does not know is refused later).
+    """
+    from kws.data import (
+        BACKGROUND_NOISE_DIR,
+        SILENCE_LABEL,
+        UNKNOWN_LABEL,
+        is_speech_commands,
+        load_dataset,
+    )
+    from kws.data.dataset import dataset_root
+
+    root = dataset_root(data)
+    if not is_speech_commands(root):
+        return load_dataset(root, split="none", clip_ms=clip_ms).test
+    words = [label for label in labels if label not in (SILENCE_LABEL, UNKNOWN_LABEL)
+             and (root / label).is_dir()]
+    if not words:
+        raise KwsError(f"{root}: no folder for any word of the model "
+                       f"({', '.join(labels)})")
+    splits = load_dataset(root, words, split="none", unknown_percentage=None, clip_ms=clip_ms,
+                          silence_percentage="auto" if (root / SILENCE_LABEL).is_dir()
+                          or (root / BACKGROUND_NOISE_DIR).is_dir() else 0)
+    return splits.test
+
+
 def evaluate_model(
     model_path: str | os.PathLike[str],
     data: str | os.PathLike[str],
@@ -180,40 +210,17 @@ def evaluate_model(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from kws.data import SILENCE_LABEL, UNKNOWN_LABEL, extract_features, load_dataset
-    from kws.engines import check_model, open_session
+    from kws.engines import open_session
     from kws.export import quantize_inputs, run_int8
-    from kws.features import frontend_from_dict
-    from kws.modelinfo import check_model_json
 
     if engine not in ENGINES:
         raise KwsError(f"unknown engine {engine!r} (expected one of {', '.join(ENGINES)})")
     started = time.perf_counter()
     console = Console(stderr=True, quiet=not progress)
-    facts = check_model(engine, Path(model_path))
-    meta = load_model_json(model_path)
-    check_model_json(facts, meta, Path(model_path).with_name("model.json"))
+    meta = _checked_model_json(model_path, engine)
     labels = list(meta["labels"])
-    try:
-        frontend = frontend_from_dict(meta["frontend"])
-    except (TypeError, ValueError, KeyError) as exc:
-        raise KwsError(f"{model_path}: bad frontend in model.json ({exc})") from exc
-    clip_ms = int(meta.get("clip_ms", 1000))
-    words = [label for label in labels if label not in (SILENCE_LABEL, UNKNOWN_LABEL)]
-    splits = load_dataset(data, words, split="none", unknown_percentage=None,
-                          clip_ms=clip_ms)
-    examples = splits.test
-    if not examples:
-        raise KwsError(f"{data}: no clips to evaluate for labels {labels}")
-    foreign = sorted({ex.label for ex in examples} - set(labels))
-    if foreign:
-        raise KwsError(f"{data}: labels {foreign} are not outputs of the model {labels}")
-    x, y = extract_features(examples, labels, frontend, clip_ms=clip_ms, cache_dir=cache_dir,
-                            progress=progress if feature_progress is None else feature_progress)
-    expected = tuple(int(d) for d in meta.get("input_shape", [1, *x.shape[1:], 1]))
-    if int(np.prod(expected)) != int(np.prod(x.shape[1:])):
-        raise KwsError(f"{model_path}: model input {list(expected)} does not match features "
-                       f"{list(x.shape[1:])} from its frontend config")
+    x, y = _dataset_features(model_path, meta, data, cache_dir,
+                             progress if feature_progress is None else feature_progress)
     q = quantize_inputs(x, float(meta["input_scale"]), int(meta["input_zero_point"]))
     runner = open_session(engine, model_path)
     with Progress(TextColumn(f"[bold]int8 inference ({engine})"), BarColumn(),
@@ -222,30 +229,73 @@ def evaluate_model(
         out = run_int8(runner, q, bar, task)
     pred = np.argmax(out, axis=-1)
     result = classification_metrics(y, pred, labels)
-
-    agreement = None
-    float_path = Path(model_path).with_name("model.keras")
-    if float_path.is_file():
-        import keras
-
-        from kws.train import predict_classes
-
-        try:
-            float_model = keras.models.load_model(float_path, compile=False)
-        except Exception as exc:  # keras raises many types for a bad archive
-            raise KwsError(f"{float_path}: cannot load the float model ({exc})") from exc
-        agreement = float(np.mean(predict_classes(float_model, x) == pred))
     result.update({
         "engine": engine,
         "model": str(model_path),
         "data": str(data),
-        "agreement": agreement,
+        "agreement": _float_agreement(Path(model_path).with_name("model.keras"), x, pred),
         "seconds": round(time.perf_counter() - started, 2),
     })
     if plot is not None:
         plot_confusion(np.asarray(result["confusion"]), labels, plot,
                        title=f"{Path(model_path).name}: accuracy {result['accuracy']:.3f}")
     return result
+
+
+def _checked_model_json(model_path: str | os.PathLike[str], engine: str) -> dict[str, Any]:
+    """``model.json`` beside ``model_path``, checked against the model itself."""
+    from kws.engines import check_model
+    from kws.modelinfo import check_model_json
+
+    facts = check_model(engine, Path(model_path))
+    meta = load_model_json(model_path)
+    check_model_json(facts, meta, Path(model_path).with_name("model.json"))
+    return meta
+
+
+def _dataset_features(model_path: str | os.PathLike[str], meta: dict[str, Any],
+                      data: str | os.PathLike[str], cache_dir: Any, progress: bool
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Features ``[n, frames, channels]`` and label indices of every clip of ``data`` for
+    the labels the model has, through the model's own frontend."""
+    from kws.data import extract_features
+    from kws.features import frontend_from_dict
+
+    labels = list(meta["labels"])
+    try:
+        frontend = frontend_from_dict(meta["frontend"])
+    except (TypeError, ValueError, KeyError) as exc:
+        raise KwsError(f"{model_path}: bad frontend in model.json ({exc})") from exc
+    clip_ms = int(meta.get("clip_ms", 1000))
+    examples = _labelled_clips(data, labels, clip_ms)
+    if not examples:
+        raise KwsError(f"{data}: no clips to evaluate for labels {labels}")
+    foreign = sorted({ex.label for ex in examples} - set(labels))
+    if foreign:
+        raise KwsError(f"{data}: labels {foreign} are not outputs of the model {labels}")
+    x, y = extract_features(examples, labels, frontend, clip_ms=clip_ms, cache_dir=cache_dir,
+                            progress=progress)
+    expected = tuple(int(d) for d in meta.get("input_shape", [1, *x.shape[1:], 1]))
+    if int(np.prod(expected)) != int(np.prod(x.shape[1:])):
+        raise KwsError(f"{model_path}: model input {list(expected)} does not match features "
+                       f"{list(x.shape[1:])} from its frontend config")
+    return x, y
+
+
+def _float_agreement(float_path: Path, x: np.ndarray, pred: np.ndarray) -> float | None:
+    """Share of clips where the float model at ``float_path`` picks ``pred``'s class (None
+    without a float model)."""
+    if not float_path.is_file():
+        return None
+    import keras
+
+    from kws.train import predict_classes
+
+    try:
+        float_model = keras.models.load_model(float_path, compile=False)
+    except Exception as exc:  # keras raises many types for a bad archive
+        raise KwsError(f"{float_path}: cannot load the float model ({exc})") from exc
+    return float(np.mean(predict_classes(float_model, x) == pred))
 
 
 def print_report(result: dict[str, Any], console: Any = None) -> None:

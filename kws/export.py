@@ -32,6 +32,10 @@ FULLY_CONNECTED and SOFTMAX.  It writes ``RUN_DIR/model_int8.tflite`` and
     ``[1, num_classes]``.
 ``output_scale``, ``output_zero_point``
     Probability ``p = (q - output_zero_point) * output_scale`` (softmax: 1/256 and -128).
+``detector``
+    Detection settings (``average_count``, ``threshold``, ``suppress_inferences``; see
+    :mod:`kws.detector`): what ``kws deploy`` builds the firmware with and ``kws simulate`` /
+    ``kws listen`` run with, unless flags override them.
 ``float_accuracy``, ``int8_accuracy``
     Test-split accuracy of the float model and of the int8 model run by the tflite-micro
     interpreter (``None`` when no test data was available).
@@ -152,6 +156,7 @@ def export_run(run_dir: str | os.PathLike[str], data: str | os.PathLike[str] | N
     """
     from rich.console import Console
 
+    from kws.detector import detector_section
     from kws.fileio import write_atomic, write_json_atomic
     from kws.model import count_macs, count_params
     from kws.train import kws_version, predict_classes
@@ -192,6 +197,7 @@ def export_run(run_dir: str | os.PathLike[str], data: str | os.PathLike[str] | N
         "output_shape": list(out_q.shape),
         "output_scale": out_q.scale,
         "output_zero_point": out_q.zero_point,
+        "detector": detector_section(),
         "float_accuracy": float_acc,
         "int8_accuracy": int8_acc,
         "test_examples": 0 if x_test is None else int(len(x_test)),

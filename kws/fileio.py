@@ -15,6 +15,8 @@ from typing import IO, Any
 
 import numpy as np
 
+from kws.errors import KwsError
+
 
 def _default_mode() -> int:
     """File mode a plain ``open()`` would give (``mkstemp`` files are 0600)."""
@@ -98,3 +100,28 @@ def save_npy_rows_atomic(
 
     write_atomic(path, write)
     return count
+
+
+def check_output_dir(path: str | os.PathLike[str], markers: str | tuple[str, ...], *,
+                     force: bool = False, what: str = "directory") -> Path:
+    """Refuse to write over a folder that holds something kws did not write there.
+
+    ``path`` may be absent, empty, or an earlier output of the same command (it holds one of
+    the ``markers``, e.g. ``project.json`` of a ``kws deploy`` project); anything else is
+    refused with one line unless ``force`` (``--force``) is given.  A file at ``path`` is
+    always refused ("is a file, not a ``what``").
+
+    Returns
+    -------
+    Path
+        ``path`` as a :class:`~pathlib.Path`.
+    """
+    out = Path(path)
+    names = (markers,) if isinstance(markers, str) else markers
+    if out.exists() and not out.is_dir():
+        raise KwsError(f"{out}: is a file, not a {what}")
+    if (force or not out.exists() or any((out / name).is_file() for name in names)
+            or not any(out.iterdir())):
+        return out
+    raise KwsError(f"{out}: holds files kws did not write (no {' or '.join(names)}); choose "
+                   f"another folder, or pass --force to replace it")

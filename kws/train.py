@@ -36,10 +36,17 @@ import numpy as np
 
 from kws.errors import KwsError
 from kws.fileio import write_atomic, write_json_atomic
+from kws.train_data import (  # noqa: F401 (balanced_class_weights, spec_mask: public API)
+    TrainFeatures,
+    balanced_class_weights,
+    load_splits,
+    prepare_features,
+    spec_mask,
+)
 
 STRATEGIES = ("none", "mirrored", "multiworker")
 LR_SCHEDULES = ("cosine", "step")
-CLASS_WEIGHTS = ("balanced", "none")
+CLASS_WEIGHTS = ("capped", "balanced", "none")
 
 
 @dataclass
@@ -62,8 +69,8 @@ class TrainConfig:
     # "auto": see kws.data.load_speech_commands; a number: percent of the keyword clips.
     unknown_percentage: float | str | None = "auto"
     silence_percentage: float | str = "auto"
-    # "balanced": each class weighs the same in the loss, however many examples it has.
-    class_weights: str = "balanced"
+    # "capped": each class weighs about the same in the loss (kws.train_data.class_weights_for).
+    class_weights: str = "capped"
     validation_percentage: float = 10.0
     testing_percentage: float = 10.0
     cache_dir: str | None = None
@@ -165,17 +172,6 @@ def _one_hot(y: np.ndarray, num_classes: int) -> np.ndarray:
     return np.eye(num_classes, dtype=np.float32)[y]
 
 
-def balanced_class_weights(y: np.ndarray, num_classes: int) -> np.ndarray:
-    """Loss weight per class, ``n / (classes present * n_class)``: every class present
-    contributes the same total weight and the mean weight per example stays 1 (0 for a class
-    without examples)."""
-    counts = np.bincount(np.asarray(y, dtype=np.int64), minlength=num_classes)
-    present = int(np.count_nonzero(counts))
-    weights = np.zeros(num_classes, dtype=np.float64)
-    weights[counts > 0] = len(y) / (present * counts[counts > 0])
-    return weights
-
-
 def predict_classes(model: Any, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """Argmax of the float model on features ``[n, frames, channels]``."""
     if len(x) == 0:
@@ -253,113 +249,17 @@ def fit(
     return history, best_epoch
 
 
-def spec_mask(x: np.ndarray, rng: np.random.Generator, max_frames: int, max_channels: int
-              ) -> np.ndarray:
-    """SpecAugment masks: per example, one random span of up to ``max_frames`` frames and
-    one of up to ``max_channels`` channels is set to that example's mean feature value."""
-    if max_frames <= 0 and max_channels <= 0:
-        return x
-    x = x.copy()
-    n, frames, channels = x.shape
-    means = x.reshape(n, -1).mean(axis=1)
-    for i in range(n):
-        if max_frames > 0:
-            w = int(rng.integers(0, max_frames + 1))
-            t0 = int(rng.integers(0, frames - w + 1))
-            x[i, t0:t0 + w, :] = means[i]
-        if max_channels > 0:
-            w = int(rng.integers(0, max_channels + 1))
-            c0 = int(rng.integers(0, channels - w + 1))
-            x[i, :, c0:c0 + w] = means[i]
-    return x
-
-
-def train(config: TrainConfig, out_dir: str | os.PathLike[str], *, progress: bool = True
-          ) -> dict[str, Any]:
-    """Train a model as described by ``config`` and write the run directory ``out_dir``.
-
-    Returns the ``train.json`` dictionary.  Raises :class:`KwsError` for unusable data or
-    options.
-    """
-    config.validate()
-    # MultiWorkerMirroredStrategy has to exist before TensorFlow initialises its runtime.
-    strategy = make_strategy(config.strategy)
-
+def _build_model(config: TrainConfig, strategy: Any, input_shape: tuple[int, int, int],
+                 num_classes: int, num_train: int, console: Any) -> Any:
+    """The compiled DS-CNN (inside ``strategy``'s scope when there is one)."""
     import keras
-    import tensorflow as tf
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from kws.data import AugmentConfig, augmented_epoch, extract_features, load_dataset
-    from kws.data.features import label_indices
-    from kws.evaluate import classification_metrics, metrics_summary
-    from kws.features import frontend_from_dict
     from kws.model import count_macs, count_params, ds_cnn, parse_model_name
 
-    started = time.perf_counter()
-    out = Path(out_dir)
-    console = Console(stderr=True, quiet=not progress)
-    keras.utils.set_random_seed(config.seed)
-    tf.config.experimental.enable_op_determinism()
-    rng = np.random.default_rng(config.seed)
-
-    try:
-        frontend = frontend_from_dict(config.frontend)
-    except (TypeError, ValueError) as exc:
-        raise KwsError(f"bad frontend configuration {config.frontend}: {exc}") from exc
-    splits = load_dataset(
-        config.data, config.words, unknown_percentage=config.unknown_percentage,
-        silence_percentage=config.silence_percentage,
-        validation_percentage=config.validation_percentage,
-        testing_percentage=config.testing_percentage, split=config.split, seed=config.seed,
-    )
-    labels = list(splits.labels)
-    if not splits.train:
-        raise KwsError(f"{config.data}: no training examples for words {config.words}")
-    if not splits.validation:
-        raise KwsError(f"{config.data}: the validation split is empty "
-                       f"(split={config.split!r}); use more data or another --split")
-    counts = {"train": len(splits.train), "validation": len(splits.validation),
-              "test": len(splits.test)}
-    y_train = label_indices(splits.train, labels)
-    per_label = np.bincount(y_train, minlength=len(labels))
-    console.print(f"labels {labels}; train {counts['train']} ("
-                  + ", ".join(f"{k} {n}" for k, n in zip(labels, per_label, strict=True))
-                  + f"), validation {counts['validation']}, test {counts['test']} examples")
-    class_weights = (balanced_class_weights(y_train, len(labels))
-                     if config.class_weights == "balanced" else None)
-
-    def features(examples: list) -> tuple[np.ndarray, np.ndarray]:
-        return extract_features(examples, labels, frontend, clip_ms=config.clip_ms,
-                                cache_dir=config.cache_dir, progress=progress)
-
-    x_val, y_val = features(splits.validation)
-    x_test, y_test = features(splits.test) if splits.test else (None, None)
-    pick = rng.choice(len(splits.train), min(config.representative_size, len(splits.train)),
-                      replace=False)
-    x_rep, _ = features([splits.train[i] for i in sorted(pick)])
-    clean_train: tuple[np.ndarray, np.ndarray] | None = None
-    augment = AugmentConfig(time_shift_ms=config.time_shift_ms,
-                            background_probability=config.background_probability,
-                            snr_db=(float(config.snr_db[0]), float(config.snr_db[1])))
-
-    def next_epoch(epoch: int) -> tuple[np.ndarray, np.ndarray]:
-        nonlocal clean_train
-        if config.augment:
-            x, y = augmented_epoch(splits.train, labels, frontend, splits.background, augment,
-                                   rng, clip_ms=config.clip_ms)
-            return spec_mask(x, rng, config.time_mask_frames, config.channel_mask_channels), y
-        if clean_train is None:
-            clean_train = features(splits.train)
-        return clean_train
-
-    input_shape = (int(x_val.shape[1]), int(x_val.shape[2]), 1)
-    if config.batch_size is None:
-        config = replace(config, batch_size=auto_batch_size(len(splits.train)))
-    steps_per_epoch = -(-len(splits.train) // config.batch_size)
+    steps_per_epoch = -(-num_train // config.batch_size)
 
     def build() -> Any:
-        model = ds_cnn(input_shape, len(labels), parse_model_name(config.model),
+        model = ds_cnn(input_shape, num_classes, parse_model_name(config.model),
                        dropout=config.dropout)
         model.compile(
             optimizer=keras.optimizers.Adam(_lr_schedule(config, steps_per_epoch)),
@@ -377,6 +277,14 @@ def train(config: TrainConfig, out_dir: str | os.PathLike[str], *, progress: boo
                   f"{count_macs(model):,} MACs, input {list(input_shape)}"
                   + (f", {config.strategy} strategy on {strategy.num_replicas_in_sync} "
                      "replica(s)" if strategy is not None else ""))
+    return model
+
+
+def _fit_with_progress(config: TrainConfig, model: Any, data: TrainFeatures, labels: list[str],
+                       class_weights: np.ndarray | None, rng: np.random.Generator,
+                       console: Any, progress: bool) -> tuple[list[dict[str, Any]], int]:
+    """:func:`fit` with a progress bar and one line per epoch."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     with Progress(TextColumn("[bold]training"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.description}"), console=console,
@@ -393,15 +301,69 @@ def train(config: TrainConfig, out_dir: str | os.PathLike[str], *, progress: boo
             )
             bar.update(task, advance=1, description=f"val_bal {row['val_balanced_accuracy']:.4f}")
 
-        history, best_epoch = fit(
-            model, next_epoch, x_val, y_val, epochs=config.epochs,
+        return fit(
+            model, data.next_epoch, data.x_val, data.y_val, epochs=config.epochs,
             batch_size=config.batch_size, num_classes=len(labels), rng=rng, log=log,
             labels=labels, class_weights=class_weights,
         )
 
+
+def _save_run(out: Path, model: Any, data: TrainFeatures, result: dict[str, Any]) -> None:
+    """Write the run directory's files (see the module docstring)."""
+    save_keras_atomic(model, out / "model.keras")
+    write_atomic(out / "representative.npy",
+                 lambda f: np.save(f, data.x_rep.astype(np.float32)))
+    if data.x_test is not None and data.y_test is not None:
+        x_test, y_test = data.x_test, data.y_test
+        write_atomic(out / "test.npz", lambda f: np.savez(
+            f, x=x_test.astype(np.float32), y=y_test.astype(np.int32)))
+    else:
+        (out / "test.npz").unlink(missing_ok=True)
+    write_json_atomic(out / "train.json", result)
+    # An export of an earlier model in this folder no longer describes model.keras.
+    for stale in ("model_int8.tflite", "model.json"):
+        (out / stale).unlink(missing_ok=True)
+
+
+def train(config: TrainConfig, out_dir: str | os.PathLike[str], *, progress: bool = True
+          ) -> dict[str, Any]:
+    """Train a model as described by ``config`` and write the run directory ``out_dir``.
+
+    Returns the ``train.json`` dictionary.  Raises :class:`KwsError` for unusable data or
+    options.
+    """
+    config.validate()
+    # MultiWorkerMirroredStrategy has to exist before TensorFlow initialises its runtime.
+    strategy = make_strategy(config.strategy)
+
+    import keras
+    import tensorflow as tf
+    from rich.console import Console
+
+    from kws.evaluate import classification_metrics, metrics_summary
+    from kws.model import count_macs, count_params
+
+    started = time.perf_counter()
+    out = Path(out_dir)
+    console = Console(stderr=True, quiet=not progress)
+    keras.utils.set_random_seed(config.seed)
+    tf.config.experimental.enable_op_determinism()
+    rng = np.random.default_rng(config.seed)
+
+    frontend, splits, counts, class_weights = load_splits(config, console)
+    labels = list(splits.labels)
+    data = prepare_features(config, splits, frontend, rng, progress)
+    input_shape = (int(data.x_val.shape[1]), int(data.x_val.shape[2]), 1)
+    if config.batch_size is None:
+        config = replace(config, batch_size=auto_batch_size(len(splits.train)))
+    model = _build_model(config, strategy, input_shape, len(labels), len(splits.train), console)
+    history, best_epoch = _fit_with_progress(config, model, data, labels, class_weights, rng,
+                                             console, progress)
+
     test_metrics = None
-    if x_test is not None:
-        test_metrics = classification_metrics(y_test, predict_classes(model, x_test), labels)
+    if data.x_test is not None:
+        test_metrics = classification_metrics(data.y_test, predict_classes(model, data.x_test),
+                                              labels)
     result: dict[str, Any] = {
         "kws_version": kws_version(),
         "config": asdict(config),
@@ -421,17 +383,7 @@ def train(config: TrainConfig, out_dir: str | os.PathLike[str], *, progress: boo
         "test_metrics": test_metrics,
         "seconds": round(time.perf_counter() - started, 2),
     }
-    save_keras_atomic(model, out / "model.keras")
-    write_atomic(out / "representative.npy", lambda f: np.save(f, x_rep.astype(np.float32)))
-    if x_test is not None:
-        write_atomic(out / "test.npz", lambda f: np.savez(
-            f, x=x_test.astype(np.float32), y=y_test.astype(np.int32)))
-    else:
-        (out / "test.npz").unlink(missing_ok=True)
-    write_json_atomic(out / "train.json", result)
-    # An export of an earlier model in this folder no longer describes model.keras.
-    for stale in ("model_int8.tflite", "model.json"):
-        (out / stale).unlink(missing_ok=True)
+    _save_run(out, model, data, result)
     console.print(f"best epoch {best_epoch}: val_acc {result['best_val_accuracy']:.4f}, "
                   f"val_bal {result['best_val_balanced_accuracy']:.4f}; saved {out}")
     if test_metrics is not None:

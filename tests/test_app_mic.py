@@ -83,10 +83,10 @@ def _of(frames: list[P.Frame], msg_type: int) -> list:
 
 
 def _host_scores(audio: np.ndarray, cfg: dict) -> list[tuple[int, list[int]]]:
-    from kws.firmware_project.host_pipeline import host_scores
+    from support.reference import contract_scores
 
     return [(s.frame_index, s.scores.tolist())
-            for s in host_scores(audio, cfg, MICRO_SPEECH, "tflm")]
+            for s in contract_scores(audio, cfg, MICRO_SPEECH, "tflm")]
 
 
 def _scores(frames: list[P.Frame]) -> list[tuple[int, list[int]]]:

@@ -3,7 +3,8 @@
 - WAV streamed as AUDIO frames over the UART -> the firmware's own frontend, quantization,
   window and model -> SCORES identical to the host path (host C frontend + the same
   quantization + tflite-micro, and + native); FEATURES identical to the host frontend;
-  DETECTION exactly where the averaging rule says.  Micro and MFCC frontends.
+  DETECTIONs (a threshold the stream crosses) exactly where the averaging rule says.
+  Micro and MFCC frontends.
 - The ``qemu`` engine equals tflite-micro on 300 random inputs (micro_speech fixture and a
   DS-CNN) and on real clips' features.
 - ``kws firmware bench`` reports instructions per inference/MAC.
@@ -19,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from support.detection import expected_detections
+from support.reference import contract_scores
 
 pytestmark = [
     pytest.mark.arm,
@@ -77,32 +79,59 @@ def _make_model(root: Path, kind: str) -> Path:
     return out / "model_int8.tflite"
 
 
-@pytest.fixture(scope="module")
-def projects(tmp_path_factory) -> dict[str, tuple[Path, Path]]:
-    """kind -> (model, built project dir), stride 7 frames, averaged over 2 inferences."""
-    from kws.firmware_project.build import build_project
-    from kws.firmware_project.deploy import deploy
+def _stream() -> np.ndarray:
+    """Noise, the planted words and silence, with an odd tail (partial chunk and window)."""
+    audio = _clip(("noise", "yes", "no", "silence", "yes"))
+    return np.concatenate([audio, audio[:1234]])
 
-    root = tmp_path_factory.mktemp("app")
+
+def _deploy_detecting(model: Path, pdir: Path, board: str, audio: np.ndarray) -> None:
+    """Deploy with the detection threshold at the median of the best keyword score over
+    ``audio``'s inferences: the random model then detects on some inferences, not all."""
+    from kws.firmware_project.deploy import deploy
+    from kws.firmware_project.layout import load_project
+
+    options = {"stride_frames": 7, "average_count": 2, "suppress_inferences": 3}
+    deploy(model, pdir, board, threshold=0.3, **options)
+    cfg = load_project(pdir)
+    scores = np.stack([s.scores for s in contract_scores(audio, cfg, model, "tflm")])
+    keywords = [i for i, label in enumerate(LABELS) if not label.startswith("_")]
+    threshold_q = int(np.median(scores[:, keywords].max(axis=1)))
+    # Half a step below threshold_q: deploy's ceil() lands exactly on it.
+    threshold = (threshold_q - cfg["output_zero_point"] - 0.5) * cfg["output_scale"]
+    deploy(model, pdir, board, threshold=threshold, **options)
+    assert load_project(pdir)["threshold_q"] == threshold_q
+
+
+def build_projects(root: Path, board: str) -> dict[str, tuple[Path, Path]]:
+    """kind -> (model, project dir built for ``board``), stride 7 frames, averaged over 2
+    inferences, a threshold that :func:`_stream` crosses."""
+    from kws.firmware_project.build import build_project
+
     out = {}
     for kind in ("micro", "mfcc"):
         model = _make_model(root, kind)
         pdir = root / f"project_{kind}"
-        deploy(model, pdir, "qemu-mps2-an386", stride_frames=7, average_count=2,
-               threshold=0.3, suppress_inferences=3)
+        _deploy_detecting(model, pdir, board, _stream())
         build_project(pdir)
         out[kind] = (model, pdir)
     return out
 
 
+@pytest.fixture(scope="module")
+def projects(tmp_path_factory) -> dict[str, tuple[Path, Path]]:
+    """kind -> (model, built project dir) on qemu-mps2-an386."""
+    return build_projects(tmp_path_factory.mktemp("app"), "qemu-mps2-an386")
+
+
 def assert_features_equal_host(result, cfg: dict, audio: np.ndarray) -> None:
     """The FEATURES the firmware sent equal the host frontend's and quantization's."""
     from kws.features import compute_features, frontend_from_dict
-    from kws.firmware_project.host_pipeline import quantize_features
+    from kws.features.quantize import feature_scale, quantize_values
 
     fe = frontend_from_dict(cfg["frontend"])
     raw = compute_features(audio, fe)
-    q = quantize_features(raw, fe, cfg["input_scale"], cfg["input_zero_point"])
+    q = quantize_values(raw, feature_scale(fe), cfg["input_scale"], cfg["input_zero_point"])
     assert [f.frame_index for f in result.features] == list(range(1, len(raw) + 1))
     assert np.array_equal(np.stack([f.raw for f in result.features]), raw)
     assert np.array_equal(np.stack([f.quantized for f in result.features]), q)
@@ -110,14 +139,17 @@ def assert_features_equal_host(result, cfg: dict, audio: np.ndarray) -> None:
 
 @pytest.mark.parametrize("kind", ["micro", "mfcc"])
 def test_wav_over_uart_matches_host(projects, kind: str) -> None:
-    from kws.firmware_project.host_pipeline import host_scores
+    assert_wav_over_uart_matches_host(*projects[kind], kind)
+
+
+def assert_wav_over_uart_matches_host(model: Path, pdir: Path, kind: str) -> None:
+    """A WAV streamed to the built project ``pdir``: features, scores and detections equal
+    the host's (host frontend + quantization + tflite-micro, and + native)."""
     from kws.firmware_project.layout import load_project
     from kws.firmware_project.run import run_project
 
-    model, pdir = projects[kind]
     cfg = load_project(pdir)
-    audio = _clip(("noise", "yes", "no", "silence", "yes"))
-    audio = np.concatenate([audio, audio[:1234]])  # an odd tail: partial chunk and window
+    audio = _stream()
     result = run_project(pdir, audio, features=True, chunk=333)
     assert result.info.frontend == kind and result.info.stride_frames == 7
     assert result.info.num_labels == 4 and result.info.macs == cfg["macs"]
@@ -127,7 +159,7 @@ def test_wav_over_uart_matches_host(projects, kind: str) -> None:
 
     # Scores: host frontend + same quantization + tflite-micro, and + native.
     for engine in ("tflm", "native"):
-        expected = host_scores(audio, cfg, model, engine)
+        expected = contract_scores(audio, cfg, model, engine)
         assert len(expected) == len(result.scores) > 20
         assert [s.frame_index for s in result.scores] == [e.frame_index for e in expected]
         for got, want in zip(result.scores, expected, strict=True):
@@ -135,8 +167,31 @@ def test_wav_over_uart_matches_host(projects, kind: str) -> None:
     all_scores = np.stack([s.scores for s in result.scores])
     assert len(np.unique(all_scores)) > 10  # a comparison of varied values, not constants
 
+    # Detections: where the averaging rule says, and some, but not on every inference.
     replay = expected_detections(result.scores, cfg)
-    assert [(d.frame_index, d.label, d.average) for d in result.detections] == replay
+    detections = [(d.frame_index, d.label, d.average) for d in result.detections]
+    assert detections == replay
+    assert 0 < len(detections) < len(result.scores) // cfg["suppress_inferences"]
+    assert all(average >= cfg["threshold_q"] for _, _, average in detections)
+    _assert_host_app_equals_board(model, cfg, audio, result)
+
+
+def _assert_host_app_equals_board(model: Path, cfg: dict, audio: np.ndarray, result) -> None:
+    """The application built for the host (kws.host_app), fed odd-sized blocks, reports the
+    board's features, scores and detections bit for bit."""
+    from kws.board_check import host_app_for
+    from kws.host_app import HostEvents
+
+    app = host_app_for(cfg, model, features=True)
+    parts = [app.process(audio[i:i + 777]) for i in range(0, len(audio), 777)]
+    host = HostEvents.join(parts, app.channels, len(app.labels))
+    assert host.feature_frames.tolist() == [f.frame_index for f in result.features]
+    assert np.array_equal(host.raw_features, np.stack([f.raw for f in result.features]))
+    assert np.array_equal(host.features, np.stack([f.quantized for f in result.features]))
+    assert host.score_frames.tolist() == [s.frame_index for s in result.scores]
+    assert np.array_equal(host.scores, np.stack([s.scores for s in result.scores]))
+    assert host.detection_list() == [(d.frame_index, d.label, d.average)
+                                     for d in result.detections]
 
 
 def test_cli_run_json(projects, tmp_path, capsys) -> None:
@@ -164,11 +219,11 @@ def _random_inputs(shape, n: int, seed: int) -> list[np.ndarray]:
     return [rng.integers(-128, 128, size=shape).astype(np.int8) for _ in range(n)]
 
 
-def _assert_engine_equal(model: Path, inputs: list[np.ndarray]) -> None:
+def _assert_engine_equal(model: Path, inputs: list[np.ndarray], engine: str = "qemu") -> None:
     from kws.engines import run_model
 
     want = run_model("tflm", model, inputs)
-    got = run_model("qemu", model, inputs)
+    got = run_model(engine, model, inputs)
     bad = [i for i, (a, b) in enumerate(zip(want, got, strict=True)) if not np.array_equal(a, b)]
     assert not bad, f"{model.name}: {len(bad)}/{len(inputs)} outputs differ (first {bad[:5]})"
 
@@ -179,19 +234,25 @@ def test_qemu_engine_micro_speech_random(tmp_path, monkeypatch) -> None:
 
 
 def test_qemu_engine_ds_cnn_random_and_real(projects, tmp_path, monkeypatch) -> None:
-    from kws.features import compute_features, frontend_from_dict
-    from kws.firmware_project.host_pipeline import quantize_features
-    from kws.firmware_project.layout import load_project
-
     monkeypatch.setenv("KWS_CACHE_DIR", str(tmp_path))
     model, pdir = projects["mfcc"]
+    _assert_engine_equal(model, random_and_real_inputs(pdir))
+
+
+def random_and_real_inputs(pdir: Path) -> list[np.ndarray]:
+    """NUM_RANDOM random model inputs, then the fixture clips' quantized features."""
+    from kws.features import compute_features, frontend_from_dict
+    from kws.features.quantize import feature_scale, quantize_values
+    from kws.firmware_project.layout import load_project
+
     cfg = load_project(pdir)
     inputs = _random_inputs(cfg["input_shape"], NUM_RANDOM, 12)
     fe = frontend_from_dict(cfg["frontend"])
     for name in ("yes", "no", "noise", "silence"):
         raw = compute_features(_clip((name,)), fe)
-        inputs.append(quantize_features(raw, fe, cfg["input_scale"], cfg["input_zero_point"]))
-    _assert_engine_equal(model, inputs)
+        inputs.append(quantize_values(raw, feature_scale(fe), cfg["input_scale"],
+                                      cfg["input_zero_point"]))
+    return inputs
 
 
 def test_bench_reports_instruction_counts(projects, capsys) -> None:

@@ -92,26 +92,27 @@ def test_compare_qemu_equals_host(projects, wavs, board, capsys) -> None:
 
 
 def test_compare_reports_a_differing_host(projects, wavs, tmp_path, capsys) -> None:
-    """The host quantizes with another zero point: features differ from frame 1 on."""
+    """The host runs the model one frame later between inferences than the device: the
+    features agree, the score vectors differ from the second inference on."""
     from kws.cli import main
 
     pdir = tmp_path / "project"
     shutil.copytree(projects["qemu-mps2-an386"], pdir)
     cfg = json.loads((pdir / "project.json").read_text())
-    cfg["input_zero_point"] += 1
+    cfg["stride_frames"] += 1
     (pdir / "project.json").write_text(json.dumps(cfg))
     args = ["compare", "--qemu", str(pdir), "--model", str(MICRO_SPEECH), "--wav",
-            str(wavs / "yes.wav")]
+            str(wavs / "stream.wav")]
     assert main(args) == 1
     text = capsys.readouterr().out
-    assert "stage features (quantized features, frame 1)" in text
+    assert "stage scores (model output" in text
     assert "host:" in text and "device:" in text
     assert main([*args, "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
-    assert report["mismatches"]["features"] == 49
-    assert report["first_mismatch"]["stage"] == "features"
-    assert report["first_mismatch"]["frame_index"] == 1
-    assert report["mismatched_clips"] == [str(wavs / "yes.wav")]
+    assert report["mismatches"]["features"] == 0 and report["mismatches"]["scores"] > 0
+    assert report["first_mismatch"]["stage"] == "scores"
+    assert report["first_mismatch"]["inference"] == 2
+    assert report["mismatched_clips"] == [str(wavs / "stream.wav")]
 
     other = tmp_path / "other.tflite"  # another model than the project's: refused
     other.write_bytes(MICRO_SPEECH.read_bytes() + b"\0")

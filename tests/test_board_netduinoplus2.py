@@ -112,9 +112,9 @@ def test_boots_on_hsi_and_answers_commands(projects) -> None:
 
 def test_wav_over_usart2_matches_host_and_an386(projects) -> None:
     from support.detection import expected_detections
+    from support.reference import contract_scores
     from test_app_qemu import assert_features_equal_host
 
-    from kws.firmware_project.host_pipeline import host_scores
     from kws.firmware_project.layout import load_project
     from kws.firmware_project.run import run_project
 
@@ -127,7 +127,7 @@ def test_wav_over_usart2_matches_host_and_an386(projects) -> None:
 
     assert_features_equal_host(result, cfg, audio)
 
-    expected = host_scores(audio, cfg, MICRO_SPEECH, "tflm")
+    expected = contract_scores(audio, cfg, MICRO_SPEECH, "tflm")
     assert len(expected) == len(result.scores) > 20
     for got, want in zip(result.scores, expected, strict=True):
         assert got.frame_index == want.frame_index

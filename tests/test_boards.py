@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from support.host_c import compile_cffi
+from support.reference import contract_scores
 
 ROOT = Path(__file__).resolve().parent.parent
 STM32_DIR = ROOT / "firmware" / "boards" / "stm32f4-disco"
@@ -444,7 +445,7 @@ def test_arduino_app_matches_host_on_real_clips(arduino_library, tmp_path):
     from kws import protocol
     from kws.audio import load_audio
     from kws.features import MicroFrontendConfig, compute_features
-    from kws.firmware_project.host_pipeline import host_scores, quantize_features
+    from kws.features.quantize import feature_scale, quantize_values
     from kws.firmware_project.layout import load_project
 
     src = arduino_library / "src"
@@ -482,11 +483,12 @@ def test_arduino_app_matches_host_on_real_clips(arduino_library, tmp_path):
     cfg = load_project(arduino_library)
     config = MicroFrontendConfig()
     features = compute_features(audio, config)
-    q = quantize_features(features, config, cfg["input_scale"], cfg["input_zero_point"])
+    q = quantize_values(features, feature_scale(config), cfg["input_scale"],
+                        cfg["input_zero_point"])
     assert [f[0] for f in got["features"]] == list(range(1, len(features) + 1))
     assert all(f[1] == 1 for f in got["features"])  # KWS_FEATURES_UINT16
     assert np.array_equal(np.stack([f[2] for f in got["features"]]), q)
-    expected = host_scores(audio, cfg, MICRO_SPEECH, "tflm")
+    expected = contract_scores(audio, cfg, MICRO_SPEECH, "tflm")
     assert [s.frame_index for s in got["scores"]] == list(range(49, len(features) + 1))
     assert [s.frame_index for s in expected] == [s.frame_index for s in got["scores"]]
     for have, want in zip(got["scores"], expected, strict=True):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -87,9 +88,15 @@ def test_demo_tiny_setting(tmp_path: Path) -> None:
             summary[cells[0]] = cells[1]
     assert "kws demo: yes, no on speech_commands_sample" in proc.stdout
     assert summary["model"].startswith("ds-cnn-xs (")
-    assert summary["train / val / test examples"] == "314 / 48 / 41"
+    counts = json.loads((out / "train.json").read_text())["counts"]
+    expected_counts = f"{counts['train']} / {counts['validation']} / {counts['test']}"
+    # The bundled sample with the auto unknown/silence amounts: 4 classes of real clips.
+    assert summary["train / val / test examples"] == expected_counts
+    assert counts["train"] > 300 and counts["validation"] > 40 and counts["test"] > 40
     assert summary["native C == tflite-micro"] == "yes"
-    assert summary["board scores == host scores"].startswith("3/3 streams")
+    # clip, clip, both joined, and the planted-word stream: scores and detections equal
+    assert summary["board == host (scores, detections)"].startswith("4/4 streams")
+    assert re.fullmatch(r"\d/6, \d+ false", summary["planted words detected (host app)"])
     assert summary["test accuracy, int8 (tflite-micro)"].endswith("%")
     assert {"model.keras", "train.json", "model_int8.tflite", "model.json", "firmware"} <= {
         p.name for p in out.iterdir()}
@@ -101,7 +108,10 @@ def test_demo_tiny_setting(tmp_path: Path) -> None:
     # Quiet start-up, and stderr (a pipe) is not wrapped at 80 columns.
     err = proc.stderr.splitlines()
     assert_no_tf_noise(proc.stderr)
-    assert "== 1. train ==" in err and "== 4. firmware on the emulated Cortex-M4 (QEMU " \
+    assert "== 1. train ==" in err and "== 5. firmware on the emulated Cortex-M4 (QEMU " \
         "mps2-an386) ==" in err
-    assert any(line.startswith("labels ['_silence_', '_unknown_', 'yes', 'no']; train 314, "
-                               "validation 48, test 41 examples") for line in err), proc.stderr
+    assert "== 4. planted words through the firmware app built for the host ==" in err
+    assert any(line.startswith(f"labels ['_silence_', '_unknown_', 'yes', 'no']; train "
+                               f"{counts['train']} (")
+               and line.endswith(f"validation {counts['validation']}, test {counts['test']} "
+                                 "examples") for line in err), proc.stderr

@@ -205,11 +205,11 @@ def test_c_parser_resyncs_like_python(app_c) -> None:
 
 
 def test_c_feature_quantization_equals_host(app_c) -> None:
-    """firmware/app/feature_quantize.c == kws.firmware_project.host_pipeline.quantize_features,
-    every uint16 value (micro) and 200k MFCC-like floats, over several scales and zero
-    points."""
+    """firmware/app/feature_quantize.c == kws.features.quantize.quantize_values (the input
+    contract), every uint16 value (micro) and 200k MFCC-like floats, over several scales and
+    zero points."""
     from kws.features import MfccConfig, MicroFrontendConfig
-    from kws.firmware_project.host_pipeline import feature_scale, quantize_features
+    from kws.features.quantize import feature_scale, quantize_values
 
     micro, mfcc = MicroFrontendConfig(), MfccConfig()
     raw16 = np.arange(65536, dtype=np.uint16)
@@ -221,12 +221,12 @@ def test_c_feature_quantization_equals_host(app_c) -> None:
         out = np.empty(raw16.size, np.int8)
         app_c.kws_quantize_micro_frame(ctypes.byref(cfg), raw16.ctypes.data, raw16.size,
                                        out.ctypes.data)
-        assert np.array_equal(out, quantize_features(raw16, micro, scale, zp))
+        assert np.array_equal(out, quantize_values(raw16, feature_scale(micro), scale, zp))
         cfg = _QuantizeConfig(feature_scale(mfcc), scale, zp)
         out = np.empty(floats.size, np.int8)
         app_c.kws_quantize_float_frame(ctypes.byref(cfg), floats.ctypes.data, floats.size,
                                        out.ctypes.data)
-        assert np.array_equal(out, quantize_features(floats, mfcc, scale, zp))
+        assert np.array_equal(out, quantize_values(floats, feature_scale(mfcc), scale, zp))
 
 
 # --- real pyserial transports ---------------------------------------------------------------

@@ -26,6 +26,25 @@ void kws_quantize_micro_frame(const KwsFeatureQuantizeConfig* config, const uint
   for (i = 0; i < n; ++i) out[i] = kws_quantize_feature(config, (float)frame[i]);
 }
 
+void kws_quantize_micro_frame_table(const uint32_t* thresholds, const uint16_t* frame, int n,
+                                    int8_t* out) {
+  int i;
+  for (i = 0; i < n; ++i) {
+    /* Binary search: how many thresholds the value reaches (0..255) is its int8 + 128. */
+    int lo = 0;
+    int hi = KWS_QUANTIZE_THRESHOLDS;
+    while (lo < hi) {
+      const int mid = (lo + hi) >> 1;
+      if (thresholds[mid] <= frame[i]) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    out[i] = (int8_t)(lo - 128);
+  }
+}
+
 void kws_quantize_float_frame(const KwsFeatureQuantizeConfig* config, const float* frame, int n,
                               int8_t* out) {
   int i;

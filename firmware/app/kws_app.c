@@ -20,8 +20,6 @@ static int8_t model_output[KWS_MODEL_OUTPUT_SIZE];
 typedef char kws_window_matches_model_input
     [(KWS_APP_FRAMES * KWS_APP_CHANNELS == KWS_MODEL_INPUT_SIZE) ? 1 : -1];
 
-static const KwsFeatureQuantizeConfig quantize_config = {
-    KWS_APP_FEATURE_SCALE, KWS_APP_INPUT_SCALE, KWS_APP_INPUT_ZERO_POINT};
 static int8_t window_rows[KWS_APP_FRAMES * KWS_APP_CHANNELS];
 static KwsFeatureWindowState window;
 static int8_t score_history[KWS_APP_AVERAGE_COUNT * KWS_MODEL_NUM_LABELS];
@@ -37,9 +35,13 @@ static uint16_t frame[KWS_APP_CHANNELS];
 #define FRONTEND_INIT() kws_micro_frontend_init(&frontend, &kws_app_frontend)
 #define FRONTEND_RESET() kws_micro_frontend_reset(&frontend)
 #define FRONTEND_PROCESS(s, n, r) kws_micro_frontend_process(&frontend, (s), (n), (r), frame)
-#define QUANTIZE_FRAME(out) kws_quantize_micro_frame(&quantize_config, frame, KWS_APP_CHANNELS, out)
+/* Integer-only: the thresholds kws deploy derived from the float rule (no FPU needed). */
+#define QUANTIZE_FRAME(out) \
+  kws_quantize_micro_frame_table(kws_app_quantize_thresholds, frame, KWS_APP_CHANNELS, out)
 #define RAW_FORMAT KWS_FEATURES_UINT16
 #else
+static const KwsFeatureQuantizeConfig quantize_config = {
+    KWS_APP_FEATURE_SCALE, KWS_APP_INPUT_SCALE, KWS_APP_INPUT_ZERO_POINT};
 static KwsMfccState frontend;
 static float frame[KWS_APP_CHANNELS];
 #define FRONTEND_INIT() kws_mfcc_init(&frontend, &kws_app_frontend)

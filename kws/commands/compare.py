@@ -27,7 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                     DESCRIPTION)
     add_model_arg(p)
     p.add_argument("--engines", default="tflm,native",
-                   help="comma-separated engines (default tflm,native)")
+                   help="comma-separated engines (default tflm,native); qemu:BOARD is "
+                   "the firmware on an emulated board, e.g. qemu:qemu-mps2-an385")
     p.add_argument("--random", type=int, default=None, metavar="N",
                    help="N random int8 inputs (default 500 when --wav is not given)")
     p.add_argument("--wav", type=Path, metavar="PATH",
@@ -96,7 +97,7 @@ def _run_device(args: argparse.Namespace) -> int:
     """``--qemu``/``--port``: the device against the host pipeline, clip by clip."""
     from contextlib import ExitStack
 
-    from kws.board_check import compare_device
+    from kws.device_check import compare_device
     from kws.engine_compare import wav_paths
     from kws.errors import KwsError
     from kws.firmware_project.layout import load_project

@@ -6,7 +6,9 @@ import argparse
 import json
 from pathlib import Path
 
+from kws.boards import DEFAULT_BOARD, board_names
 from kws.commands._args import add_command, add_json_arg, add_model_arg
+from kws.detector import add_detector_args, detector_overrides
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -18,18 +20,17 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "Labels and the frontend come from model.json beside the model (kws "
                     "export).")
     add_model_arg(p, positional=True)
-    p.add_argument("--board", default="qemu-mps2-an386",
-                   help="board under firmware/boards (default: qemu-mps2-an386); an Arduino "
-                   "board (nano33ble) gets an Arduino library named after --out")
-    p.add_argument("--out", required=True, type=Path, help="project directory (replaced)")
-    p.add_argument("--stride-frames", type=int, default=10,
-                   help="feature frames between inferences (default: 10)")
+    p.add_argument("--board", default=DEFAULT_BOARD,
+                   help=f"board under firmware/boards: {', '.join(board_names())} (default: "
+                   f"{DEFAULT_BOARD}); an Arduino board (nano33ble) gets an Arduino library "
+                   "named after --out")
+    p.add_argument("--out", required=True, type=Path,
+                   help="project directory (replaced when empty or an earlier project)")
+    p.add_argument("--force", action="store_true",
+                   help="replace --out even when it holds files kws did not write")
     p.add_argument("--frontend", choices=("micro", "mfcc", "none"),
                    help="override model.json's frontend; 'none' builds a model-only firmware")
-    p.add_argument("--threshold", type=float, default=0.8,
-                   help="detection threshold on the averaged probability (default: 0.8)")
-    p.add_argument("--average", type=int, default=3,
-                   help="inferences averaged for detection (default: 3)")
+    add_detector_args(p)
     add_json_arg(p, "project.json")
 
 
@@ -39,9 +40,8 @@ def run(args: argparse.Namespace) -> int:
 
     console = make_console(stderr=True)
     with console.status(f"compiling {args.model} for {args.board}"):
-        cfg = deploy(args.model, args.out, args.board, stride_frames=args.stride_frames,
-                     frontend=args.frontend, threshold=args.threshold,
-                     average_count=args.average)
+        cfg = deploy(args.model, args.out, args.board, frontend=args.frontend,
+                     force=args.force, **detector_overrides(args))
     if args.json:
         print(json.dumps(cfg, indent=2))
         return 0

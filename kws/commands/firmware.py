@@ -18,7 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     n = add_command(actions, "bench", bench, "QEMU instructions per inference and per MAC")
     for action in (b, r, n):
         action.add_argument("project", type=Path, help="project directory (kws deploy --out)")
-    add_json_arg(b, '{"flash_bytes", "ram_bytes", "arena_bytes", "text", "data", "bss"}')
+    add_json_arg(b, '{"flash_bytes", "ram_bytes", "arena_bytes", "text", "data", "bss", '
+                 '"libc_members", "memory": {"planned", "measured", "available"}}')
     r.add_argument("--wav", required=True, type=Path,
                    help="audio file (resampled to the project's sample rate)")
     r.add_argument("--features", action="store_true", help="also collect FEATURES frames")
@@ -42,6 +43,12 @@ def build(args: argparse.Namespace) -> int:
     print(f"flash {report.flash_bytes:,} B (text {report.text:,} + data {report.data:,}); "
           f"RAM {report.ram_bytes:,} B (data + bss {report.bss:,}, of which stack "
           f"{report.stack:,}); model arena {report.arena_bytes:,} B")
+    available = report.memory.get("available")
+    if available:
+        planned = report.memory["planned"]
+        print(f"planned RAM {planned['ram_bytes']:,} of {available['ram_bytes']:,} B, "
+              f"flash {planned['flash_bytes']:,} of {available['flash_bytes']:,} B")
+    print("library members linked: " + (", ".join(report.libc_members) or "none"))
     return 0
 
 

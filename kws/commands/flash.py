@@ -11,11 +11,19 @@ HELP = """Flash a firmware (a kws deploy project directory, an .elf or a .bin) o
 --dry-run prints the exact commands without needing the tools or the board."""
 
 
+def flashable_boards() -> list[str]:
+    """Boards of the registry (``firmware/boards``) that a flash tool writes to."""
+    from kws.boards import board_names, get_board
+
+    return [name for name in board_names() if get_board(name).flash.get("tools")]
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = add_command(subparsers, "flash", run, "flash firmware onto a real board", HELP)
     p.add_argument("firmware", metavar="DIR_OR_FILE",
                    help="kws deploy project directory, firmware .elf or .bin")
-    p.add_argument("--board", help="stm32f4-disco or nano33ble (default: the project's board)")
+    p.add_argument("--board", help=f"{' or '.join(flashable_boards())} (default: the "
+                   "project's board)")
     p.add_argument("--tool", choices=["st-flash", "openocd", "dfu-util", "serial", "bossac"],
                    help="flash tool (default: the board's first: st-flash / bossac)")
     p.add_argument("--port", help="serial port for --tool serial / bossac (default: detected "

@@ -37,7 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--words", help="comma-separated keywords, e.g. yes,no (default: all "
                    "label folders)")
     p.add_argument("--model", default="ds-cnn-s", choices=MODELS, help="architecture")
-    p.add_argument("--out", type=Path, required=True, help="run directory to write")
+    p.add_argument("--out", type=Path, required=True,
+                   help="run directory to write (absent, empty or an earlier run)")
+    add_force_arg(p)
     p.add_argument("--epochs", type=bounded(int, 1), default=30, help="training epochs")
     p.add_argument("--batch-size", type=bounded(int, 1),
                    help="default: 100, smaller for small datasets (>= ~20 steps per epoch)")
@@ -63,8 +65,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="generated silence clips as a percentage of the keyword clips; auto "
                    "(default): as many as the largest keyword class (a _silence_ folder is "
                    "used as is)")
-    p.add_argument("--class-weights", choices=["balanced", "none"], default="balanced",
-                   help="balanced (default): each class weighs the same in the loss")
+    p.add_argument("--class-weights", choices=["capped", "balanced", "none"], default="capped",
+                   help="capped (default): balanced weights clipped to 0.5..2 and rescaled "
+                   "to a mean of 1 (unchanged when classes are near balanced); balanced: "
+                   "each class weighs the same in the loss")
     p.add_argument("--validation-percentage", type=_percentage, default=10.0,
                    help="share of the data held out for validation (hash/auto split)")
     p.add_argument("--testing-percentage", type=_percentage, default=10.0,
@@ -99,21 +103,30 @@ def _snr_range(text: str) -> tuple[float, float]:
     return lo, hi
 
 
-def check_paths(data: Path, out: Path) -> None:
-    """Fail before any slow import when ``data`` is no folder or ``out`` cannot be one."""
+def add_force_arg(parser: argparse.ArgumentParser) -> None:
+    """``--force``: write into ``--out`` even when it holds files kws did not write."""
+    parser.add_argument("--force", action="store_true",
+                        help="write into --out even when it holds files kws did not write")
+
+
+def check_paths(data: Path, out: Path, *, force: bool = False) -> None:
+    """Fail before any slow import when ``data`` is no folder or ``out`` is no run directory
+    (absent, empty or an earlier run or export, unless ``force``)."""
+    from kws.fileio import check_output_dir
+
     if not data.exists():
         raise KwsError(f"{data}: dataset folder not found")
     if not data.is_dir():
         raise KwsError(f"{data}: is a file, not a dataset folder")
-    if out.exists() and not out.is_dir():
-        raise KwsError(f"{out}: is a file, not a run directory")
+    # An earlier run, or an export (model.json) that training there supersedes.
+    check_output_dir(out, ("train.json", "model.json"), force=force, what="run directory")
 
 
 def run(args: argparse.Namespace) -> int:
     # kws.train imports TensorFlow only inside train(), after the checks below.
     from kws.train import TrainConfig, train
 
-    check_paths(args.data, args.out)
+    check_paths(args.data, args.out, force=args.force)
     words = None
     if args.words:
         words = [w.strip() for w in args.words.split(",") if w.strip()]

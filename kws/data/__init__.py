@@ -27,9 +27,6 @@ from kws.data.dataset import (
     load_folder_dataset,
     load_speech_commands,
     loudest_start,
-    speaker_of,
-    speaker_split,
-    which_set,
 )
 from kws.data.download import download_speech_commands
 from kws.data.features import (
@@ -44,6 +41,7 @@ from kws.data.features import (
     label_indices,
     load_clip,
 )
+from kws.data.splits import speaker_of, speaker_split, which_set
 
 __all__ = [
     "AUTO",

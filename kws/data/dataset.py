@@ -6,10 +6,8 @@ Both return :class:`DatasetSplits`: the label list and train/validation/test lis
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,18 +15,13 @@ import numpy as np
 import soundfile as sf
 
 from kws.audio import DEFAULT_SAMPLE_RATE, load_audio
+from kws.data.splits import Splitter, speaker_of
 from kws.errors import KwsError
 
 SILENCE_LABEL = "_silence_"
 UNKNOWN_LABEL = "_unknown_"
 BACKGROUND_NOISE_DIR = "_background_noise_"
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
-SPLIT_MODES = ("auto", "lists", "hash", "speaker", "none")
-
-# TF speech_commands input_data.py: hashing into 2**27 - 1 buckets keeps a file in the same
-# split however many files are added later.
-_MAX_NUM_WAVS_PER_CLASS = 2**27 - 1
-_NOHASH = re.compile(r"_nohash_.*$")
 # Share of generated silence examples that are pure zeros (the rest: noise at a random volume).
 SILENCE_ZERO_FRACTION = 0.1
 # "auto" unknown amount: other words vary far more than one keyword, so training draws up to
@@ -68,64 +61,6 @@ class DatasetSplits:
         return getattr(self, name)
 
 
-def speaker_of(path: str | os.PathLike[str]) -> str:
-    """Speaker id of a Speech Commands style name (``<speaker>_nohash_<n>.wav``), else ''."""
-    name = Path(path).name
-    return name.split("_nohash_", 1)[0] if "_nohash_" in name else ""
-
-
-def which_set(
-    filename: str | os.PathLike[str], validation_percentage: float, testing_percentage: float
-) -> str:
-    """Official Speech Commands split of a file: "validation", "testing" or "training".
-
-    SHA-1 of the base name with ``_nohash_...`` removed (so all clips of one speaker land
-    together), bucketed modulo ``2**27 - 1`` and scaled to a percentage.
-    """
-    hash_name = _NOHASH.sub("", Path(filename).name)
-    digest = int(hashlib.sha1(hash_name.encode("utf-8")).hexdigest(), 16)
-    percentage = (digest % (_MAX_NUM_WAVS_PER_CLASS + 1)) * (100.0 / _MAX_NUM_WAVS_PER_CLASS)
-    if percentage < validation_percentage:
-        return "validation"
-    if percentage < validation_percentage + testing_percentage:
-        return "testing"
-    return "training"
-
-
-def speaker_split(
-    speakers: list[str] | set[str],
-    validation_percentage: float,
-    testing_percentage: float,
-    seed: int = 0,
-) -> dict[str, str]:
-    """Assign whole speakers to "training"/"validation"/"testing".
-
-    Speakers are ordered by SHA-1 of ``"<seed>:<speaker>"``; the first
-    ``round(n * validation_percentage / 100)`` go to validation, the next
-    ``round(n * testing_percentage / 100)`` to testing, the rest to training.  Deterministic
-    for a given speaker set and seed.
-    """
-    _check_percentages(validation_percentage, testing_percentage)
-    ordered = sorted(
-        set(speakers), key=lambda s: hashlib.sha1(f"{seed}:{s}".encode()).hexdigest()
-    )
-    n = len(ordered)
-    n_val = round(n * validation_percentage / 100.0)
-    n_test = round(n * testing_percentage / 100.0)
-    out: dict[str, str] = {}
-    for i, spk in enumerate(ordered):
-        out[spk] = "validation" if i < n_val else "testing" if i < n_val + n_test else "training"
-    return out
-
-
-def _check_percentages(validation: float, testing: float) -> None:
-    if validation < 0 or testing < 0 or validation + testing > 100:
-        raise KwsError(
-            f"invalid split percentages: validation {validation}, testing {testing} "
-            "(each >= 0, together <= 100)"
-        )
-
-
 def _audio_files(folder: Path, recursive: bool) -> list[Path]:
     it = folder.rglob("*") if recursive else folder.iterdir()
     return sorted(p for p in it if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
@@ -136,6 +71,15 @@ def _label_folders(root: Path) -> list[Path]:
         p for p in root.iterdir() if p.is_dir() and p.name != BACKGROUND_NOISE_DIR
         and not p.name.startswith(".")
     )
+
+
+def dataset_root(root: str | os.PathLike[str]) -> Path:
+    """``root`` as a Path; one clear error when it is missing or not a folder."""
+    r = Path(root)
+    if not r.is_dir():
+        raise KwsError(f"{r}: is a file, not a dataset folder" if r.exists()
+                       else f"{r}: dataset folder not found")
+    return r
 
 
 def is_speech_commands(root: str | os.PathLike[str]) -> bool:
@@ -156,71 +100,6 @@ def _load_background(root: Path) -> tuple[list[Path], list[np.ndarray]]:
         return [], []
     paths = _audio_files(folder, recursive=False)
     return paths, [load_audio(p, DEFAULT_SAMPLE_RATE) for p in paths]
-
-
-def _read_list(path: Path) -> set[str]:
-    if not path.is_file():
-        return set()
-    return {line.strip() for line in path.read_text().splitlines() if line.strip()}
-
-
-class _Splitter:
-    """Decides the split of each file under one of the split modes."""
-
-    def __init__(
-        self,
-        root: Path,
-        files: list[Path],
-        mode: str,
-        validation_percentage: float,
-        testing_percentage: float,
-        seed: int,
-    ) -> None:
-        if mode not in SPLIT_MODES:
-            modes = ", ".join(SPLIT_MODES)
-            raise KwsError(f"unknown split mode {mode!r} (expected one of {modes})")
-        _check_percentages(validation_percentage, testing_percentage)
-        self.root = root
-        self.val_pct = validation_percentage
-        self.test_pct = testing_percentage
-        val_list = root / "validation_list.txt"
-        test_list = root / "testing_list.txt"
-        if mode == "auto":
-            mode = "lists" if (val_list.is_file() or test_list.is_file()) else "hash"
-        if mode == "lists":
-            if not (val_list.is_file() or test_list.is_file()):
-                raise KwsError(
-                    f"{root}: split 'lists' needs validation_list.txt and/or testing_list.txt"
-                )
-            self.validation = _read_list(val_list)
-            self.testing = _read_list(test_list)
-        self.mode = mode
-        if mode == "speaker":
-            self.by_speaker = speaker_split(
-                {self._speaker_key(f) for f in files}, validation_percentage,
-                testing_percentage, seed,
-            )
-
-    @staticmethod
-    def _speaker_key(path: Path) -> str:
-        # Files without a speaker id (official _silence_ clips, custom recordings) count as
-        # a speaker of their own.
-        return speaker_of(path) or f"file:{path.parent.name}/{path.stem}"
-
-    def __call__(self, path: Path) -> str:
-        if self.mode == "none":
-            return "testing"
-        if self.mode == "lists":
-            rel = path.relative_to(self.root).as_posix()
-            if rel in self.validation:
-                return "validation"
-            return "testing" if rel in self.testing else "training"
-        if self.mode == "speaker":
-            return self.by_speaker[self._speaker_key(path)]
-        return which_set(path, self.val_pct, self.test_pct)
-
-
-_SPLIT_NAMES = {"training": "train", "validation": "validation", "testing": "test"}
 
 
 def load_speech_commands(
@@ -247,22 +126,10 @@ def load_speech_commands(
     ``ceil(n_known * silence_percentage / 100)`` of them (``"auto"``: as many as the
     largest keyword class).  ``words=None`` takes every word folder as a known word.
     """
-    r = Path(root)
-    if not r.is_dir():
-        raise KwsError(f"{r}: dataset folder not found")
+    r = dataset_root(root)
     folders = {p.name: p for p in _label_folders(r)}
     word_folders = {k: v for k, v in folders.items() if k not in (SILENCE_LABEL, UNKNOWN_LABEL)}
-    if words is None:
-        words = sorted(word_folders)
-    words = list(words)
-    if len(set(words)) != len(words):
-        raise KwsError(f"duplicate words in {words}")
-    for w in words:
-        if w in (SILENCE_LABEL, UNKNOWN_LABEL):
-            raise KwsError(f"{w!r} is a reserved label, not a word")
-        if w not in word_folders:
-            found = ", ".join(sorted(word_folders))
-            raise KwsError(f"{r}: no folder for word {w!r} (found: {found})")
+    words = _checked_words(r, words, word_folders)
     labels = [SILENCE_LABEL, UNKNOWN_LABEL, *words]
     rng = np.random.default_rng(seed)
 
@@ -281,7 +148,7 @@ def load_speech_commands(
     silence_files = (
         _audio_files(folders[SILENCE_LABEL], recursive=False) if SILENCE_LABEL in folders else []
     )
-    splitter = _Splitter(
+    splitter = Splitter(
         r, [f for f, _ in known] + unknown + silence_files, split,
         validation_percentage, testing_percentage, seed,
     )
@@ -293,13 +160,7 @@ def load_speech_commands(
     largest = {k: max(sum(ex.label == w for ex in v) for w in words) for k, v in sets.items()}
     for f in unknown:
         sets[splitter(f)].append(Example(f, UNKNOWN_LABEL, speaker_of(f)))
-    for s, examples in sets.items():
-        pool = [i for i, ex in enumerate(examples) if ex.label == UNKNOWN_LABEL]
-        if unknown_percentage is not None and (unknown_percentage != AUTO or s == "training"):
-            count = _extra_count("unknown_percentage", unknown_percentage, n_known[s],
-                                 UNKNOWN_AUTO_RATIO * largest[s])
-            drop = {pool[i] for i in rng.permutation(len(pool))[count:]}
-            sets[s] = [ex for i, ex in enumerate(examples) if i not in drop]
+    _draw_unknown(sets, unknown_percentage, n_known, largest, rng)
 
     noise_paths, background = _load_background(r)
     for f in silence_files:
@@ -321,6 +182,35 @@ def load_speech_commands(
         sets[s] = [sets[s][i] for i in order]
     return DatasetSplits(labels, sets["training"], sets["validation"], sets["testing"],
                          background)
+
+
+def _checked_words(root: Path, words: list[str] | None, word_folders: dict[str, Path]
+                   ) -> list[str]:
+    """The keyword list (every word folder when ``None``), each with a folder of its own."""
+    words = sorted(word_folders) if words is None else list(words)
+    if len(set(words)) != len(words):
+        raise KwsError(f"duplicate words in {words}")
+    for w in words:
+        if w in (SILENCE_LABEL, UNKNOWN_LABEL):
+            raise KwsError(f"{w!r} is a reserved label, not a word")
+        if w not in word_folders:
+            found = ", ".join(sorted(word_folders))
+            raise KwsError(f"{root}: no folder for word {w!r} (found: {found})")
+    return words
+
+
+def _draw_unknown(sets: dict[str, list[Example]], unknown_percentage: float | str | None,
+                  n_known: dict[str, int], largest: dict[str, int],
+                  rng: np.random.Generator) -> None:
+    """Keep, per split, the share of the ``_unknown_`` pool that ``unknown_percentage``
+    asks for (``"auto"`` draws in training only; validation and test keep every clip)."""
+    for s, examples in sets.items():
+        pool = [i for i, ex in enumerate(examples) if ex.label == UNKNOWN_LABEL]
+        if unknown_percentage is not None and (unknown_percentage != AUTO or s == "training"):
+            count = _extra_count("unknown_percentage", unknown_percentage, n_known[s],
+                                 UNKNOWN_AUTO_RATIO * largest[s])
+            drop = {pool[i] for i in rng.permutation(len(pool))[count:]}
+            sets[s] = [ex for i, ex in enumerate(examples) if i not in drop]
 
 
 def _extra_count(name: str, percentage: float | str, n_known: int, auto: int) -> int:
@@ -372,9 +262,7 @@ def load_folder_dataset(
     ``_background_noise_`` folder supplies background clips.  Clips longer than ``clip_ms``
     start at their loudest ``clip_ms`` window.
     """
-    r = Path(root)
-    if not r.is_dir():
-        raise KwsError(f"{r}: dataset folder not found")
+    r = dataset_root(root)
     files_by_label = {
         p.name: files for p in _label_folders(r) if (files := _audio_files(p, recursive=True))
     }
@@ -390,7 +278,7 @@ def load_folder_dataset(
         raise KwsError(f"{r}: no label folders with audio files (expected {r}/<label>/*.wav)")
     labels = list(words) if words is not None else sorted(files_by_label)
     all_files = [f for files in files_by_label.values() for f in files]
-    splitter = _Splitter(r, all_files, split, validation_percentage, testing_percentage, seed)
+    splitter = Splitter(r, all_files, split, validation_percentage, testing_percentage, seed)
     clip_len = clip_ms * DEFAULT_SAMPLE_RATE // 1000
     sets: dict[str, list[Example]] = {"training": [], "validation": [], "testing": []}
     for label in labels:
@@ -434,9 +322,7 @@ def load_dataset(
     official hash rule), "lists", "hash", "speaker" (whole speakers per split, by hash order
     with the given percentages) or "none" (everything in ``test``).
     """
-    r = Path(root)
-    if not r.is_dir():
-        raise KwsError(f"{r}: dataset folder not found")
+    r = dataset_root(root)
     if is_speech_commands(r):
         return load_speech_commands(
             r, words, unknown_percentage=unknown_percentage,

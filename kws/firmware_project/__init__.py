@@ -10,12 +10,12 @@ builds, runs and measures projects made from it:
 - :mod:`~kws.firmware_project.build`: ``make`` and the flash/RAM report;
 - :mod:`~kws.firmware_project.run`: a built project under QEMU (clips, tensors, bench);
 - :mod:`~kws.firmware_project.engine`: the ``qemu`` engine of :mod:`kws.engines`;
-- :mod:`~kws.firmware_project.host_pipeline`: the SCORES the firmware sends, computed on
-  the host;
 - :mod:`~kws.firmware_project.toolchain`, :mod:`~kws.firmware_project.qemu`,
   :mod:`~kws.firmware_project.emit_c`: the ARM toolchain, the QEMU runner and the C
   emitters for baked tables;
 - :mod:`~kws.firmware_project.layout`: where the C sources are, and ``project.json``.
+
+The same application built for the host is :mod:`kws.host_app`.
 
 Modules import nothing heavy at import time, so the CLI can use them freely.
 """

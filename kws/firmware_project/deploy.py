@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,43 +23,21 @@ import numpy as np
 
 from kws import protocol
 from kws.boards import DEFAULT_BOARD, Board, get_board
+from kws.detector import DetectorSettings
 from kws.errors import KwsError
-from kws.features.quantize import DEFAULT_STRIDE_FRAMES
-from kws.fileio import write_text_atomic
-from kws.firmware_project.host_pipeline import feature_scale
+from kws.features.quantize import feature_scale
+from kws.fileio import check_output_dir, write_text_atomic
 from kws.firmware_project.layout import APP_DIR, CORE_DIR, EMULATOR_ELF, PROJECT_FORMAT
+from kws.firmware_project.memory import check_plan, memory_plan
 from kws.firmware_project.templates import app_config_header, makefile
 
 FRONTEND_KINDS = {"none": 0, "micro": 1, "mfcc": 2}
 # The firmware/core folder each frontend's C lives in.
 FRONTEND_CORE_PARTS = {"micro": "micro_frontend", "mfcc": "mfcc"}
-DEFAULT_AVERAGE_COUNT = 3
-DEFAULT_THRESHOLD = 0.8
-DEFAULT_SUPPRESS = 5
 DEFAULT_BENCH_RUNS = 5
 SAMPLE_RATE = 16000
 _COPY_IGNORE = shutil.ignore_patterns("*.o", "*.cdef", "__pycache__")
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class DeployOptions:
-    """The application settings of one deploy (see :func:`deploy` for their meaning)."""
-
-    stride_frames: int = DEFAULT_STRIDE_FRAMES
-    average_count: int = DEFAULT_AVERAGE_COUNT
-    threshold: float = DEFAULT_THRESHOLD
-    suppress_inferences: int = DEFAULT_SUPPRESS
-    bench_runs: int = DEFAULT_BENCH_RUNS
-
-    def check(self) -> None:
-        """KwsError naming the first setting out of range."""
-        if self.stride_frames < 1:
-            raise KwsError(f"--stride-frames must be at least 1, not {self.stride_frames}")
-        if self.average_count < 1:
-            raise KwsError(f"average count must be at least 1, not {self.average_count}")
-        if not 0.0 < self.threshold <= 1.0:
-            raise KwsError(f"threshold must be a probability in (0, 1], not {self.threshold}")
 
 
 def _hash32(data: bytes) -> int:
@@ -75,7 +51,7 @@ def frontend_hash(frontend: dict[str, Any] | None) -> int:
     return _hash32(json.dumps(frontend, sort_keys=True).encode())
 
 
-def _model_meta(tflite: Path) -> dict[str, Any] | None:
+def model_meta(tflite: Path) -> dict[str, Any] | None:
     """``model.json`` beside the model, when it describes this file."""
     meta_path = tflite.with_name("model.json")
     if not meta_path.is_file():
@@ -87,10 +63,6 @@ def _model_meta(tflite: Path) -> dict[str, Any] | None:
     if meta.get("model_file", tflite.name) != tflite.name:
         return None
     return meta
-
-
-def _threshold_q(threshold: float, scale: float, zero_point: int) -> int:
-    return int(min(127, max(-128, math.ceil(threshold / scale) + zero_point)))
 
 
 def _frontend_kind(tflite: Path, board: Board, meta: dict[str, Any] | None,
@@ -150,6 +122,17 @@ def _frontend_source(kind: str, frontend: Any, labels: list[str]) -> tuple[str, 
     return text, dict(defines)
 
 
+def _quantize_table_source(fe: Any, compiled: Any) -> str:
+    """``kws_app_quantize_thresholds``: the micro frontend's integer quantization table."""
+    from kws.firmware_project import emit_c
+    from kws.firmware_project.quantize_table import micro_quantize_thresholds
+
+    table = micro_quantize_thresholds(feature_scale(fe), compiled.input_scale,
+                                      compiled.input_zero_point)
+    return "\n" + emit_c.emit_array("kws_app_quantize_thresholds", table, "uint32_t",
+                                     static=False)
+
+
 def _frontend_window(tflite: Path, fe_dict: dict[str, Any] | None, input_size: int
                      ) -> tuple[Any, int, int]:
     """(frontend config or None, frames, channels) of the model's input window."""
@@ -178,7 +161,7 @@ def _labels(tflite: Path, meta: dict[str, Any] | None, num_labels: int) -> list[
 
 
 def _generate(tflite: Path, board: Board, kind: str, meta: dict[str, Any] | None,
-              options: DeployOptions, generated: Path) -> dict[str, Any]:
+              settings: DetectorSettings, generated: Path) -> dict[str, Any]:
     """Compile the model and write every generated file into ``generated``; the project
     description (``project.json``) comes back."""
     from kws.deploy import compile_model
@@ -192,6 +175,8 @@ def _generate(tflite: Path, board: Board, kind: str, meta: dict[str, Any] | None
     defines: dict[str, Any] = {}
     if fe is not None:
         source, defines = _frontend_source(kind, fe, labels)
+        if kind == "micro":
+            source += _quantize_table_source(fe, compiled)
         write_text_atomic(generated / "frontend.c", source)
     max_payload = max(2 * protocol.AUDIO_CHUNK_SAMPLES, compiled.input_size)
     defines["KWS_PROTOCOL_MAX_PAYLOAD"] = f"{max_payload}u"
@@ -214,12 +199,11 @@ def _generate(tflite: Path, board: Board, kind: str, meta: dict[str, Any] | None
         "frames": frames,
         "channels": channels,
         "sample_rate": fe.sample_rate if fe is not None else SAMPLE_RATE,
-        "stride_frames": int(options.stride_frames),
-        "average_count": int(options.average_count),
-        "threshold": float(options.threshold),
-        "threshold_q": _threshold_q(options.threshold, compiled.output_scale,
-                                    compiled.output_zero_point),
-        "suppress_inferences": int(options.suppress_inferences),
+        "stride_frames": int(settings.stride_frames),
+        "average_count": int(settings.average_count),
+        "threshold": float(settings.threshold),
+        "threshold_q": settings.threshold_q(compiled.output_scale, compiled.output_zero_point),
+        "suppress_inferences": int(settings.suppress_inferences),
         "has_mic": board.has_mic,
         "input_shape": shape,
         "input_scale": compiled.input_scale,
@@ -236,6 +220,10 @@ def _generate(tflite: Path, board: Board, kind: str, meta: dict[str, Any] | None
         "emulator_elf": EMULATOR_ELF if board.emulator_linker_script else "build/firmware.elf",
         "bench_elf": "build/bench.elf",
     }
+    # Memory checked before anything is built: a model that cannot fit is refused here
+    # with the numbers, not by the linker's "region overflowed" later.
+    cfg["memory_plan"] = memory_plan(board, cfg)
+    check_plan(tflite, cfg["memory_plan"], board)
     write_text_atomic(generated / "kws_app_config.h", app_config_header(cfg))
     return cfg
 
@@ -296,12 +284,13 @@ def deploy(
     out_dir: str | os.PathLike,
     board_name: str = DEFAULT_BOARD,
     *,
-    stride_frames: int = DEFAULT_STRIDE_FRAMES,
+    stride_frames: int | None = None,
     frontend: str | None = None,
-    average_count: int = DEFAULT_AVERAGE_COUNT,
-    threshold: float = DEFAULT_THRESHOLD,
-    suppress_inferences: int = DEFAULT_SUPPRESS,
+    average_count: int | None = None,
+    threshold: float | None = None,
+    suppress_inferences: int | None = None,
     bench_runs: int = DEFAULT_BENCH_RUNS,
+    force: bool = False,
 ) -> dict[str, Any]:
     """Generate a self-contained firmware project for ``model_path`` in ``out_dir``.
 
@@ -311,20 +300,25 @@ def deploy(
         int8 ``.tflite``; a ``model.json`` beside it (``kws export``) supplies labels and the
         frontend config.
     out_dir
-        Project directory; replaced as a whole (written into a temporary sibling first).
+        Project directory; replaced as a whole (written into a temporary sibling first)
+        when it is empty or an earlier project (``project.json``), refused otherwise.
         For an Arduino board its name is the library's name.
     board_name
         A board under ``firmware/boards`` with a ``board.json``.
     stride_frames
-        Feature frames between inferences once the window is full.
+        Feature frames between inferences once the window is full (default: model.json's,
+        else :data:`kws.features.quantize.DEFAULT_STRIDE_FRAMES`).
     frontend
         ``"micro"``, ``"mfcc"`` or ``"none"`` (model-only firmware: TENSOR frames); the
         default is model.json's frontend, or ``"none"`` without model.json.
     average_count, threshold, suppress_inferences
         Detection: average of the last ``average_count`` score vectors >= ``threshold``
         (probability), at most one detection per ``suppress_inferences`` inferences.
+        None: model.json's ``detector`` section, else :mod:`kws.detector`'s defaults.
     bench_runs
         Model invocations timed by ``make bench``.
+    force
+        Replace ``out_dir`` whatever it holds.
 
     Returns
     -------
@@ -336,18 +330,21 @@ def deploy(
     tflite = Path(model_path)
     if not tflite.is_file():
         raise KwsError(f"{tflite}: model file not found")
-    options = DeployOptions(stride_frames, average_count, threshold, suppress_inferences,
-                            bench_runs)
-    options.check()
+    if bench_runs < 1:
+        raise KwsError(f"bench runs must be at least 1, not {bench_runs}")
     board = get_board(board_name)
-    out = Path(out_dir)
+    out = check_output_dir(out_dir, "project.json", force=force,
+                           what="project directory")
     if board.package == "arduino-library":
         arduino.check_library_name(out.name)
-    meta = _model_meta(tflite)
+    meta = model_meta(tflite)
+    settings = DetectorSettings.from_meta(
+        meta, stride_frames=stride_frames, average_count=average_count, threshold=threshold,
+        suppress_inferences=suppress_inferences)
     kind = _frontend_kind(tflite, board, meta, frontend)
 
     def fill(staging: Path) -> dict[str, Any]:
-        cfg = _generate(tflite, board, kind, meta, options, staging / "generated")
+        cfg = _generate(tflite, board, kind, meta, settings, staging / "generated")
         if board.package == "arduino-library":
             cfg.update(elf=None, emulator_elf=None, bench_elf=None)
             arduino.package_library(staging, out.name, board, cfg)

@@ -1,5 +1,6 @@
-"""Engine ``qemu`` (registered lazily in :mod:`kws.engines`): a model-only firmware of the
-model on QEMU's Cortex-M4, fed TENSOR frames over the UART."""
+"""Engines ``qemu`` and ``qemu:BOARD`` (registered lazily in :mod:`kws.engines`): a
+model-only firmware of the model on an emulated board (by default QEMU's Cortex-M4), fed
+TENSOR frames over the UART."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from kws.boards import DEFAULT_BOARD, get_board
+from kws.engines import EngineFn
+from kws.errors import KwsError
 from kws.firmware_project.build import build_project
 from kws.firmware_project.deploy import deploy
 from kws.firmware_project.layout import APP_DIR, CORE_DIR, FIRMWARE_DIR, ROOT
@@ -46,12 +49,32 @@ def engine_project(model_path: str | os.PathLike, board: str = DEFAULT_BOARD) ->
     return pdir
 
 
-def run_qemu_engine(model_path: Path, inputs: list[np.ndarray]) -> list[np.ndarray]:
-    """Engine ``qemu``: the compiled model in firmware on QEMU's Cortex-M4 (M4 DSP path)."""
+def run_qemu_engine(model_path: Path, inputs: list[np.ndarray],
+                    board: str = DEFAULT_BOARD) -> list[np.ndarray]:
+    """Engine ``qemu``: the compiled model in firmware on QEMU's Cortex-M4 (M4 DSP path), or
+    on ``board``."""
     if not inputs:
         return []
-    pdir = engine_project(model_path)
+    pdir = engine_project(model_path, board)
     out: list[np.ndarray] = []
     for start in range(0, len(inputs), BATCH):
         out.extend(run_tensors(pdir, inputs[start : start + BATCH]))
     return out
+
+
+def qemu_engine(board: str) -> EngineFn:
+    """Engine ``qemu:BOARD``: :func:`run_qemu_engine` on the emulated ``board``.
+
+    Raises
+    ------
+    KwsError
+        ``board`` is unknown or QEMU does not emulate it.
+    """
+    if get_board(board).qemu_machine is None:
+        raise KwsError(f"engine 'qemu:{board}': board {board!r} is not emulated by QEMU")
+
+    def run(model_path: Path, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        return run_qemu_engine(model_path, inputs, board)
+
+    run.__doc__ = f"Engine ``qemu:{board}``: the compiled model in firmware on {board}."
+    return run

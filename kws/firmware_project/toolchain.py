@@ -117,7 +117,7 @@ def build_elf(
     include_dirs: Sequence[str | os.PathLike],
     out_elf: str | os.PathLike,
     defines: Mapping[str, object] | Iterable[str] | None = None,
-    float_abi: str = "hard",
+    float_abi: str | None = None,
     opt: str = "-O2",
     *,
     board: str | None = DEFAULT_BOARD,
@@ -126,7 +126,7 @@ def build_elf(
     extra_flags: Sequence[str] = (),
     map_file: bool = False,
 ) -> Path:
-    """Compile and link a bare-metal Cortex-M4 ELF.
+    """Compile and link a bare-metal Cortex-M ELF.
 
     Parameters
     ----------
@@ -140,7 +140,8 @@ def build_elf(
         ``{"NAME": value}`` (value ``None`` for a bare ``-DNAME``) or ``["NAME=value"]``,
         e.g. the capacity macros of ``firmware/core/kws_config.h``.
     float_abi
-        ``"hard"`` (FPv4-SP, FPU enabled at reset) or ``"soft"`` (no FPU instructions).
+        ``"hard"`` (FPv4-SP, FPU enabled at reset) or ``"soft"`` (no FPU instructions);
+        ``None``: the board's own.
     opt
         Optimisation flag, e.g. ``"-O2"`` or ``"-Os"``.
     board
@@ -148,7 +149,8 @@ def build_elf(
         directories, defines and linker script; ``None`` to compile for the default board's
         CPU without its files (then ``extra_flags`` must supply a linker script).
     stack_size
-        Main stack bytes (linker symbol ``_stack_size``); the board default otherwise.
+        Main stack bytes (linker symbol ``_stack_size``); the board's ``stack_bytes`` (or
+        its linker script's default) otherwise.
     link_libm
         Link newlib's libm (only for code that calls ``<math.h>`` functions).
     map_file
@@ -171,13 +173,15 @@ def build_elf(
     target = get_board(board or DEFAULT_BOARD)
     srcs, incs, board_defines, link = _board_inputs(target if board else None, sources,
                                                     include_dirs)
+    if stack_size is None and board:
+        stack_size = target.stack_bytes or None
     if stack_size is not None:
         link.append(f"-Wl,--defsym=_stack_size={int(stack_size)}")
     if map_file:
         link.append(f"-Wl,-Map={out}.map")
     cmd = [
         gcc,
-        *compile_flags(float_abi, opt, target.name),
+        *compile_flags(float_abi or target.float_abi, opt, target.name),
         *board_defines,
         *_define_flags(defines),
         *[f"-I{i}" for i in incs],
@@ -201,9 +205,9 @@ def _board_inputs(board: Board | None, sources: Sequence[str | os.PathLike],
         srcs += board.source_paths()
         incs = [*board.include_paths(), *incs]
         defines = board.define_flags()
-        # -L: a board's linker script may INCLUDE its siblings.
-        link = ["-L", str(board.directory), "-T", str(board.linker_script_path()),
-                *board.ldflags]
+        # -L: a board's linker script may INCLUDE its siblings and its shared parts' files.
+        search = [a for d in (board.directory, *board.common_paths()) for a in ("-L", str(d))]
+        link = [*search, "-T", str(board.linker_script_path()), *board.ldflags]
     for s in srcs:
         if not s.is_file():
             raise KwsError(f"firmware source {s} does not exist")

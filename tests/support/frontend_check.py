@@ -15,11 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
+from kws.boards import DEFAULT_BOARD
 from kws.errors import KwsError
 from kws.features.micro import MicroFrontendConfig, tables_for
 from kws.firmware_project import emit_c
 from kws.firmware_project.layout import CORE_DIR, FIRMWARE_DIR
-from kws.firmware_project.qemu import QemuResult, run_qemu
+from kws.firmware_project.qemu import DEFAULT_MACHINE, QemuResult, run_qemu
 from kws.firmware_project.toolchain import build_elf, core_sources
 
 CHECK_DIR = FIRMWARE_DIR / "tests"
@@ -110,10 +111,12 @@ def build_frontend_check(
     float_abi: str = "hard",
     output: str = "semihosting",
     opt: str = "-O2",
+    board: str = DEFAULT_BOARD,
 ) -> Path:
     """Generate the data file and build ``frontend_check.elf`` in ``out_dir``.
 
-    ``output`` is ``"semihosting"`` or ``"uart"`` (where the frames are printed).
+    ``output`` is ``"semihosting"`` or ``"uart"`` (where the frames are printed); ``board``
+    an emulated board of :mod:`kws.boards`.
     """
     if output not in ("semihosting", "uart"):
         raise KwsError(f"output must be 'semihosting' or 'uart', not {output!r}")
@@ -133,6 +136,7 @@ def build_frontend_check(
         defines,
         float_abi=float_abi,
         opt=opt,
+        board=board,
     )
 
 
@@ -182,12 +186,13 @@ def run_frontend_check(
     output: str = "semihosting",
     timeout: float = 120.0,
     icount: int | None = None,
+    machine: str = DEFAULT_MACHINE,
 ) -> tuple[FrontendCheckOutput, QemuResult]:
-    """Run a built check under QEMU and parse its frames (KwsError if it fails).
+    """Run a built check under QEMU ``machine`` and parse its frames (KwsError if it fails).
 
     With ``icount=0`` the tick counts in the result are instructions / 40.
     """
-    result = run_qemu(elf, timeout=timeout, icount=icount)
+    result = run_qemu(elf, timeout=timeout, icount=icount, machine=machine)
     text = result.uart.decode("ascii", errors="replace") if output == "uart" else result.stdout
     if result.exit_code != 0:
         raise KwsError(

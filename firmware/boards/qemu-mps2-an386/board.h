@@ -1,17 +1,9 @@
-/* Board constants of QEMU's mps2-an386 (a Cortex-M4F); the API is firmware/core/board_api.h.
- *
- * board_log is semihosting SYS_WRITE0, board_exit semihosting SYS_EXIT_EXTENDED (QEMU's exit
- * status), the console UART is CMSDK UART0, polled (QEMU applies back-pressure, so nothing
- * is lost while the firmware computes). */
+/* Board constants of QEMU's mps2-an386 (a Cortex-M4F): those of every MPS2 board
+ * (firmware/boards/common/mps2); the API is firmware/core/board_api.h. */
 #ifndef KWS_BOARD_H_
 #define KWS_BOARD_H_
 
 #include "board_api.h"
-
-/* SysTick counts the 25 MHz system clock.  Under `qemu -icount shift=0` virtual time
- * advances 1 ns per instruction, so one tick is BOARD_INSTRUCTIONS_PER_TICK instructions. */
-#define BOARD_SYSCLK_HZ 25000000u
-#define BOARD_TICK_HZ BOARD_SYSCLK_HZ
-#define BOARD_INSTRUCTIONS_PER_TICK 40u
+#include "mps2.h"
 
 #endif /* KWS_BOARD_H_ */

@@ -1,6 +1,6 @@
-/* Reset entry and vector table for the Cortex-M4 of QEMU's mps2-an386.
+/* Reset entry and vector table of QEMU's MPS2 boards (mps2-an385 M3, mps2-an386 M4F).
  *
- * Reset_Handler sets up RAM (cortex_m_init_ram: FPU, .data, .bss), runs main() and reports
+ * Reset_Handler sets up RAM (cortex_m_init_ram: FPU on hard-float builds, .data, .bss), runs main() and reports
  * its return value as the exit status.  Faults are reported by firmware/boards/common/
  * cortex_m over semihosting (board_log) with exit code BOARD_FAULT_EXIT_CODE. */
 #include <stdint.h>
@@ -9,7 +9,7 @@
 #include "cortex_m.h"
 #include "systick.h"
 
-/* From mps2_an386.ld. */
+/* From mps2_sections.ld. */
 extern uint32_t _estack;
 
 int main(void);
