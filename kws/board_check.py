@@ -129,7 +129,11 @@ def host_app_for(project: dict[str, Any], model_path: Path, *, features: bool = 
     settings = DetectorSettings(int(project["average_count"]), float(project["threshold"]),
                                 int(project["suppress_inferences"]),
                                 int(project["stride_frames"]))
-    return HostApp.from_model(model_path, settings, features=features)
+    # The project's own labels and frontend: the model may have no model.json beside it.
+    meta = {"model_file": Path(model_path).name, "labels": project["labels"]}
+    if project.get("frontend"):
+        meta["frontend"] = project["frontend"]
+    return HostApp.from_model(model_path, settings, features=features, meta=meta)
 
 
 @dataclass(frozen=True)
