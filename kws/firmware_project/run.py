@@ -96,7 +96,7 @@ def run_project(project_dir: str | os.PathLike, audio: np.ndarray, *, features: 
     stream += b"".join(protocol.audio_frames(x, chunk, seq=1))
     stream += protocol.encode_frame(protocol.STOP, b"", 0)
     if timeout is None:
-        timeout = 60.0 + 20.0 * len(x) / 16000.0
+        timeout = 120.0 + 20.0 * len(x) / 16000.0
     frames = _run_elf(cfg, elf, stream, timeout)
     infos = [protocol.decode_info(f.payload) for f in frames if f.type == protocol.INFO]
     if not infos:
@@ -135,7 +135,7 @@ def run_tensors(project_dir: str | os.PathLike, inputs: list[np.ndarray],
         parts.append(protocol.encode_frame(protocol.TENSOR, protocol.tensor_payload(a), i))
     parts.append(protocol.encode_frame(protocol.STOP, b"", len(inputs)))
     if timeout is None:
-        timeout = 60.0 + 0.02 * len(inputs) * (1 + cfg["macs"] / 1e6)
+        timeout = 120.0 + 0.05 * len(inputs) * (1 + cfg["macs"] / 1e6)
     frames = _run_elf(cfg, elf, b"".join(parts), timeout)
     outputs = [np.frombuffer(f.payload, dtype=np.int8).reshape(cfg["output_shape"]).copy()
                for f in frames if f.type == protocol.OUTPUT]
