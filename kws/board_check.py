@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from kws.errors import KwsError
+
 
 def dequantize(q: Any, scale: float, zero_point: int) -> np.ndarray:
     """Real values of int8 model outputs: ``(q - zero_point) * scale`` (float64)."""
@@ -99,7 +101,6 @@ def demo_noise(data: str | Path, name: str = "pink_noise.wav") -> np.ndarray:
     """A background recording of the dataset (``name`` when present, else the first)."""
     from kws.audio import load_audio
     from kws.data.dataset import BACKGROUND_NOISE_DIR
-    from kws.errors import KwsError
 
     folder = Path(data) / BACKGROUND_NOISE_DIR
     files = sorted(folder.glob("*.wav"))
@@ -128,7 +129,11 @@ def host_app_for(project: dict[str, Any], model_path: Path, *, features: bool = 
     settings = DetectorSettings(int(project["average_count"]), float(project["threshold"]),
                                 int(project["suppress_inferences"]),
                                 int(project["stride_frames"]))
-    return HostApp.from_model(model_path, settings, features=features)
+    # The project's own labels and frontend: the model may have no model.json beside it.
+    meta = {"model_file": Path(model_path).name, "labels": project["labels"]}
+    if project.get("frontend"):
+        meta["frontend"] = project["frontend"]
+    return HostApp.from_model(model_path, settings, features=features, meta=meta)
 
 
 @dataclass(frozen=True)
@@ -222,3 +227,6 @@ def check_against_host(project_dir: Path, model_path: Path,
         checks.append(StreamCheck(name, len(board.scores), identical,
                                   [project["labels"][d.label] for d in board.detections]))
     return checks
+
+
+# --- a device against the host, stage by stage -------------------------------------------

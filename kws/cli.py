@@ -35,6 +35,7 @@ COMMANDS = [
     "record",
     "simulate",
     "listen",
+    "monitor",
 ]
 
 

@@ -49,11 +49,22 @@ def wav_inputs(model_path: Path, wav_dir: Path) -> tuple[list[np.ndarray], list[
     contract = InputContract.from_model(model_path)
     if not wav_dir.is_dir():
         raise KwsError(f"{wav_dir}: not a directory")
-    paths = sorted(p for p in wav_dir.rglob("*") if p.suffix.lower() == ".wav")
-    if not paths:
-        raise KwsError(f"{wav_dir}: no .wav files")
+    paths = wav_paths(wav_dir)
     inputs = [contract.clip_input(load_audio(p, contract.frontend.sample_rate)) for p in paths]
     return inputs, [str(p) for p in paths]
+
+
+def wav_paths(path: Path, limit: int | None = None) -> list[Path]:
+    """``path`` itself when it is a file, else every ``.wav`` under it (sorted; the first
+    ``limit``)."""
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise KwsError(f"{path}: no such file or directory")
+    paths = sorted(p for p in path.rglob("*") if p.suffix.lower() == ".wav")
+    if not paths:
+        raise KwsError(f"{path}: no .wav files")
+    return paths[:limit]
 
 
 def compare_engines(model_path: Path, engines: list[str], inputs: list[np.ndarray],

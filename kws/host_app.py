@@ -281,20 +281,21 @@ class HostApp:
     @classmethod
     def from_model(cls, model_path: str | os.PathLike[str],
                    settings: DetectorSettings | None = None, *, features: bool = False,
-                   **overrides: Any) -> HostApp:
+                   meta: dict[str, Any] | None = None, **overrides: Any) -> HostApp:
         """Build (or reuse) the application for ``model_path`` and ``model.json`` beside it.
 
         ``settings`` default to model.json's (:meth:`DetectorSettings.from_meta`) with
         ``overrides`` (``average_count``, ``threshold``, ``suppress_inferences``,
         ``stride_frames``; None keeps model.json's) applied.  ``features=True`` also reports
-        every feature frame (slower).
+        every feature frame (slower).  ``meta`` stands for model.json (labels, frontend)
+        where the model has none beside it, e.g. taken from a project's ``project.json``.
         """
         from kws.firmware_project.deploy import model_meta
 
         tflite = Path(model_path)
         if not tflite.is_file():
             raise KwsError(f"{tflite}: model file not found")
-        meta = model_meta(tflite)
+        meta = model_meta(tflite) if meta is None else meta
         if settings is None:
             settings = DetectorSettings.from_meta(meta, **overrides)
         settings.check()

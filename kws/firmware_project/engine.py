@@ -18,7 +18,8 @@ from kws.firmware_project.deploy import deploy
 from kws.firmware_project.layout import APP_DIR, CORE_DIR, FIRMWARE_DIR, ROOT
 from kws.firmware_project.run import run_tensors
 
-# Inputs per emulator run: keeps each run short and its timeout meaningful.
+# Inputs per emulator run: keeps each run short and its timeout meaningful (the timeouts in
+# kws.firmware_project.run leave room for a loaded 2-core machine: they only catch hangs).
 BATCH = 500
 
 

@@ -52,12 +52,18 @@ def qemu_command(
     icount: int | None = None,
     machine: str = DEFAULT_MACHINE,
     serial_index: int = 0,
+    uart_tcp_port: int | None = None,
 ) -> list[str]:
-    """The ``qemu-system-arm`` command line used by :func:`run_qemu`.
+    """The ``qemu-system-arm`` command line used by :func:`run_qemu` and
+    :func:`start_qemu_tcp`.
 
     ``serial_index`` is the console UART's place among the machine's serial ports (the
     netduinoplus2's USART2 is its second): the ports before it are left unconnected.
+    With ``uart_tcp_port`` the UART is a TCP server on 127.0.0.1 instead of a client of
+    ``uart_socket``; QEMU waits for the first client before the CPU starts.
     """
+    uart = (f"socket,id=uart0,host=127.0.0.1,port={uart_tcp_port},server=on,wait=on"
+            if uart_tcp_port is not None else f"socket,id=uart0,path={uart_socket}")
     cmd = [
         qemu_system_arm(),
         "-M",
@@ -70,7 +76,7 @@ def qemu_command(
         "-chardev",
         f"file,id=semihosting,path={semihosting_path}",
         "-chardev",
-        f"socket,id=uart0,path={uart_socket}",
+        uart,
         *["-serial", "null"] * serial_index,
         "-serial",
         "chardev:uart0",
@@ -268,3 +274,79 @@ def _read_text(path: Path) -> str:
         return path.read_bytes().decode("utf-8", errors="replace")
     except FileNotFoundError:
         return ""
+
+
+def free_tcp_port() -> int:
+    """A local TCP port nobody listens on now (the kernel's choice)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class QemuSession:
+    """QEMU running ``elf`` with its UART on a local TCP port, for a client to drive.
+
+    Talk to it through pyserial's ``socket://`` URL (:attr:`url`), the same code path as a
+    board on a USB cable.  QEMU waits for that client before the CPU starts, so the boot
+    INFO is not lost.  :meth:`stop` (or leaving the ``with`` block) kills the emulator.
+    ``port``: the TCP port (default: a free one); an emulator restarted on the port of a
+    stopped one looks, to a client, like a board plugged in again.
+    """
+
+    def __init__(self, elf: str | os.PathLike, *, machine: str = DEFAULT_MACHINE,
+                 serial_index: int = 0, port: int | None = None,
+                 start_timeout: float = 20.0) -> None:
+        self.elf = Path(elf)
+        if not self.elf.is_file():
+            raise KwsError(f"{self.elf}: no such firmware ELF")
+        self._tmp = tempfile.TemporaryDirectory(prefix="kws-qemu-")
+        tmp = Path(self._tmp.name)
+        self.semihosting, self.log = tmp / "semihosting.txt", tmp / "qemu.log"
+        self.port = free_tcp_port() if port is None else int(port)
+        cmd = qemu_command(self.elf, self.semihosting, "", machine=machine,
+                           serial_index=serial_index, uart_tcp_port=self.port)
+        with open(self.log, "wb") as log_file:
+            try:
+                self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log_file,
+                                             stderr=subprocess.STDOUT)
+            except OSError as exc:
+                self._tmp.cleanup()
+                raise KwsError(f"{self.elf}: cannot start qemu-system-arm: {exc}") from None
+        try:
+            self._wait_listening(time.monotonic() + start_timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    @property
+    def url(self) -> str:
+        """The pyserial URL of the emulated UART."""
+        return f"socket://127.0.0.1:{self.port}"
+
+    def _wait_listening(self, deadline: float) -> None:
+        # Probing with a connect would use up QEMU's wait for its one client: a bind that
+        # fails once QEMU holds the port says it listens.
+        while True:
+            if self.proc.poll() is not None:
+                raise KwsError(f"{self.elf}: qemu-system-arm exited with status "
+                               f"{self.proc.returncode}: {_read_text(self.log).strip()}")
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+                try:
+                    probe.bind(("127.0.0.1", self.port))
+                except OSError:
+                    return
+            if time.monotonic() > deadline:
+                raise KwsError(f"{self.elf}: qemu-system-arm did not open its UART port")
+            time.sleep(_CONNECT_POLL_S)
+
+    def stop(self) -> int | None:
+        """Kill the emulator (if running); its exit status."""
+        _kill(self.proc)
+        self._tmp.cleanup()
+        return self.proc.returncode
+
+    def __enter__(self) -> QemuSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -14,17 +14,24 @@ from kws.errors import KwsError
 from kws.firmware_project.build import build_project
 from kws.firmware_project.layout import load_project
 
+if TYPE_CHECKING:
+    from kws.firmware_project.qemu import QemuSession
+
+
+def _qemu_machine(cfg: dict[str, Any]) -> str:
+    machine = cfg.get("qemu_machine")
+    if not machine:
+        raise KwsError(f"board {cfg['board']} is not emulated: flash it with `kws flash` and "
+                       "talk to it over its serial port")
+    return str(machine)
+
 
 def _run_elf(cfg: dict[str, Any], elf: Path, uart_input: bytes, timeout: float,
              icount: int | None = None) -> list[protocol.Frame]:
     from kws.firmware_project.qemu import run_qemu
 
-    machine = cfg.get("qemu_machine")
-    if not machine:
-        raise KwsError(f"board {cfg['board']} is not emulated: flash it with `kws flash` and "
-                       "talk to it over its serial port")
     result = run_qemu(elf, timeout=timeout, uart_input=uart_input, icount=icount,
-                      machine=machine, serial_index=int(cfg.get("qemu_serial", 0)),
+                      machine=_qemu_machine(cfg), serial_index=int(cfg.get("qemu_serial", 0)),
                       input_after_output=True)
     parser = protocol.FrameParser()
     frames = parser.feed(result.uart)
@@ -37,6 +44,28 @@ def _run_elf(cfg: dict[str, Any], elf: Path, uart_input: bytes, timeout: float,
     if parser.dropped:
         raise KwsError(f"{elf}: {parser.dropped} corrupt frames from the firmware")
     return frames
+
+
+def _built_elf(pdir: Path, cfg: dict[str, Any]) -> Path:
+    """The firmware image QEMU runs for the project (KwsError when it is not built)."""
+    elf = pdir / cfg.get("emulator_elf", cfg["elf"])
+    if not elf.is_file():
+        raise KwsError(f"{elf}: not built yet (run `kws firmware build {pdir}`)")
+    return elf
+
+
+def start_project_qemu(project_dir: str | os.PathLike, port: int | None = None
+                       ) -> QemuSession:
+    """The built project's firmware running under QEMU with its UART on a local TCP port
+    (:class:`kws.firmware_project.qemu.QemuSession`: connect to ``session.url``)."""
+    from kws.firmware_project.qemu import QemuSession
+
+    pdir = Path(project_dir)
+    cfg = load_project(pdir)
+    elf = _built_elf(pdir, cfg)
+    machine = _qemu_machine(cfg)
+    return QemuSession(elf, machine=machine, serial_index=int(cfg.get("qemu_serial", 0)),
+                       port=port)
 
 
 @dataclass
@@ -58,9 +87,7 @@ def run_project(project_dir: str | os.PathLike, audio: np.ndarray, *, features: 
     if cfg["frontend_kind"] == "none":
         raise KwsError(f"{pdir}: a model-only project has no frontend to stream audio into "
                        "(deploy the model with its model.json or --frontend micro|mfcc)")
-    elf = pdir / cfg.get("emulator_elf", cfg["elf"])
-    if not elf.is_file():
-        raise KwsError(f"{elf}: not built yet (run `kws firmware build {pdir}`)")
+    elf = _built_elf(pdir, cfg)
     x = np.asarray(audio)
     if x.dtype != np.int16 or x.ndim != 1 or x.size == 0:
         raise KwsError(f"audio must be non-empty 1-D int16, not {x.dtype} {list(x.shape)}")
@@ -69,12 +96,12 @@ def run_project(project_dir: str | os.PathLike, audio: np.ndarray, *, features: 
     stream += b"".join(protocol.audio_frames(x, chunk, seq=1))
     stream += protocol.encode_frame(protocol.STOP, b"", 0)
     if timeout is None:
-        timeout = 60.0 + 20.0 * len(x) / 16000.0
+        timeout = 120.0 + 20.0 * len(x) / 16000.0
     frames = _run_elf(cfg, elf, stream, timeout)
     infos = [protocol.decode_info(f.payload) for f in frames if f.type == protocol.INFO]
     if not infos:
         raise KwsError(f"{elf}: firmware sent no INFO frame")
-    _check_info(infos[0], cfg, elf)
+    check_info(infos[0], cfg, elf)
     return RunResult(
         info=infos[0],
         scores=[protocol.decode_scores(f.payload) for f in frames if f.type == protocol.SCORES],
@@ -85,10 +112,12 @@ def run_project(project_dir: str | os.PathLike, audio: np.ndarray, *, features: 
     )
 
 
-def _check_info(info: protocol.Info, cfg: dict[str, Any], elf: Path) -> None:
+def check_info(info: protocol.Info, cfg: dict[str, Any], source: str | Path) -> None:
+    """KwsError when the INFO from ``source`` (an ELF, a port) names another model or
+    frontend than ``project.json``."""
     if info.model_id != cfg["model_id"] or info.frontend_hash != cfg["frontend_hash"]:
-        raise KwsError(f"{elf}: the firmware holds another model/frontend than project.json "
-                       "(rebuild it)")
+        raise KwsError(f"{source}: the firmware holds another model/frontend than "
+                       "project.json (rebuild it, or flash the project's firmware)")
 
 
 def run_tensors(project_dir: str | os.PathLike, inputs: list[np.ndarray],
@@ -106,7 +135,7 @@ def run_tensors(project_dir: str | os.PathLike, inputs: list[np.ndarray],
         parts.append(protocol.encode_frame(protocol.TENSOR, protocol.tensor_payload(a), i))
     parts.append(protocol.encode_frame(protocol.STOP, b"", len(inputs)))
     if timeout is None:
-        timeout = 60.0 + 0.02 * len(inputs) * (1 + cfg["macs"] / 1e6)
+        timeout = 120.0 + 0.05 * len(inputs) * (1 + cfg["macs"] / 1e6)
     frames = _run_elf(cfg, elf, b"".join(parts), timeout)
     outputs = [np.frombuffer(f.payload, dtype=np.int8).reshape(cfg["output_shape"]).copy()
                for f in frames if f.type == protocol.OUTPUT]
