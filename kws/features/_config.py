@@ -4,6 +4,7 @@ the checks that reject a bad parameter with a message naming it."""
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
@@ -27,7 +28,7 @@ def _is_real(value: Any) -> bool:
 
 
 @dataclass(frozen=True)
-class FrontendConfigBase:
+class FrontendConfigBase(ABC):
     """Base of the frozen config dataclasses (``MicroFrontendConfig``, ``MfccConfig``): the
     fields both start with, 16 kHz audio in 30 ms windows every 20 ms.
 
@@ -51,13 +52,14 @@ class FrontendConfigBase:
     def __post_init__(self) -> None:
         self._validate()
 
+    @abstractmethod
     def _validate(self) -> None:
-        raise NotImplementedError
+        """Raise :attr:`error` naming the first bad field (each front end's own rules)."""
 
     @property
+    @abstractmethod
     def num_features(self) -> int:
         """Values per feature frame (the model input's channel count)."""
-        raise NotImplementedError
 
     @property
     def window_size(self) -> int:
