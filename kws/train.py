@@ -66,6 +66,8 @@ class TrainConfig:
     dropout: float = 0.2
     strategy: str = "none"
     split: str = "auto"
+    # Seed of the "speaker" split (None: ``seed``); fixed, it varies training only.
+    split_seed: int | None = None
     # "auto": see kws.data.load_speech_commands; a number: percent of the keyword clips.
     unknown_percentage: float | str | None = "auto"
     silence_percentage: float | str = "auto"
