@@ -182,7 +182,7 @@ def _test_clips(config: Any, labels: list[str], y: np.ndarray) -> dict[str, list
         silence_percentage=config.silence_percentage,
         validation_percentage=config.validation_percentage,
         testing_percentage=config.testing_percentage, split=config.split, seed=config.seed,
-        split_seed=config.split_seed,
+        split_seed=config.split_seed, noise_holdout=config.noise_holdout,
     )
     if [labels.index(ex.label) for ex in splits.test] != [int(v) for v in y]:
         raise RuntimeError("the reloaded test split does not match test.npz")

@@ -105,7 +105,7 @@ def load_splits(config: TrainConfig, console: Any) -> tuple[Any, Any, dict[str, 
         silence_percentage=config.silence_percentage,
         validation_percentage=config.validation_percentage,
         testing_percentage=config.testing_percentage, split=config.split, seed=config.seed,
-        split_seed=config.split_seed,
+        split_seed=config.split_seed, noise_holdout=config.noise_holdout,
     )
     labels = list(splits.labels)
     if not splits.train:

@@ -72,7 +72,7 @@ def _silence_files(examples: list) -> set[str]:
 
 
 def test_no_noise_file_shared_between_training_and_held_out_silence(tree: Path) -> None:
-    ds = load_dataset(tree, WORDS, split="speaker", seed=0)
+    ds = load_dataset(tree, WORDS, split="speaker", seed=0, noise_holdout=True)
     assert ds.noise_split is not None and len(ds.noise_split) == len(NOISES)
     held = {s: {n for n, v in ds.noise_split.items() if v == s}
             for s in ("training", "validation", "testing")}
@@ -93,7 +93,8 @@ def test_no_noise_file_shared_between_training_and_held_out_silence(tree: Path) 
 
 
 def test_held_out_silence_and_speakers_fixed_across_training_seeds(tree: Path) -> None:
-    runs = [load_dataset(tree, WORDS, split="speaker", seed=seed, split_seed=0)
+    runs = [load_dataset(tree, WORDS, split="speaker", seed=seed, split_seed=0,
+                         noise_holdout=True)
             for seed in (0, 1, 2)]
     for name in ("validation", "test"):
         sets = [Counter(r.split(name)) for r in runs]
@@ -105,14 +106,32 @@ def test_held_out_silence_and_speakers_fixed_across_training_seeds(tree: Path) -
 
 
 def test_without_holdout_every_split_shares_the_noise(tree: Path, tmp_path: Path) -> None:
-    ds = load_dataset(tree, WORDS, split="speaker", noise_holdout=False)
+    ds = load_dataset(tree, WORDS, split="speaker")
     assert ds.noise_split is None and len(ds.training_background) == len(NOISES)
     # the _silence_/ folder is used as is then
     assert sum(ex.path.parent.name == SILENCE_LABEL
                for ex in ds.train + ds.validation + ds.test) == 5
     two = load_dataset(make_tree(tmp_path / "two", NOISES[:2], speakers=10), WORDS,
-                       split="speaker")
+                       split="speaker", noise_holdout=True)
     assert two.noise_split is None and len(two.training_background) == 2
+
+
+def test_kws_train_holds_the_noise_out_by_default(tree: Path) -> None:
+    from rich.console import Console
+
+    from kws.train import TrainConfig
+    from kws.train_data import load_splits
+
+    quiet = Console(quiet=True)
+    config = TrainConfig(data=str(tree), words=WORDS, split="speaker", seed=3, split_seed=0)
+    _, splits, _, _ = load_splits(config, quiet)
+    assert splits.noise_split is not None
+    assert len(splits.training_background) < len(splits.background)
+    assert Counter(splits.test) == Counter(
+        load_dataset(tree, WORDS, split="speaker", noise_holdout=True).test)
+    config.noise_holdout = False
+    _, shared, _, _ = load_splits(config, quiet)
+    assert shared.noise_split is None and len(shared.training_background) == len(NOISES)
 
 
 def test_group_bootstrap_resamples_groups_not_clips() -> None:

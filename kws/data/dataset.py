@@ -132,7 +132,7 @@ def load_speech_commands(
     split: str = "auto",
     seed: int = 0,
     clip_ms: int = 1000,
-    noise_holdout: bool = True,
+    noise_holdout: bool = False,
     split_seed: int | None = None,
 ) -> DatasetSplits:
     """Load a Speech Commands (v0.01/v0.02) tree.
@@ -147,7 +147,8 @@ def load_speech_commands(
     ``ceil(n_known * silence_percentage / 100)`` of them (``"auto"``: as many as the
     largest keyword class).  ``words=None`` takes every word folder as a known word.
 
-    ``noise_holdout`` (default): the ``_background_noise_`` files are held out whole, by
+    ``noise_holdout`` (``kws train``'s default): the ``_background_noise_`` files are held
+    out whole, by
     :func:`kws.data.splits.noise_split` (at least 3 files, not with ``split="none"``).
     Training augmentation then mixes only the training files, and each split's silence is
     cut only from its own files (validation and test silence with fixed seeds, the same
@@ -370,7 +371,7 @@ def load_dataset(
     split: str = "auto",
     seed: int = 0,
     clip_ms: int = 1000,
-    noise_holdout: bool = True,
+    noise_holdout: bool = False,
     split_seed: int | None = None,
 ) -> DatasetSplits:
     """Load a dataset, detecting its layout.
