@@ -175,15 +175,11 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
 def _test_clips(config: Any, labels: list[str], y: np.ndarray) -> dict[str, list[str]]:
     """Per test clip in ``test.npz`` order (the dataset loads the same way for the same
     config): ``clips``, an id (file, start, gain), and ``groups``, its bootstrap unit."""
-    from kws.data import load_dataset
+    from rich.console import Console
 
-    splits = load_dataset(
-        config.data, config.words, unknown_percentage=config.unknown_percentage,
-        silence_percentage=config.silence_percentage,
-        validation_percentage=config.validation_percentage,
-        testing_percentage=config.testing_percentage, split=config.split, seed=config.seed,
-        split_seed=config.split_seed, noise_holdout=config.noise_holdout,
-    )
+    from kws.train_data import load_splits
+
+    _, splits, _, _ = load_splits(config, Console(quiet=True))
     if [labels.index(ex.label) for ex in splits.test] != [int(v) for v in y]:
         raise RuntimeError("the reloaded test split does not match test.npz")
     return {"clips": [f"{ex.path.parent.name}/{ex.path.name}@{ex.start}x{ex.gain:.6f}"

@@ -107,7 +107,7 @@ def seeds_markdown(summary: dict[str, Any]) -> str:
             f"| {r['int8_balanced_accuracy']:.1%} | {_fmt(r['unknown_false_accept_rate'])} |")
     m = summary["mean_std"]
     rows.append(
-        f"| **{summary['model']}, mean ± std** | {len(summary['per_seed'])} seeds | — "
+        f"| **{summary['model']}, mean ± std** | {_seeds(len(summary['per_seed']))} | — "
         f"| {_pm(m['float_accuracy'])} | **{_pm(m['int8_accuracy'])}** "
         f"| **{_pm(m['int8_balanced_accuracy'])}** | {_pm(m['unknown_false_accept_rate'])} |")
     tflm = summary.get("tflm_micro_speech")
@@ -117,10 +117,12 @@ def seeds_markdown(summary: dict[str, Any]) -> str:
             f"| {tflm['int8_balanced_accuracy']:.1%} "
             f"| {_fmt(tflm['unknown_false_accept_rate'])} |")
     boot = summary["bootstrap"]
+    n_files = boot["groups"] - summary["test_speakers"]
+    files = f"{n_files} noise file" + ("s" if n_files != 1 else "")
     lines = ["\n".join(rows), "",
              f"{summary['test_examples']} test clips, {boot['groups']} test groups "
-             f"({summary['test_speakers']} speakers + the held-out noise file of the silence "
-             f"clips); speaker-level bootstrap {boot['level']:.0%} interval "
+             f"({summary['test_speakers']} speakers, and {files} for the silence clips: the "
+             f"file they were cut from); speaker-level bootstrap {boot['level']:.0%} interval "
              f"({boot['draws']:,} draws) of the seed-averaged int8 accuracy "
              f"{_interval(boot['accuracy'])}, balanced accuracy "
              f"{_interval(boot['balanced_accuracy'])}."]
@@ -129,6 +131,10 @@ def seeds_markdown(summary: dict[str, Any]) -> str:
         lines.append(f"TFLM on the same clips: accuracy {_interval(tb['accuracy'])}, "
                      f"balanced accuracy {_interval(tb['balanced_accuracy'])}.")
     return "\n".join(lines) + "\n"
+
+
+def _seeds(n: int) -> str:
+    return f"{n} seed" + ("s" if n != 1 else "")
 
 
 def _fmt(v: float | None) -> str:

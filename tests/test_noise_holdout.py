@@ -4,7 +4,6 @@ benchmark's speaker-level bootstrap."""
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from collections import Counter
 from pathlib import Path
@@ -18,31 +17,22 @@ from kws.data.splits import NOISE_HOLDOUT_MIN_FILES, noise_split
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from speech_commands_stats import group_bootstrap, mean_std  # noqa: E402
+from test_data import RATE, WORDS, make_speech_commands  # noqa: E402
 
-RATE = 16000
-WORDS = ["yes", "no"]
 NOISES = ["doing_the_dishes", "dude_miaowing", "exercise_bike", "pink_noise",
           "running_tap", "white_noise"]
 
 
 def make_tree(root: Path, noises: list[str], speakers: int = 20, silence_folder: int = 0
               ) -> Path:
-    """Speech Commands layout: yes/no/up by ``speakers`` speakers, one noise file per name
-    (each a distinct constant level, so a clip tells which file it came from)."""
-    for w in [*WORDS, "up"]:
-        (root / w).mkdir(parents=True)
-        for s in range(speakers):
-            spk = hashlib.md5(f"s{s}".encode()).hexdigest()[:8]
-            tone = 4000 * np.sin(np.arange(RATE) * (0.05 + 0.01 * len(w) + 0.001 * s))
-            sf.write(root / w / f"{spk}_nohash_0.wav", tone.astype(np.int16), RATE)
-    (root / "_background_noise_").mkdir()
+    """:func:`test_data.make_speech_commands` with one noise file per name instead of its
+    two (each a distinct constant level, so a clip tells which file it came from)."""
+    make_speech_commands(root, speakers, silence_folder)
+    for old in (root / "_background_noise_").iterdir():
+        old.unlink()
     for i, name in enumerate(noises):
         sf.write(root / "_background_noise_" / f"{name}.wav",
                  np.full(2 * RATE, 100 * (i + 1), np.int16), RATE)
-    if silence_folder:
-        (root / "_silence_").mkdir()
-        for i in range(silence_folder):
-            sf.write(root / "_silence_" / f"{i}.wav", np.zeros(RATE, np.int16), RATE)
     return root
 
 
