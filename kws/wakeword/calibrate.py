@@ -1,0 +1,292 @@
+"""Detector calibration on streams, not clips: false accepts per hour and false rejects
+measured by the firmware's own C application (:class:`kws.host_app.HostApp`).
+
+1. A long negative stream (speech, noise, music-like signals; :mod:`kws.wakeword.streams`)
+   and a positive stream (held-out positives planted in noise at known times) each run once
+   through the host app; the int8 scores of every inference are kept (the scores do not
+   depend on the detection settings, only the stride does, which stays model.json's).
+2. Every ``average_count × threshold × suppress_inferences`` candidate is evaluated on the
+   kept scores by :class:`kws.wakeword.sweep.RuleMirror`, ``score_average.c`` in numpy:
+   FA/h = detections on the negative stream / its hours (any label: the negatives hold no
+   wake word); FRR = planted words without a detection of the wake word within ``[start,
+   end + 1 s]``.
+3. The lowest-FRR candidate with FA/h <= the target is chosen (else the lowest FA/h, and
+   ``met`` is False); the C app runs once more with it on both streams and its detections
+   must equal the mirror's, detection for detection.
+
+Speed (this 2-core machine, shared): the host app runs DS-CNN-S / MFCC at about 145x real
+time per core (``benchmarks/results/streaming``), so scoring a 1-hour negative stream takes
+about 25 s, the confirmation as long again; rendering the stream from its sources adds
+about 10 s per hour; the sweep (about 5,000 candidates) takes a few seconds.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kws.detector import DetectorSettings, detector_section
+from kws.errors import KwsError
+from kws.wakeword.streams import NegativeStream, PositiveStream, negative_stream, positive_stream
+from kws.wakeword.sweep import (
+    DEFAULT_AVERAGES,
+    DEFAULT_SUPPRESS,
+    TOLERANCE_S,
+    Candidate,
+    RuleMirror,
+    SweepInput,
+    choose,
+    keyword_mask,
+    match_words,
+    sweep,
+)
+
+
+@dataclass
+class CalibrationResult:
+    """The chosen settings, their numbers, and every candidate's (``curve``)."""
+
+    settings: DetectorSettings
+    fa_per_hour: float
+    frr: float
+    hours: float
+    positives: int
+    curve: list[dict]  # per candidate: settings, fa_per_hour, frr (+ counts)
+    met: bool = True  # False: no candidate met the target; the lowest FA/h was chosen
+    target_fa_per_hour: float = 0.5
+    label: str = ""
+    details: dict[str, Any] = field(default_factory=dict)  # streams, timings, examples
+
+    def summary(self) -> dict[str, Any]:
+        """The ``calibration`` summary :func:`write_detector_settings` stores in model.json."""
+        return {"target_fa_per_hour": self.target_fa_per_hour,
+                "fa_per_hour": round(self.fa_per_hour, 4), "frr": round(self.frr, 4),
+                "met": self.met, "hours": round(self.hours, 4), "positives": self.positives,
+                "label": self.label, "date": datetime.date.today().isoformat()}
+
+
+@dataclass
+class StreamScores:
+    """Every inference of one stream: feature frame, int8 scores, end time (s)."""
+
+    frames: np.ndarray  # uint32 [n]
+    scores: np.ndarray  # int8 [n, labels]
+    times: np.ndarray  # float64 [n]
+    seconds: float
+    wall_s: float
+    detections: list[tuple[int, int, int]]  # what the app itself detected
+
+
+def score_stream(app: Any, blocks: Iterable[np.ndarray],
+                 advance: Callable[[float], None] | None = None) -> StreamScores:
+    """Run int16 ``blocks`` through ``app`` from a reset; keep the scores and detections."""
+    app.reset()
+    frames, scores, detections = [], [], []
+    samples, wall = 0, 0.0
+    for block in blocks:
+        start = time.perf_counter()
+        events = app.process(block)
+        wall += time.perf_counter() - start
+        frames.append(events.score_frames)
+        scores.append(events.scores)
+        detections += events.detection_list()
+        samples += len(block)
+        if advance is not None:
+            advance(len(block) / app.sample_rate)
+    frame_array = np.concatenate(frames) if frames else np.zeros(0, np.uint32)
+    score_array = (np.concatenate(scores) if scores
+                   else np.zeros((0, len(app.labels)), np.int8))
+    return StreamScores(frame_array, score_array, app.frame_end_s(frame_array),
+                        samples / app.sample_rate, wall, detections)
+
+
+def wake_label(labels: Sequence[str], label: str | None, model: Path) -> int:
+    """Index of the wake word: ``label``, else the model's only keyword label."""
+    keywords = [lab for lab in labels if not lab.startswith("_")]
+    if label is None:
+        if len(keywords) != 1:
+            raise KwsError(f"{model}: the model has keyword labels {', '.join(keywords)}; "
+                           "name the wake word (label)")
+        label = keywords[0]
+    if label not in keywords:
+        raise KwsError(f"{model}: {label!r} is not one of the model's keyword labels "
+                       f"({', '.join(keywords)})")
+    return list(labels).index(label)
+
+
+def _progress(enabled: bool, total_s: float) -> Any:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from kws.console import make_console
+
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                    TextColumn("{task.completed:.0f}/{task.total:.0f} s of audio"),
+                    TimeRemainingColumn(), console=make_console(stderr=True),
+                    disable=not enabled, transient=True)
+
+
+def _confirm(model: Path, chosen: Candidate, runs: list[tuple[str, Any, Iterable, RuleMirror]],
+             advance: Callable[[float], None]) -> float:
+    """The C app with ``chosen`` settings on each stream: its detections must be the
+    mirror's.  Returns the wall time."""
+    from kws.host_app import HostApp
+
+    app = HostApp.from_model(model, chosen.settings)
+    if int(app.project["threshold_q"]) != chosen.threshold_q:
+        raise KwsError(f"{model}: the app's int8 threshold {app.project['threshold_q']} is not "
+                       f"the swept {chosen.threshold_q}")
+    wall = 0.0
+    for name, scored, blocks, mirror in runs:
+        run = score_stream(app, blocks, advance)
+        wall += run.wall_s
+        s = chosen.settings
+        want = mirror.detections(s.average_count, chosen.threshold_q, s.suppress_inferences)
+        if run.detections != want.as_list(scored.frames):
+            raise KwsError(f"{model}: on the {name} stream the C app detected "
+                           f"{len(run.detections)} times, the Python mirror of its rule "
+                           f"{len(want.index)} times: calibration is not trustworthy")
+    return wall
+
+
+def calibrate(model: str | os.PathLike[str], *, positives: Sequence[str | os.PathLike[str]],
+              negatives: Sequence[str | os.PathLike[str]],
+              noise: Sequence[str | os.PathLike[str]] = (), target_fa_per_hour: float = 0.5,
+              hours: float = 1.0, seed: int = 0, out_dir: str | os.PathLike[str] | None = None,
+              progress: bool = True, label: str | None = None,
+              averages: Sequence[int] = DEFAULT_AVERAGES,
+              suppress: Sequence[int] = DEFAULT_SUPPRESS) -> CalibrationResult:
+    """Choose the detection settings of ``model`` for ``target_fa_per_hour``.
+
+    Parameters
+    ----------
+    model
+        int8 ``.tflite`` with ``model.json`` beside it (labels, frontend, stride).
+    positives, negatives, noise
+        WAV/FLAC/OGG files or folders of them: held-out clips of the wake word; other speech
+        (anything but the wake word); background noise (in the negative stream, and the bed
+        the positives are planted in; generated pink noise without it).
+    target_fa_per_hour
+        False accepts per hour the chosen settings may have on the negative stream.
+    hours
+        Length of the negative stream (sources are reused with variation when shorter).
+    seed
+        Makes both streams reproducible.
+    out_dir
+        Where ``det.png``, ``report.html`` and ``calibration.json`` go (None: nowhere).
+    progress
+        Show a progress bar (stderr).
+    label
+        The wake word's label (default: the model's only keyword label).
+    averages, suppress
+        ``average_count`` and ``suppress_inferences`` values swept; thresholds are every
+        int8 step from probability 0.3 up.
+
+    Returns
+    -------
+    CalibrationResult
+        model.json is not changed: pass the result to :func:`write_detector_settings`.
+    """
+    from kws.host_app import HostApp
+
+    started = time.perf_counter()
+    path = Path(model)
+    if not target_fa_per_hour >= 0:
+        raise KwsError(f"target false accepts per hour must be 0 or more, not "
+                       f"{target_fa_per_hour}")
+    if not hours > 0:
+        raise KwsError(f"the negative stream must last more than 0 hours, not {hours}")
+    app = HostApp.from_model(path)  # model.json's settings: any give the same scores
+    wake = wake_label(app.labels, label, path)
+    neg = negative_stream(negatives, noise, hours=hours, seed=seed)
+    pos = positive_stream(positives, app.labels[wake], noise, seed=seed,
+                          gap_s=max(2.0, TOLERANCE_S + 1.0))
+    planned = time.perf_counter()
+    with _progress(progress, 2 * (neg.seconds + pos.seconds)) as bar:
+        task = bar.add_task("scoring streams", total=2 * (neg.seconds + pos.seconds))
+
+        def advance(seconds: float) -> None:
+            bar.advance(task, seconds)
+
+        neg_scores = score_stream(app, neg.blocks(), advance)
+        pos_scores = score_stream(app, pos.blocks(), advance)
+        scored = time.perf_counter()
+        mask = keyword_mask(app.labels)
+        data = SweepInput(RuleMirror(neg_scores.scores, mask), neg_scores.seconds / 3600,
+                          RuleMirror(pos_scores.scores, mask), pos_scores.times,
+                          np.array([w.start_s for w in pos.words]),
+                          np.array([w.end_s for w in pos.words]), wake,
+                          app.settings.stride_frames, float(app.project["output_scale"]),
+                          int(app.project["output_zero_point"]))
+        candidates = sweep(data, averages, suppress)
+        chosen, met = choose(candidates, target_fa_per_hour)
+        swept = time.perf_counter()
+        bar.update(task, description="confirming with the C app")
+        confirm_s = _confirm(path, chosen, [
+            ("negative", neg_scores, neg.blocks(), data.negative),
+            ("positive", pos_scores, pos.blocks(), data.positive)], advance)
+    timings = {"plan_s": planned - started, "score_s": scored - planned,
+               "sweep_s": swept - scored, "confirm_s": confirm_s,
+               "total_s": time.perf_counter() - started,
+               "negative_real_time_factor": neg_scores.seconds / max(neg_scores.wall_s, 1e-9)}
+    result = CalibrationResult(
+        chosen.settings, chosen.fa_per_hour, chosen.frr, neg_scores.seconds / 3600,
+        len(pos.words), [c.to_dict() for c in candidates], met, target_fa_per_hour,
+        app.labels[wake], {"negative_stream": neg.summary(),
+                           "positive_stream": {"seconds": round(pos.seconds, 2),
+                                               "words": len(pos.words)},
+                           "chosen": chosen.to_dict(), "timings": {
+                               k: round(v, 3) for k, v in timings.items()}})
+    result.details["examples"] = _examples(data, chosen, neg, pos, neg_scores, app.labels)
+    if out_dir is not None:
+        from kws.wakeword.report import write_report
+
+        write_report(Path(out_dir), result, neg, pos)
+    return result
+
+
+def _examples(data: SweepInput, chosen: Candidate, neg: NegativeStream, pos: PositiveStream,
+              neg_scores: StreamScores, labels: Sequence[str], limit: int = 4
+              ) -> dict[str, list[dict[str, Any]]]:
+    """The first ``limit`` false accepts (time, label, probability) and misses (word times)
+    of the chosen settings, for the report."""
+    s = chosen.settings
+    fa = data.negative.detections(s.average_count, chosen.threshold_q, s.suppress_inferences)
+    scale, zp = data.scale, data.zero_point
+    false_accepts = [{"time_s": round(float(neg_scores.times[i]), 3), "label": labels[lab],
+                      "probability": round(float((a - zp) * scale), 4)}
+                     for i, lab, a in zip(fa.index[:limit], fa.labels, fa.averages,
+                                          strict=False)]
+    hits = data.positive.detections(s.average_count, chosen.threshold_q, s.suppress_inferences)
+    missed = match_words(data.positive_times[hits.index], hits.labels, data.starts, data.ends,
+                         data.wake).missed
+    misses = [{"start_s": round(float(data.starts[w]), 3), "end_s": round(float(data.ends[w]), 3)}
+              for w in missed[:limit]]
+    return {"false_accepts": false_accepts, "misses": misses}
+
+
+def write_detector_settings(model: str | os.PathLike[str], settings: DetectorSettings,
+                            calibration: dict[str, Any]) -> None:
+    """Put ``settings`` (model.json's ``detector`` section, and ``stride_frames`` when it
+    changed) and the ``calibration`` summary into model.json beside ``model``, atomically;
+    ``kws simulate``, ``kws listen`` and ``kws deploy`` then run with them."""
+    from kws.fileio import write_json_atomic
+    from kws.firmware_project.deploy import model_meta
+
+    path = Path(model)
+    settings.check()
+    meta = model_meta(path)
+    if meta is None:
+        raise KwsError(f"{path.with_name('model.json')}: no model.json for {path.name} (export "
+                       "the model with kws export first)")
+    if settings.stride_frames != DetectorSettings.from_meta(meta).stride_frames:
+        meta["stride_frames"] = settings.stride_frames
+    meta["detector"] = detector_section(settings)
+    meta["calibration"] = dict(calibration)
+    write_json_atomic(path.with_name("model.json"), meta)
