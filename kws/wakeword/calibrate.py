@@ -80,7 +80,9 @@ class StreamScores:
     scores: np.ndarray  # int8 [n, labels]
     times: np.ndarray  # float64 [n]
     seconds: float
-    wall_s: float
+    wall_s: float  # in the C app
+    cpu_s: float  # process CPU time in the C app (one core)
+    render_s: float  # making the audio blocks
     detections: list[tuple[int, int, int]]  # what the app itself detected
 
 
@@ -89,11 +91,18 @@ def score_stream(app: Any, blocks: Iterable[np.ndarray],
     """Run int16 ``blocks`` through ``app`` from a reset; keep the scores and detections."""
     app.reset()
     frames, scores, detections = [], [], []
-    samples, wall = 0, 0.0
-    for block in blocks:
+    samples, wall, cpu, render = 0, 0.0, 0.0, 0.0
+    source = iter(blocks)
+    while True:
         start = time.perf_counter()
+        block = next(source, None)
+        render += time.perf_counter() - start
+        if block is None:
+            break
+        start, start_cpu = time.perf_counter(), time.process_time()
         events = app.process(block)
         wall += time.perf_counter() - start
+        cpu += time.process_time() - start_cpu
         frames.append(events.score_frames)
         scores.append(events.scores)
         detections += events.detection_list()
@@ -104,7 +113,7 @@ def score_stream(app: Any, blocks: Iterable[np.ndarray],
     score_array = (np.concatenate(scores) if scores
                    else np.zeros((0, len(app.labels)), np.int8))
     return StreamScores(frame_array, score_array, app.frame_end_s(frame_array),
-                        samples / app.sample_rate, wall, detections)
+                        samples / app.sample_rate, wall, cpu, render, detections)
 
 
 def wake_label(labels: Sequence[str], label: str | None, model: Path) -> int:
@@ -234,7 +243,9 @@ def calibrate(model: str | os.PathLike[str], *, positives: Sequence[str | os.Pat
     timings = {"plan_s": planned - started, "score_s": scored - planned,
                "sweep_s": swept - scored, "confirm_s": confirm_s,
                "total_s": time.perf_counter() - started,
-               "negative_real_time_factor": neg_scores.seconds / max(neg_scores.wall_s, 1e-9)}
+               "negative_render_s": neg_scores.render_s,
+               "negative_app_wall_s": neg_scores.wall_s, "negative_app_cpu_s": neg_scores.cpu_s,
+               "negative_real_time_per_core": neg_scores.seconds / max(neg_scores.cpu_s, 1e-9)}
     result = CalibrationResult(
         chosen.settings, chosen.fa_per_hour, chosen.frr, neg_scores.seconds / 3600,
         len(pos.words), [c.to_dict() for c in candidates], met, target_fa_per_hour,

@@ -42,14 +42,17 @@ def _png(fig: Any) -> bytes:
 
 def det_curve_png(result: CalibrationResult) -> bytes:
     """PNG of FRR against FA/h (log axes) for every candidate, their lower envelope, the
-    target and the chosen point.  FA/h of 0 is drawn at half of one false accept in the
-    stream (a log axis has no 0)."""
+    target and the chosen point.  A log axis has no 0: FA/h of 0 is drawn at half of one
+    false accept in the stream (or half the target, if lower), an FRR of 0 at half of one
+    miss."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     floor_fa = 0.5 / max(result.hours, 1e-9)
+    if result.target_fa_per_hour > 0:
+        floor_fa = min(floor_fa, 0.5 * result.target_fa_per_hour)
     floor_frr = 0.5 / max(result.positives, 1)
 
     def xy(fa: float, frr: float) -> tuple[float, float]:
@@ -73,7 +76,9 @@ def det_curve_png(result: CalibrationResult) -> bytes:
            title=f"DET: {result.label}, {result.hours:.2f} h of negatives, "
            f"{result.positives} planted words")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8, loc="upper right")
+    ax.annotate(f"0 FA/h drawn at {floor_fa:.3g}, FRR 0 at {floor_frr:.3g}", (0.01, 0.01),
+                xycoords="axes fraction", fontsize=7, color="0.4")
+    ax.legend(fontsize=8, loc="lower left", bbox_to_anchor=(0.0, 0.05))
     fig.tight_layout()
     return _png(fig)
 

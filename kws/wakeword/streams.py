@@ -31,7 +31,7 @@ from kws.errors import KwsError
 
 SAMPLE_RATE = 16000
 MAX_EXCERPT_S = 30.0  # long files are cut into excerpts of at most this
-GAP_S = (0.1, 0.6)  # faint noise between segments
+GAP_S = (0.05, 0.35)  # faint noise between segments
 GAIN_DB = (-10.0, 3.0)  # random gain per segment
 REUSE_SPEED = (0.9, 1.1)  # speed change of reused excerpts
 MUSIC_S = (5.0, 20.0)  # length of one generated music-like segment
@@ -237,7 +237,8 @@ def negative_stream(speech: Sequence[str | os.PathLike[str]],
     target = int(hours * 3600 * SAMPLE_RATE)
     segments: list[Segment] = []
     at = music = 0
-    unique = sum(s.seconds for s in sources)
+    used: set[tuple[Path, int]] = set()  # pieces in the stream: their source seconds are unique
+    unique = 0.0
 
     def add(segment: Segment) -> None:
         nonlocal at
@@ -255,6 +256,9 @@ def negative_stream(speech: Sequence[str | os.PathLike[str]],
                 music += n
                 unique += n / SAMPLE_RATE
             src, offset, frames = pieces[index]
+            if (src.path, offset) not in used:
+                used.add((src.path, offset))
+                unique += frames / src.rate
             speed = 1.0 if reuse == 0 else float(rng.uniform(*REUSE_SPEED))
             n = max(1, round(frames * SAMPLE_RATE / src.rate / speed))
             add(Segment(src.kind, 0, n, _gain(rng), 0, src, offset, frames, speed))
