@@ -198,7 +198,7 @@ def test_kws_calibrate_writes_settings_report_and_model_json(tmp_path: Path, cap
                  "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["positives"] == 8 and summary["hours"] >= 0.02
-    assert summary["met"] and summary["fa_per_hour"] <= 60 and summary["frr"] < 0.5
+    assert summary["met"] and summary["fa_per_hour"] <= 60 and summary["frr"] < 1.0
     meta = json.loads(model.with_name("model.json").read_text())
     settings = DetectorSettings.from_meta(meta)
     assert settings.to_dict() == summary["settings"]
@@ -209,6 +209,9 @@ def test_kws_calibrate_writes_settings_report_and_model_json(tmp_path: Path, cap
     assert "data:image/png;base64," in page and "<table>" in page
     document = json.loads((out / "calibration.json").read_text())
     assert len(document["curve"]) > 1000 and document["summary"]["frr"] == summary["frr"]
+    # the chosen point is the curve's fewest misses within the target
+    assert summary["frr"] == round(min(c["frr"] for c in document["curve"]
+                                       if c["fa_per_hour"] <= 60), 4)
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temp files left
 
 

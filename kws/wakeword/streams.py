@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from kws.audio import float_to_int16, load_audio, resample
+from kws.audio import _open_source, float_to_int16, load_audio, resample
+from kws.audio import _Source as AudioFile
 from kws.board_check import PlantedWord, plant_words
 from kws.errors import KwsError
 
@@ -65,24 +66,27 @@ def collect_audio(paths: Sequence[str | os.PathLike[str]], what: str) -> list[Pa
 
 @dataclass(frozen=True)
 class Source:
-    """One audio file: its kind (``speech`` / ``noise``), frames and rate."""
+    """One audio file whose header passed :mod:`kws.audio`'s checks, and its kind
+    (``speech`` / ``noise``)."""
 
-    path: Path
+    file: AudioFile
     kind: str
-    frames: int
-    rate: int
 
     @property
-    def seconds(self) -> float:
-        return self.frames / self.rate
+    def path(self) -> Path:
+        return self.file.path
+
+    @property
+    def rate(self) -> int:
+        return self.file.rate
+
+    @property
+    def frames(self) -> int:
+        return self.file.frames
 
 
 def _source(path: Path, kind: str) -> Source:
-    try:
-        info = sf.info(str(path))
-    except (sf.LibsndfileError, RuntimeError) as exc:
-        raise KwsError(f"{path}: unreadable audio ({exc})") from None
-    return Source(path, kind, int(info.frames), int(info.samplerate))
+    return Source(_open_source(path, SAMPLE_RATE), kind)
 
 
 @dataclass(frozen=True)
@@ -229,10 +233,9 @@ def negative_stream(speech: Sequence[str | os.PathLike[str]],
         raise KwsError(f"stream length must be positive, not {hours} hours")
     sources = [_source(p, "speech") for p in collect_audio(speech, "negative")]
     sources += [_source(p, "noise") for p in collect_audio(noise, "noise")]
-    pieces = _excerpts([s for s in sources if s.frames > 0])
+    pieces = _excerpts(sources)
     if not pieces:
-        raise KwsError(f"{', '.join(map(str, [*speech, *noise])) or 'negatives'}: no audio to "
-                       "build a negative stream from (all files are empty)")
+        raise KwsError("no negative audio given to build a negative stream from")
     rng = np.random.default_rng(seed)
     target = int(hours * 3600 * SAMPLE_RATE)
     segments: list[Segment] = []
@@ -307,9 +310,9 @@ class PositiveStream:
         return plant_words(clips, bed, gap_s=self.gap_s, snr_db=batch.snr_db, rate=SAMPLE_RATE)
 
     def _bed(self, batch: PositiveBatch, length: int) -> np.ndarray:
-        src = None if batch.noise < 0 else _source(self.noise[batch.noise], "noise")
-        if src is None or src.frames == 0:
+        if batch.noise < 0:
             return pink_noise(length, batch.start)
+        src = _source(self.noise[batch.noise], "noise")
         offset = int(batch.noise_offset * max(0, src.frames - length * src.rate // SAMPLE_RATE))
         raw = resample(_read(src, offset, length * src.rate // SAMPLE_RATE + 1), src.rate,
                        SAMPLE_RATE)
