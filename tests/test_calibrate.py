@@ -46,7 +46,7 @@ def _cache(tmp_path_factory, monkeypatch) -> None:
 
 
 def _score(app, blocks):
-    from kws.wakeword.calibrate import score_stream
+    from kws.wakeword.scoring import score_stream
 
     return score_stream(app, blocks)
 
@@ -73,6 +73,13 @@ def test_negative_stream_is_deterministic_long_enough_and_rendered_in_pieces() -
     for start, end in ((0.0, 1.0), (37.25, 71.5), (stream.seconds - 2, stream.seconds)):
         a, b = int(start * SAMPLE_RATE), int(end * SAMPLE_RATE)
         assert np.array_equal(stream.excerpt(start, end), audio[a:b])
+    # parts (one per worker process) are the stream cut in order, of similar length
+    parts = stream.parts(3)
+    assert len(parts) == 3 and parts[0].offset_s == 0
+    assert np.array_equal(np.concatenate([b for p in parts for b in p.blocks()]), audio)
+    assert [p.offset_s for p in parts[1:]] == pytest.approx(
+        np.cumsum([p.seconds for p in parts[:-1]]).tolist())
+    assert max(p.seconds for p in parts) < 0.5 * stream.seconds
 
 
 def test_rule_mirror_equals_the_documented_rule_on_random_scores() -> None:
@@ -204,6 +211,9 @@ def test_kws_calibrate_writes_settings_report_and_model_json(tmp_path: Path, cap
     assert settings.to_dict() == summary["settings"]
     assert meta["calibration"]["target_fa_per_hour"] == 60
     assert HostApp.from_model(model).settings == settings
+    assert main(["simulate", "--model", str(model), str(YES_CLIPS[0]), "--json"]) == 0
+    simulated = json.loads(capsys.readouterr().out)["settings"]
+    assert {k: simulated[k] for k in summary["settings"]} == summary["settings"]
     assert (out / "det.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     page = (out / "report.html").read_text()
     assert "data:image/png;base64," in page and "<table>" in page

@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,12 @@ import numpy as np
 
 from kws.detector import DetectorSettings, detector_section
 from kws.errors import KwsError
+from kws.wakeword.scoring import (
+    StreamScores,
+    default_jobs,
+    part_count,
+    score_parts,
+)
 from kws.wakeword.streams import NegativeStream, PositiveStream, negative_stream, positive_stream
 from kws.wakeword.sweep import (
     DEFAULT_AVERAGES,
@@ -72,50 +78,6 @@ class CalibrationResult:
                 "label": self.label, "date": datetime.date.today().isoformat()}
 
 
-@dataclass
-class StreamScores:
-    """Every inference of one stream: feature frame, int8 scores, end time (s)."""
-
-    frames: np.ndarray  # uint32 [n]
-    scores: np.ndarray  # int8 [n, labels]
-    times: np.ndarray  # float64 [n]
-    seconds: float
-    wall_s: float  # in the C app
-    cpu_s: float  # process CPU time in the C app (one core)
-    render_s: float  # making the audio blocks
-    detections: list[tuple[int, int, int]]  # what the app itself detected
-
-
-def score_stream(app: Any, blocks: Iterable[np.ndarray],
-                 advance: Callable[[float], None] | None = None) -> StreamScores:
-    """Run int16 ``blocks`` through ``app`` from a reset; keep the scores and detections."""
-    app.reset()
-    frames, scores, detections = [], [], []
-    samples, wall, cpu, render = 0, 0.0, 0.0, 0.0
-    source = iter(blocks)
-    while True:
-        start = time.perf_counter()
-        block = next(source, None)
-        render += time.perf_counter() - start
-        if block is None:
-            break
-        start, start_cpu = time.perf_counter(), time.process_time()
-        events = app.process(block)
-        wall += time.perf_counter() - start
-        cpu += time.process_time() - start_cpu
-        frames.append(events.score_frames)
-        scores.append(events.scores)
-        detections += events.detection_list()
-        samples += len(block)
-        if advance is not None:
-            advance(len(block) / app.sample_rate)
-    frame_array = np.concatenate(frames) if frames else np.zeros(0, np.uint32)
-    score_array = (np.concatenate(scores) if scores
-                   else np.zeros((0, len(app.labels)), np.int8))
-    return StreamScores(frame_array, score_array, app.frame_end_s(frame_array),
-                        samples / app.sample_rate, wall, cpu, render, detections)
-
-
 def wake_label(labels: Sequence[str], label: str | None, model: Path) -> int:
     """Index of the wake word: ``label``, else the model's only keyword label."""
     keywords = [lab for lab in labels if not lab.startswith("_")]
@@ -130,7 +92,7 @@ def wake_label(labels: Sequence[str], label: str | None, model: Path) -> int:
     return list(labels).index(label)
 
 
-def _progress(enabled: bool, total_s: float) -> Any:
+def _progress(enabled: bool) -> Any:
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from kws.console import make_console
@@ -141,27 +103,28 @@ def _progress(enabled: bool, total_s: float) -> Any:
                     disable=not enabled, transient=True)
 
 
-def _confirm(model: Path, chosen: Candidate, runs: list[tuple[str, Any, Iterable, RuleMirror]],
-             advance: Callable[[float], None]) -> float:
-    """The C app with ``chosen`` settings on each stream: its detections must be the
-    mirror's.  Returns the wall time."""
+def _confirm(model: Path, chosen: Candidate, streams: list[tuple[str, list, StreamScores,
+                                                                 RuleMirror]],
+             jobs: int, advance: Callable[[float], None]) -> float:
+    """The C app with ``chosen`` settings on each stream's parts: its detections must be
+    the mirror's.  Returns the CPU time in the app."""
     from kws.host_app import HostApp
 
     app = HostApp.from_model(model, chosen.settings)
     if int(app.project["threshold_q"]) != chosen.threshold_q:
         raise KwsError(f"{model}: the app's int8 threshold {app.project['threshold_q']} is not "
                        f"the swept {chosen.threshold_q}")
-    wall = 0.0
-    for name, scored, blocks, mirror in runs:
-        run = score_stream(app, blocks, advance)
-        wall += run.wall_s
-        s = chosen.settings
+    cpu = 0.0
+    s = chosen.settings
+    for name, parts, scored, mirror in streams:
+        run = score_parts(model, chosen.settings, parts, jobs, advance)
+        cpu += run.cpu_s
         want = mirror.detections(s.average_count, chosen.threshold_q, s.suppress_inferences)
         if run.detections != want.as_list(scored.frames):
             raise KwsError(f"{model}: on the {name} stream the C app detected "
                            f"{len(run.detections)} times, the Python mirror of its rule "
                            f"{len(want.index)} times: calibration is not trustworthy")
-    return wall
+    return cpu
 
 
 def calibrate(model: str | os.PathLike[str], *, positives: Sequence[str | os.PathLike[str]],
@@ -170,7 +133,8 @@ def calibrate(model: str | os.PathLike[str], *, positives: Sequence[str | os.Pat
               hours: float = 1.0, seed: int = 0, out_dir: str | os.PathLike[str] | None = None,
               progress: bool = True, label: str | None = None,
               averages: Sequence[int] = DEFAULT_AVERAGES,
-              suppress: Sequence[int] = DEFAULT_SUPPRESS) -> CalibrationResult:
+              suppress: Sequence[int] = DEFAULT_SUPPRESS, jobs: int | None = None
+              ) -> CalibrationResult:
     """Choose the detection settings of ``model`` for ``target_fa_per_hour``.
 
     Parameters
@@ -196,6 +160,8 @@ def calibrate(model: str | os.PathLike[str], *, positives: Sequence[str | os.Pat
     averages, suppress
         ``average_count`` and ``suppress_inferences`` values swept; thresholds are every
         int8 step from probability 0.3 up.
+    jobs
+        Processes that run the streams' parts (default: every CPU this process may use).
 
     Returns
     -------
@@ -216,20 +182,25 @@ def calibrate(model: str | os.PathLike[str], *, positives: Sequence[str | os.Pat
     neg = negative_stream(negatives, noise, hours=hours, seed=seed)
     pos = positive_stream(positives, app.labels[wake], noise, seed=seed,
                           gap_s=max(2.0, TOLERANCE_S + 1.0))
+    jobs = default_jobs() if jobs is None else max(1, jobs)
+    neg_parts = neg.parts(part_count(neg.seconds, jobs))
+    pos_parts = pos.parts(part_count(pos.seconds, jobs))
     planned = time.perf_counter()
-    with _progress(progress, 2 * (neg.seconds + pos.seconds)) as bar:
-        task = bar.add_task("scoring streams", total=2 * (neg.seconds + pos.seconds))
+    total_s = 2 * (neg.seconds + pos.seconds)
+    with _progress(progress) as bar:
+        task = bar.add_task("scoring streams", total=total_s)
 
         def advance(seconds: float) -> None:
             bar.advance(task, seconds)
 
-        neg_scores = score_stream(app, neg.blocks(), advance)
-        pos_scores = score_stream(app, pos.blocks(), advance)
+        neg_scores = score_parts(path, app.settings, neg_parts, jobs, advance)
+        pos_scores = score_parts(path, app.settings, pos_parts, jobs, advance)
         scored = time.perf_counter()
         mask = keyword_mask(app.labels)
-        data = SweepInput(RuleMirror(neg_scores.scores, mask), neg_scores.seconds / 3600,
-                          RuleMirror(pos_scores.scores, mask), pos_scores.times,
-                          np.array([w.start_s for w in pos.words]),
+        data = SweepInput(RuleMirror(neg_scores.scores, mask, neg_scores.part_starts),
+                          neg_scores.seconds / 3600,
+                          RuleMirror(pos_scores.scores, mask, pos_scores.part_starts),
+                          pos_scores.times, np.array([w.start_s for w in pos.words]),
                           np.array([w.end_s for w in pos.words]), wake,
                           app.settings.stride_frames, float(app.project["output_scale"]),
                           int(app.project["output_zero_point"]))
@@ -237,11 +208,12 @@ def calibrate(model: str | os.PathLike[str], *, positives: Sequence[str | os.Pat
         chosen, met = choose(candidates, target_fa_per_hour)
         swept = time.perf_counter()
         bar.update(task, description="confirming with the C app")
-        confirm_s = _confirm(path, chosen, [
-            ("negative", neg_scores, neg.blocks(), data.negative),
-            ("positive", pos_scores, pos.blocks(), data.positive)], advance)
+        confirm_cpu = _confirm(path, chosen, [
+            ("negative", neg_parts, neg_scores, data.negative),
+            ("positive", pos_parts, pos_scores, data.positive)], jobs, advance)
     timings = {"plan_s": planned - started, "score_s": scored - planned,
-               "sweep_s": swept - scored, "confirm_s": confirm_s,
+               "sweep_s": swept - scored, "confirm_s": time.perf_counter() - swept,
+               "confirm_app_cpu_s": confirm_cpu, "jobs": jobs,
                "total_s": time.perf_counter() - started,
                "negative_render_s": neg_scores.render_s,
                "negative_app_wall_s": neg_scores.wall_s, "negative_app_cpu_s": neg_scores.cpu_s,

@@ -176,8 +176,19 @@ class NegativeStream:
 
     @property
     def samples(self) -> int:
-        last = self.segments[-1] if self.segments else None
-        return 0 if last is None else last.start + last.samples
+        if not self.segments:
+            return 0
+        return self.segments[-1].start + self.segments[-1].samples - self.segments[0].start
+
+    @property
+    def offset_s(self) -> float:
+        """Where this stream (or part) starts in the whole stream."""
+        return self.segments[0].start / SAMPLE_RATE if self.segments else 0.0
+
+    def parts(self, count: int) -> list[NegativeStream]:
+        """The stream cut into up to ``count`` contiguous parts of about equal length."""
+        return [NegativeStream(self.segments[a:b], self.sources, 0.0, self.seed)
+                for a, b in split_ranges([s.samples for s in self.segments], count)]
 
     @property
     def seconds(self) -> float:
@@ -191,7 +202,7 @@ class NegativeStream:
     def excerpt(self, start_s: float, end_s: float) -> np.ndarray:
         """int16 samples of the stream between ``start_s`` and ``end_s``."""
         a = max(0, int(start_s * SAMPLE_RATE))
-        b = min(self.samples, int(end_s * SAMPLE_RATE))
+        b = min(self.samples, int(end_s * SAMPLE_RATE))  # a whole stream starts at 0
         first = max(0, int(np.searchsorted(self.starts, a, "right")) - 1)
         last = int(np.searchsorted(self.starts, b, "left"))
         pieces = [render(s) for s in self.segments[first:last]]
@@ -207,6 +218,18 @@ class NegativeStream:
         return {"seconds": round(self.seconds, 2), "unique_seconds": round(self.unique_seconds, 2),
                 "segments": len(self.segments), "files": len(self.sources),
                 **{f"{k}_seconds": v for k, v in kinds.items()}}
+
+
+def split_ranges(lengths: Sequence[int], count: int) -> list[tuple[int, int]]:
+    """Contiguous, non-empty index ranges cutting items of ``lengths`` into up to ``count``
+    parts of about equal total length."""
+    total, bounds, done = sum(lengths), [0], 0
+    for i, n in enumerate(lengths[:-1]):
+        done += n
+        if len(bounds) < count and done >= total * len(bounds) / count:
+            bounds.append(i + 1)
+    bounds.append(len(lengths))
+    return [(a, b) for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
 
 
 def _excerpts(sources: list[Source]) -> list[tuple[Source, int, int]]:
@@ -300,7 +323,17 @@ class PositiveStream:
     @property
     def seconds(self) -> float:
         last = self.batches[-1]
-        return (last.start + last.samples) / SAMPLE_RATE
+        return (last.start + last.samples - self.batches[0].start) / SAMPLE_RATE
+
+    @property
+    def offset_s(self) -> float:
+        """Where this stream (or part) starts in the whole stream."""
+        return self.batches[0].start / SAMPLE_RATE
+
+    def parts(self, count: int) -> list[PositiveStream]:
+        """The stream cut into up to ``count`` contiguous parts of whole batches."""
+        return [PositiveStream(self.batches[a:b], self.noise, [], self.label, self.gap_s)
+                for a, b in split_ranges([b.samples for b in self.batches], count)]
 
     def render(self, batch: PositiveBatch) -> tuple[np.ndarray, list[PlantedWord]]:
         """int16 audio of ``batch`` and its words (times within the batch)."""

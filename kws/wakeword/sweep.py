@@ -47,38 +47,52 @@ class Detections:
                 for i, lab, a in zip(self.index, self.labels, self.averages, strict=True)]
 
 
-class RuleMirror:
-    """``score_average.c`` over int8 ``scores`` [inferences, labels] of one stream (from the
-    app's reset on)."""
+def best_averages(scores: np.ndarray, mask: np.ndarray, count: int
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Per inference of one fresh stream: the keyword label with the highest average of the
+    last ``count`` int8 score vectors, and that average (``_NEVER`` until ``count`` vectors
+    were seen)."""
+    n = len(scores)
+    sums = np.cumsum(np.vstack([np.zeros((1, scores.shape[1]), np.int64), scores]), axis=0)
+    window = np.zeros_like(scores)
+    if n >= count:
+        window[count - 1:] = sums[count:] - sums[:n - count + 1]
+    average = np.sign(window) * (np.abs(window) // count)  # C division: toward zero
+    masked = np.where(mask, average, _NEVER)
+    label = np.argmax(masked, axis=1) if n else np.zeros(0, np.int64)
+    value = masked[np.arange(n), label]
+    value[:count - 1] = _NEVER
+    return label, value
 
-    def __init__(self, scores: np.ndarray, mask: np.ndarray) -> None:
+
+class RuleMirror:
+    """``score_average.c`` over int8 ``scores`` [inferences, labels] of a stream whose
+    parts (fresh app states) begin at inferences ``part_starts``."""
+
+    def __init__(self, scores: np.ndarray, mask: np.ndarray,
+                 part_starts: Sequence[int] = (0,)) -> None:
         self.scores = np.asarray(scores, np.int64)
         self.mask = np.asarray(mask, bool)
+        bounds = [*part_starts, len(self.scores)]
+        self.parts = list(zip(bounds, bounds[1:], strict=False))
         self._best: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def best(self, count: int) -> tuple[np.ndarray, np.ndarray]:
-        """Per inference: the keyword label with the highest average and that average
-        (``_NEVER`` while the history is not full)."""
+        """:func:`best_averages` part by part (cached per ``count``)."""
         if count not in self._best:
-            n = len(self.scores)
-            sums = np.cumsum(np.vstack([np.zeros((1, self.scores.shape[1]), np.int64),
-                                        self.scores]), axis=0)
-            window = np.zeros_like(self.scores)
-            if n >= count:
-                window[count - 1:] = sums[count:] - sums[:n - count + 1]
-            average = np.sign(window) * (np.abs(window) // count)  # C division: toward zero
-            masked = np.where(self.mask, average, _NEVER)
-            label = np.argmax(masked, axis=1) if n else np.zeros(0, np.int64)
-            value = masked[np.arange(n), label]
-            value[:count - 1] = _NEVER
-            self._best[count] = (label, value)
+            pieces = [best_averages(self.scores[a:b], self.mask, count) for a, b in self.parts]
+            self._best[count] = (np.concatenate([p[0] for p in pieces]).astype(np.int64),
+                                 np.concatenate([p[1] for p in pieces]).astype(np.int64))
         return self._best[count]
 
     def detections(self, count: int, threshold_q: int, suppress: int) -> Detections:
         """What the firmware detects with these settings."""
         label, value = self.best(count)
-        index = suppressed(np.flatnonzero(value >= threshold_q), max(1, suppress))
-        return Detections(index, label[index].astype(np.int64), value[index].astype(np.int64))
+        step = max(1, suppress)  # a detection at i allows the next at i + suppress
+        index = np.concatenate([
+            a + suppressed(np.flatnonzero(value[a:b] >= threshold_q), step)
+            for a, b in self.parts]).astype(np.int64)
+        return Detections(index, label[index], value[index])
 
 
 def suppressed(hits: np.ndarray, step: int) -> np.ndarray:
