@@ -20,11 +20,11 @@ from kws import protocol
 from kws.cli import main
 from kws.detector import DetectorSettings
 from kws.errors import KwsError
+from kws.wakeword.calibrate import sweep_input
 from kws.wakeword.streams import SAMPLE_RATE, negative_stream, positive_stream
 from kws.wakeword.sweep import (
     Candidate,
     RuleMirror,
-    SweepInput,
     choose,
     keyword_mask,
     sweep,
@@ -140,15 +140,6 @@ def planted(model: Path):
     return stream, app, _score(app, stream.blocks())
 
 
-def _input(app, negative, positive, words) -> SweepInput:
-    mask = keyword_mask(app.labels)
-    return SweepInput(RuleMirror(negative.scores, mask), negative.seconds / 3600,
-                      RuleMirror(positive.scores, mask), positive.times,
-                      np.array([w.start_s for w in words]), np.array([w.end_s for w in words]),
-                      app.labels.index("yes"), app.settings.stride_frames,
-                      float(app.project["output_scale"]), int(app.project["output_zero_point"]))
-
-
 def test_planted_words_are_counted(planted) -> None:
     """The positive stream as its own negatives: every planted word is found once, and
     counted as a false accept per word (FA/h = planted / hours)."""
@@ -157,7 +148,7 @@ def test_planted_words_are_counted(planted) -> None:
     assert all(b.start_s < a.start_s for a, b in zip(stream.words[1:], stream.words,
                                                      strict=False))
     q = app.settings.threshold_q(app.project["output_scale"], app.project["output_zero_point"])
-    data = _input(app, scored, scored, stream.words)
+    data = sweep_input(app, scored, scored, stream.words, app.labels.index("yes"))
     s = app.settings
     (candidate,) = sweep(data, [s.average_count], [s.suppress_inferences], [q])
     assert scored.detections  # the app itself detected the words

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from kws.board_check import PlantedWord
 from kws.detector import DetectorSettings, detector_section
 from kws.errors import KwsError
 from kws.wakeword.scoring import (
@@ -127,6 +128,61 @@ def _confirm(model: Path, chosen: Candidate, streams: list[tuple[str, list, Stre
     return cpu
 
 
+def sweep_input(app: Any, negative: StreamScores, positive: StreamScores,
+                words: Sequence[PlantedWord], wake: int) -> SweepInput:
+    """What the sweep needs: both streams' scores in rule mirrors (``app``'s labels and
+    output quantization), the negative hours, the positive stream's times and words."""
+    mask = keyword_mask(app.labels)
+    return SweepInput(RuleMirror(negative.scores, mask, negative.part_starts),
+                      negative.seconds / 3600,
+                      RuleMirror(positive.scores, mask, positive.part_starts), positive.times,
+                      np.array([w.start_s for w in words]), np.array([w.end_s for w in words]),
+                      wake, app.settings.stride_frames, float(app.project["output_scale"]),
+                      int(app.project["output_zero_point"]))
+
+
+@dataclass
+class _Measurement:
+    data: SweepInput
+    negative: StreamScores
+    candidates: list[Candidate]
+    chosen: Candidate
+    met: bool
+    timings: dict[str, float]
+
+
+def _measure(path: Path, app: Any, wake: int, neg: NegativeStream, pos: PositiveStream, *,
+             jobs: int, progress: bool, target_fa_per_hour: float, averages: Sequence[int],
+             suppress: Sequence[int]) -> _Measurement:
+    """Score both streams, sweep the candidates, choose, confirm with the C app."""
+    started = time.perf_counter()
+    neg_parts = neg.parts(part_count(neg.seconds, jobs))
+    pos_parts = pos.parts(part_count(pos.seconds, jobs))
+    with _progress(progress) as bar:
+        task = bar.add_task("scoring streams", total=2 * (neg.seconds + pos.seconds))
+
+        def advance(seconds: float) -> None:
+            bar.advance(task, seconds)
+
+        neg_scores = score_parts(path, app.settings, neg_parts, jobs, advance)
+        pos_scores = score_parts(path, app.settings, pos_parts, jobs, advance)
+        scored = time.perf_counter()
+        data = sweep_input(app, neg_scores, pos_scores, pos.words, wake)
+        candidates = sweep(data, averages, suppress)
+        chosen, met = choose(candidates, target_fa_per_hour)
+        swept = time.perf_counter()
+        bar.update(task, description="confirming with the C app")
+        confirm_cpu = _confirm(path, chosen, [
+            ("negative", neg_parts, neg_scores, data.negative),
+            ("positive", pos_parts, pos_scores, data.positive)], jobs, advance)
+    timings = {"score_start": started, "score_s": scored - started, "sweep_s": swept - scored,
+               "confirm_s": time.perf_counter() - swept, "confirm_app_cpu_s": confirm_cpu,
+               "jobs": jobs, "negative_render_s": neg_scores.render_s,
+               "negative_app_wall_s": neg_scores.wall_s, "negative_app_cpu_s": neg_scores.cpu_s,
+               "negative_real_time_per_core": neg_scores.seconds / max(neg_scores.cpu_s, 1e-9)}
+    return _Measurement(data, neg_scores, candidates, chosen, met, timings)
+
+
 def calibrate(model: str | os.PathLike[str], *, positives: Sequence[str | os.PathLike[str]],
               negatives: Sequence[str | os.PathLike[str]],
               noise: Sequence[str | os.PathLike[str]] = (), target_fa_per_hour: float = 0.5,
@@ -183,50 +239,21 @@ def calibrate(model: str | os.PathLike[str], *, positives: Sequence[str | os.Pat
     pos = positive_stream(positives, app.labels[wake], noise, seed=seed,
                           gap_s=max(2.0, TOLERANCE_S + 1.0))
     jobs = default_jobs() if jobs is None else max(1, jobs)
-    neg_parts = neg.parts(part_count(neg.seconds, jobs))
-    pos_parts = pos.parts(part_count(pos.seconds, jobs))
-    planned = time.perf_counter()
-    total_s = 2 * (neg.seconds + pos.seconds)
-    with _progress(progress) as bar:
-        task = bar.add_task("scoring streams", total=total_s)
-
-        def advance(seconds: float) -> None:
-            bar.advance(task, seconds)
-
-        neg_scores = score_parts(path, app.settings, neg_parts, jobs, advance)
-        pos_scores = score_parts(path, app.settings, pos_parts, jobs, advance)
-        scored = time.perf_counter()
-        mask = keyword_mask(app.labels)
-        data = SweepInput(RuleMirror(neg_scores.scores, mask, neg_scores.part_starts),
-                          neg_scores.seconds / 3600,
-                          RuleMirror(pos_scores.scores, mask, pos_scores.part_starts),
-                          pos_scores.times, np.array([w.start_s for w in pos.words]),
-                          np.array([w.end_s for w in pos.words]), wake,
-                          app.settings.stride_frames, float(app.project["output_scale"]),
-                          int(app.project["output_zero_point"]))
-        candidates = sweep(data, averages, suppress)
-        chosen, met = choose(candidates, target_fa_per_hour)
-        swept = time.perf_counter()
-        bar.update(task, description="confirming with the C app")
-        confirm_cpu = _confirm(path, chosen, [
-            ("negative", neg_parts, neg_scores, data.negative),
-            ("positive", pos_parts, pos_scores, data.positive)], jobs, advance)
-    timings = {"plan_s": planned - started, "score_s": scored - planned,
-               "sweep_s": swept - scored, "confirm_s": time.perf_counter() - swept,
-               "confirm_app_cpu_s": confirm_cpu, "jobs": jobs,
-               "total_s": time.perf_counter() - started,
-               "negative_render_s": neg_scores.render_s,
-               "negative_app_wall_s": neg_scores.wall_s, "negative_app_cpu_s": neg_scores.cpu_s,
-               "negative_real_time_per_core": neg_scores.seconds / max(neg_scores.cpu_s, 1e-9)}
+    m = _measure(path, app, wake, neg, pos, jobs=jobs, progress=progress,
+                 target_fa_per_hour=target_fa_per_hour, averages=averages, suppress=suppress)
+    m.timings = {"plan_s": m.timings["score_start"] - started, **m.timings,
+                 "total_s": time.perf_counter() - started}
+    del m.timings["score_start"]
+    chosen = m.chosen
     result = CalibrationResult(
-        chosen.settings, chosen.fa_per_hour, chosen.frr, neg_scores.seconds / 3600,
-        len(pos.words), [c.to_dict() for c in candidates], met, target_fa_per_hour,
+        chosen.settings, chosen.fa_per_hour, chosen.frr, m.negative.seconds / 3600,
+        len(pos.words), [c.to_dict() for c in m.candidates], m.met, target_fa_per_hour,
         app.labels[wake], {"negative_stream": neg.summary(),
                            "positive_stream": {"seconds": round(pos.seconds, 2),
                                                "words": len(pos.words)},
-                           "chosen": chosen.to_dict(), "timings": {
-                               k: round(v, 3) for k, v in timings.items()}})
-    result.details["examples"] = _examples(data, chosen, neg, pos, neg_scores, app.labels)
+                           "chosen": chosen.to_dict(),
+                           "timings": {k: round(v, 3) for k, v in m.timings.items()}})
+    result.details["examples"] = _examples(m.data, chosen, m.negative, app.labels)
     if out_dir is not None:
         from kws.wakeword.report import write_report
 
@@ -234,9 +261,8 @@ def calibrate(model: str | os.PathLike[str], *, positives: Sequence[str | os.Pat
     return result
 
 
-def _examples(data: SweepInput, chosen: Candidate, neg: NegativeStream, pos: PositiveStream,
-              neg_scores: StreamScores, labels: Sequence[str], limit: int = 4
-              ) -> dict[str, list[dict[str, Any]]]:
+def _examples(data: SweepInput, chosen: Candidate, neg_scores: StreamScores,
+              labels: Sequence[str], limit: int = 4) -> dict[str, list[dict[str, Any]]]:
     """The first ``limit`` false accepts (time, label, probability) and misses (word times)
     of the chosen settings, for the report."""
     s = chosen.settings
