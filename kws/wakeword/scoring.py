@@ -12,6 +12,10 @@ confirmation treat the parts the same way.
 from __future__ import annotations
 
 import os
+import pickle
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -21,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from kws.detector import DetectorSettings
+from kws.errors import KwsError
 
 MAX_PART_S = 600.0
 
@@ -87,11 +92,29 @@ def score_stream(app: Any, blocks: Iterable[np.ndarray],
 
 
 def _score_part(job: tuple[Path, DetectorSettings, Any]) -> StreamScores:
-    """One part in a worker process (the app build is cached by the parent)."""
+    """One part (the app build is cached by the parent)."""
     from kws.host_app import HostApp
 
     model, settings, part = job
     return score_stream(HostApp.from_model(model, settings), part.blocks())
+
+
+def _score_in_worker(job: tuple[Path, DetectorSettings, Any], folder: Path, name: str
+                     ) -> StreamScores:
+    """:func:`_score_part` in a fresh ``python -m kws.wakeword.scoring`` process (the app's
+    C state is one per process).  A subprocess rather than multiprocessing: it imports no
+    ``__main__`` (scripts need no guard) and forks no threads."""
+    job_path, result_path = folder / f"{name}.job", folder / f"{name}.result"
+    job_path.write_bytes(pickle.dumps(job))
+    proc = subprocess.run([sys.executable, "-m", "kws.wakeword.scoring", str(job_path),
+                           str(result_path)], capture_output=True, text=True, check=False)
+    if proc.returncode != 0 or not result_path.is_file():
+        lines = proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"]
+        raise KwsError(f"stream scoring worker failed: {lines[-1]}")
+    result = pickle.loads(result_path.read_bytes())
+    if isinstance(result, KwsError):
+        raise result
+    return result
 
 
 def part_count(seconds: float, jobs: int) -> int:
@@ -109,16 +132,16 @@ def score_parts(model: Path, settings: DetectorSettings, parts: Sequence[Any], j
     if jobs <= 1 or len(parts) <= 1:
         scored = [score_stream(app, part.blocks(), advance) for part in parts]
     else:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures import ThreadPoolExecutor
 
-        # spawn: a forked child would share the parent's threads' locks (progress bar)
-        context = multiprocessing.get_context("spawn")
-        scored = []
-        with ProcessPoolExecutor(min(jobs, len(parts)), mp_context=context) as pool:
-            for part, result in zip(parts, pool.map(
-                    _score_part, [(model, settings, p) for p in parts]), strict=True):
-                scored.append(result)
+        # threads only wait: each part runs in its own process
+        with tempfile.TemporaryDirectory(prefix="kws-scoring-") as tmp, \
+                ThreadPoolExecutor(min(jobs, len(parts))) as pool:
+            futures = [pool.submit(_score_in_worker, (model, settings, p), Path(tmp), str(i))
+                       for i, p in enumerate(parts)]
+            scored = []
+            for part, future in zip(parts, futures, strict=True):
+                scored.append(future.result())
                 if advance is not None:
                     advance(part.seconds)
     return StreamScores.join(scored, [p.offset_s for p in parts])
@@ -128,3 +151,21 @@ def default_jobs() -> int:
     """Processes to use: the CPUs this process may run on."""
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                else os.cpu_count() or 1)
+
+
+def _worker_main(job_path: str, result_path: str) -> None:
+    """``python -m kws.wakeword.scoring JOB RESULT``: score one pickled part; a KwsError is
+    pickled as the result so the parent raises it as one line."""
+    job = pickle.loads(Path(job_path).read_bytes())
+    try:
+        result: Any = _score_part(job)
+    except KwsError as exc:
+        result = exc
+    Path(result_path).write_bytes(pickle.dumps(result))
+
+
+if __name__ == "__main__":
+    # Through the package module, so results pickle as kws.wakeword.scoring classes.
+    from kws.wakeword.scoring import _worker_main as worker_main
+
+    worker_main(sys.argv[1], sys.argv[2])
