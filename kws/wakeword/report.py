@@ -92,9 +92,9 @@ def spectrogram_png(audio: np.ndarray, title: str, marks: list[float],
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 2.4))
-    signal = audio.astype(np.float64) / 32768 + 1e-9
-    ax.specgram(signal, NFFT=512, Fs=SAMPLE_RATE, noverlap=384, cmap="magma",
-                xextent=(offset_s, offset_s + len(audio) / SAMPLE_RATE))
+    with np.errstate(divide="ignore"):  # digital silence: log of 0 power is drawn as -inf
+        ax.specgram(audio.astype(np.float64) / 32768, NFFT=512, Fs=SAMPLE_RATE, noverlap=384,
+                    cmap="magma", xextent=(offset_s, offset_s + len(audio) / SAMPLE_RATE))
     for mark in marks:
         ax.axvline(mark, color="lime", linewidth=1)
     ax.set(title=title, xlabel="stream time (s)", ylabel="Hz")
