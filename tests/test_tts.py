@@ -84,6 +84,23 @@ def _dominant_pitch(audio: np.ndarray) -> float:
     return float(np.median(pitches))
 
 
+@pytest.mark.parametrize("engine", ["flite", "festival"])
+def test_debian_engine_voices_speak(engine: str) -> None:
+    require_tool(engine)
+    voices = installed_voices([engine])
+    assert engine in installed_engines() and voices
+    assert {"flite": {"kal16", "slt"}, "festival": {"kal_diphone"}}[engine] <= {
+        v.name for v in voices}
+    for voice in voices:
+        audio = synthesize(voice, "hey marvin")
+        _assert_speech(audio)
+        np.testing.assert_array_equal(audio, synthesize(voice, "hey marvin"))
+    fast = synthesize(voices[0], "hey marvin", rate=1.5)
+    assert len(fast) < 0.8 * len(synthesize(voices[0], "hey marvin"))
+    with pytest.raises(KwsError, match=f"{engine}:nobody"):
+        synthesize(Voice(engine, "nobody"), "marvin")
+
+
 def test_bad_voice_and_arguments_raise_one_line() -> None:
     _espeak_voices()
     for voice, kwargs in [
