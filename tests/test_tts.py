@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from conftest import require_tool
 
 from kws.errors import KwsError
+from kws.wakeword.confusable import common_words, phoneme_distance, phonemize
 from kws.wakeword.tts import (
     Voice,
+    confusable_phrases,
     installed_engines,
     installed_voices,
+    phrase_variants,
     synthesize,
     trim_silence,
     voice_key,
@@ -149,3 +154,49 @@ def test_trim_silence_keeps_the_sound_and_pads() -> None:
     trimmed = trim_silence(audio, SR)
     assert len(trimmed) == 4000 + 2 * 320
     assert trim_silence(np.zeros(SR, np.float32), SR).size == 0
+
+
+def test_phrase_variants() -> None:
+    variants = phrase_variants("  Marvin ")
+    assert variants[0] == "Marvin" and {"Marvin?", "Marvin!", "hey Marvin"} <= set(variants)
+    assert len(set(variants)) == len(variants)
+    assert not any(v.startswith("hey hey") for v in phrase_variants("hey kws"))
+    with pytest.raises(KwsError, match="wake word"):
+        phrase_variants("marvin; rm")
+
+
+def test_confusables_sound_like_the_wake_word_but_are_not_it() -> None:
+    require_tool("espeak-ng")
+    phrases = confusable_phrases("marvin", 30, seed=0)
+    assert len(phrases) == 30 == len(set(phrases))
+    assert "marvin" not in phrases and not any("marvin" in p.split() for p in phrases)
+    assert {"martin", "margin"} & set(phrases)  # real near-miss words
+    assert any(p not in common_words() for p in phrases)  # spelled edits too
+    target = phonemize(["marvin"])[0]
+    sounds = phonemize(phrases)
+    assert all(s != target for s in sounds)
+    random_words = list(common_words())[::250]
+    mean_random = np.mean([phoneme_distance(s, target) for s in phonemize(random_words)])
+    assert np.mean([phoneme_distance(s, target) for s in sounds]) < 0.6 * mean_random
+    # Every engine can read them: plain words, no espeak-ng [[phoneme]] markup.
+    assert all(re.fullmatch(r"[a-z' -]+", p) for p in phrases)
+    _assert_speech(synthesize(Voice("espeak-ng", "en-us"), phrases[0]))
+
+
+def test_confusables_are_deterministic_by_seed() -> None:
+    require_tool("espeak-ng")
+    first = confusable_phrases("marvin", 12, seed=3)
+    assert first == confusable_phrases("marvin", 12, seed=3)
+    assert first != confusable_phrases("marvin", 12, seed=4)
+    assert confusable_phrases("marvin", 0) == []
+    phrase = confusable_phrases("hey kws", 20, seed=0)
+    assert len(phrase) == 20 and "hey kws" not in phrase
+    assert all(len(p.split()) == 2 for p in phrase)
+
+
+def test_shipped_word_phonemes_match_espeak() -> None:
+    require_tool("espeak-ng")
+    words = common_words()
+    assert len(words) == 5000
+    sample = list(words)[::97]
+    assert phonemize(sample) == [words[w] for w in sample]
