@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import require_tool
 
+from kws.cli import main
 from kws.errors import KwsError
 from kws.wakeword.confusable import common_words, phoneme_distance, phonemize
 from kws.wakeword.tts import (
@@ -200,3 +206,29 @@ def test_shipped_word_phonemes_match_espeak() -> None:
     assert len(words) == 5000
     sample = list(words)[::97]
     assert phonemize(sample) == [words[w] for w in sample]
+
+
+def test_kws_voices_lists_engines(capsys: pytest.CaptureFixture[str]) -> None:
+    require_tool("espeak-ng")
+    assert main(["voices", "--json"]) == 0
+    rows = {row["engine"]: row for row in json.loads(capsys.readouterr().out)}
+    assert rows["espeak-ng"]["installed"] and rows["espeak-ng"]["voices"] >= 400
+    assert rows["espeak-ng"]["voices"] == len(rows["espeak-ng"]["names"])
+    assert "en-us+m3" in rows["espeak-ng"]["names"]
+    assert main(["voices"]) == 0
+    table = capsys.readouterr().out
+    assert "espeak-ng" in table and str(rows["espeak-ng"]["voices"]) in table
+    total = sum(row["voices"] for row in rows.values())
+    assert f"{total} voices from" in table
+
+
+def test_missing_engines_are_skipped_not_errors(tmp_path: Path) -> None:
+    """With no Debian TTS program on PATH those engines show as not installed."""
+    env = {**os.environ, "PATH": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-m", "kws.cli", "voices", "--json"], env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    rows = {row["engine"]: row for row in json.loads(done.stdout)}
+    for engine in ("espeak-ng", "flite", "festival"):
+        assert rows[engine] == {**rows[engine], "installed": False, "voices": 0, "names": []}
+        assert "apt-get install" in rows[engine]["source"]

