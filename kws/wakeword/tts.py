@@ -15,7 +15,8 @@ recorded at ``pitch`` times its sample rate, which gives the requested tempo and
 Speed, measured here (CPU time per clip of a "marvin" phrasing, resampling and trimming
 included, engine start-up not; clips per second per core): espeak-ng ~80, flite ~55,
 festival ~220 with its diphone voices and ~35 with HTS (one festival process stays open:
-~1 s to start), nanotts ~190, piper ~15 (plus ~2 s to load the model once per process).
+~1 s to start), nanotts ~190, piper ~15 (plus ~2 s to load the model once per process),
+hibari ~70 (plus ~1-4 s to load).
 3000 clips spread over the engines take about a minute of CPU on 2 cores.
 """
 
