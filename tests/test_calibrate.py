@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile as sf
 from support.detection import expected_detections
 from support.micro_speech import FIXTURES, SAMPLE, micro_speech_model
 
@@ -80,6 +81,22 @@ def test_negative_stream_is_deterministic_long_enough_and_rendered_in_pieces() -
     assert [p.offset_s for p in parts[1:]] == pytest.approx(
         np.cumsum([p.seconds for p in parts[:-1]]).tolist())
     assert max(p.seconds for p in parts) < 0.5 * stream.seconds
+
+
+def test_negative_stream_is_never_whole_in_memory() -> None:
+    """Five times the stream, the same peak: blocks are rendered one segment at a time."""
+    import tracemalloc
+
+    peaks = []
+    for hours in (0.05, 0.25):
+        stream = negative_stream([SAMPLE / "bed"], [NOISE], hours=hours, seed=0)
+        tracemalloc.start()
+        total = sum(len(block) for block in stream.blocks())
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+        assert total == stream.samples
+    assert peaks[1] - peaks[0] < 4_000_000, peaks
+    assert peaks[1] < 0.5 * 2 * 0.25 * 3600 * SAMPLE_RATE  # half the int16 stream
 
 
 def test_rule_mirror_equals_the_documented_rule_on_random_scores() -> None:
@@ -226,7 +243,15 @@ def test_calibrate_bad_input_is_one_line(model: Path, tmp_path: Path, capsys) ->
     assert main([*base, "--positives", str(YES_CLIPS[0]), "--negatives", str(empty)]) == 2
     assert main([*base, "--label", "no_such", "--positives", str(YES_CLIPS[0]),
                  "--negatives", str(SAMPLE / "bed")]) == 2
+    # Found only when a worker process reads it: still one line naming the file.
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    samples = np.full(16000, np.nan, np.float32)
+    sf.write(broken / "nan.wav", samples, SAMPLE_RATE, subtype="FLOAT")
+    assert main([*base, "--jobs", "2", "--positives", str(YES_CLIPS[0]), "--negatives",
+                 str(broken), str(SAMPLE / "bed")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 3 and all(line.startswith("kws: error: ") for line in err)
+    assert len(err) == 4 and all(line.startswith("kws: error: ") for line in err)
     assert "none.wav" in err[0] and "empty" in err[1] and "no_such" in err[2]
+    assert "nan.wav" in err[3] and "NaN" in err[3]
     assert not (tmp_path / "out").exists()

@@ -99,14 +99,17 @@ def wake_label(labels: Sequence[str], label: str | None, model: Path) -> int:
 
 
 def _progress(enabled: bool) -> Any:
+    """A progress bar on a terminal's stderr (nothing in a file or pipe: an error stays the
+    only line there)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from kws.console import make_console
 
+    console = make_console(stderr=True)
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                     TextColumn("{task.completed:.0f}/{task.total:.0f} s of audio"),
-                    TimeRemainingColumn(), console=make_console(stderr=True),
-                    disable=not enabled, transient=True)
+                    TimeRemainingColumn(), console=console,
+                    disable=not (enabled and console.is_terminal), transient=True)
 
 
 def _confirm(model: Path, chosen: Candidate, streams: list[tuple[str, list, StreamScores,
