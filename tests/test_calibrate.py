@@ -219,6 +219,11 @@ def test_kws_calibrate_writes_settings_report_and_model_json(tmp_path: Path, cap
     assert settings.to_dict() == summary["settings"]
     assert meta["calibration"]["target_fa_per_hour"] == 60
     assert HostApp.from_model(model).settings == settings
+    from kws.firmware_project.deploy import deploy
+
+    cfg = deploy(model, tmp_path / "fw", "qemu-mps2-an386")
+    assert {k: cfg[k] for k in ("average_count", "threshold", "suppress_inferences")} == {
+        k: summary["settings"][k] for k in ("average_count", "threshold", "suppress_inferences")}
     assert main(["simulate", "--model", str(model), str(YES_CLIPS[0]), "--json"]) == 0
     simulated = json.loads(capsys.readouterr().out)["settings"]
     assert {k: simulated[k] for k in summary["settings"]} == summary["settings"]

@@ -230,7 +230,8 @@ def calibrate(model: str | os.PathLike[str], *, positives: Sequence[str | os.Pat
     Returns
     -------
     CalibrationResult
-        model.json is not changed: pass the result to :func:`write_detector_settings`.
+        model.json is not changed: ``write_detector_settings(model, result.settings,
+        result.summary())`` puts the settings there.
     """
     from kws.host_app import HostApp
 
