@@ -200,7 +200,8 @@ def test_choice_meets_the_target_with_the_fewest_misses() -> None:
 
 
 def test_kws_calibrate_writes_settings_report_and_model_json(tmp_path: Path, capsys) -> None:
-    """End to end: streams, sweep, choice, confirmation by the C app, report files, and
+    """End to end: streams (in parts on 2 processes), sweep, choice, confirmation by the C
+    app (its detections must equal the mirror's, part by part), report files, and
     model.json's new settings picked up by the host app (what simulate/listen/deploy run)."""
     from kws.host_app import HostApp
 
@@ -210,7 +211,7 @@ def test_kws_calibrate_writes_settings_report_and_model_json(tmp_path: Path, cap
                  "--positives", *map(str, YES_CLIPS * 4), "--negatives", str(SAMPLE / "bed"),
                  str(SAMPLE / "bird"), "--noise", str(NOISE / "pink_noise.wav"),
                  "--hours", "0.02", "--target-fa-per-hour", "60", "--out", str(out),
-                 "--json"]) == 0
+                 "--jobs", "2", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["positives"] == 8 and summary["hours"] >= 0.02
     assert summary["met"] and summary["fa_per_hour"] <= 60 and summary["frr"] < 1.0
@@ -232,6 +233,7 @@ def test_kws_calibrate_writes_settings_report_and_model_json(tmp_path: Path, cap
     assert "data:image/png;base64," in page and "<table>" in page
     document = json.loads((out / "calibration.json").read_text())
     assert len(document["curve"]) > 1000 and document["summary"]["frr"] == summary["frr"]
+    assert document["details"]["timings"]["jobs"] == 2
     # the chosen point is the curve's fewest misses within the target
     assert summary["frr"] == round(min(c["frr"] for c in document["curve"]
                                        if c["fa_per_hour"] <= 60), 4)
