@@ -211,7 +211,7 @@ def test_kws_calibrate_writes_settings_report_and_model_json(tmp_path: Path, cap
                  "--positives", *map(str, YES_CLIPS * 4), "--negatives", str(SAMPLE / "bed"),
                  str(SAMPLE / "bird"), "--noise", str(NOISE / "pink_noise.wav"),
                  "--hours", "0.02", "--target-fa-per-hour", "60", "--out", str(out),
-                 "--jobs", "2", "--json"]) == 0
+                 "--jobs", "2", "--strides", "10", "5", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["positives"] == 8 and summary["hours"] >= 0.02
     assert summary["met"] and summary["fa_per_hour"] <= 60 and summary["frr"] < 1.0
@@ -234,6 +234,8 @@ def test_kws_calibrate_writes_settings_report_and_model_json(tmp_path: Path, cap
     document = json.loads((out / "calibration.json").read_text())
     assert len(document["curve"]) > 1000 and document["summary"]["frr"] == summary["frr"]
     assert document["details"]["timings"]["jobs"] == 2
+    strides = {c["settings"]["stride_frames"] for c in document["curve"]}
+    assert strides == {5, 10} and meta.get("stride_frames", 10) == settings.stride_frames
     # the chosen point is the curve's fewest misses within the target
     assert summary["frr"] == round(min(c["frr"] for c in document["curve"]
                                        if c["fa_per_hour"] <= 60), 4)
