@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pytest
+from conftest import read_wav_int16, require_tool
 
+from kws.audio import save_wav
+from kws.data import load_dataset
 from kws.data.augment import power
+from kws.data.splits import speaker_of
 from kws.errors import KwsError
 from kws.wakeword import augment as A
+from kws.wakeword import negatives as neg
+from kws.wakeword import tts
+from kws.wakeword.generate import GenerateConfig, _engine_counts, generate_dataset, label_of
 
 SR = 16000
 
@@ -155,3 +166,208 @@ def test_realistic_config_is_checked() -> None:
         A.RealisticConfig(rt60=(0.8, 0.1))
     with pytest.raises(KwsError, match="RT60"):
         A.room_impulse_response(np.random.default_rng(0), 5.0)
+
+
+# --- the generated dataset ----------------------------------------------------------------
+
+WORD = "marvin"
+
+
+def _save(path: Path, audio: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_wav(path, audio)
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory: pytest.TempPathFactory, tflm_clips: dict[str, np.ndarray]
+            ) -> dict[str, Path]:
+    """A Speech Commands style speech folder (with a folder of the wake word itself, which
+    must not become a negative), a plain folder with one long file, and user recordings."""
+    root = tmp_path_factory.mktemp("sources")
+    yes, no, noise = tflm_clips["yes_1000ms"], tflm_clips["no_1000ms"], tflm_clips["noise_1000ms"]
+    sc = root / "sc"
+    for i, speaker in enumerate(("aaaa1111", "bbbb2222", "cccc3333")):
+        _save(sc / "yes" / f"{speaker}_nohash_0.wav", np.roll(yes, 400 * i))
+        _save(sc / "no" / f"{speaker}_nohash_0.wav", np.roll(no, 400 * i))
+    _save(sc / WORD / "marvinspeaker_nohash_0.wav", yes)
+    _save(sc / "_background_noise_" / "tap.wav", np.tile(noise, 3))
+    plain = root / "plain"
+    _save(plain / "talk.wav", np.concatenate([yes, no, yes, no[:8000]]))  # 3.5 s: 3 pieces
+    rec = root / "rec"
+    for i in range(1, 5):
+        _save(rec / WORD / f"me_{i}.wav", np.roll(yes, 300 * i))
+    _save(rec / "_background_noise_" / "me_1.wav", np.tile(noise, 2))
+    return {"sc": sc, "plain": plain, "rec": rec, "root": root}
+
+
+def _config(tmp: Path, **overrides: object) -> GenerateConfig:
+    settings: dict[str, object] = dict(
+        word=WORD, seed=3, positives=18, confusables=6, speech=6, jobs=2,
+        engines=["espeak-ng"], cache_dir=tmp / "cache", copies=3, noise_seconds=2.0,
+        recording_copies=3)
+    settings.update(overrides)
+    return GenerateConfig(**settings)  # type: ignore[arg-type]
+
+
+def _generate(tmp: Path, sources: dict[str, Path], name: str, **overrides: object
+              ) -> tuple[Path, dict]:
+    out = tmp / name
+    manifest = generate_dataset(_config(tmp, **overrides), out, recordings=sources["rec"],
+                                negatives=[sources["sc"], sources["plain"]], progress=False)
+    return out, manifest
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory, sources: dict[str, Path]
+            ) -> tuple[Path, dict]:
+    require_tool("espeak-ng")
+    return _generate(tmp_path_factory.mktemp("gen"), sources, "data")
+
+
+def test_dataset_layout_and_manifest(dataset: tuple[Path, dict]) -> None:
+    out, manifest = dataset
+    # 6 syntheses x 3 copies + 4 takes (3 training x 3 copies, 1 held out once).
+    assert manifest["counts"] == {WORD: 18 + 3 * 3 + 1, "_confusable_": 6, "_speech_": 6,
+                                  "_recorded_": 2}
+    assert manifest["labels"] == ["_silence_", "_unknown_", WORD]
+    assert manifest["syntheses_per_engine"] == {"espeak-ng": 12}
+    assert json.loads((out / "manifest.json").read_text()) == manifest
+    for folder, count in manifest["counts"].items():
+        files = sorted((out / folder).glob("*_nohash_*.wav"))
+        assert len(files) == count
+        for f in files[:5]:
+            audio = read_wav_int16(f)
+            assert audio.shape == (16000,) and np.abs(audio.astype(int)).max() > 100
+    noise = {p.name for p in (out / "_background_noise_").iterdir()}
+    assert {"white-noise.wav", "pink-noise.wav", "brown-noise.wav", "music-0.wav",
+            "babble.wav"} <= noise
+    # Given noise: the speech folder's background file and the user's negative recording.
+    assert {"given-0-tap.wav", "given-1-me-1.wav"} <= noise
+    # The wake word's own folder in the speech source is not a negative.
+    assert not list((out / "_speech_").glob("marvinspeaker_nohash_*"))
+    assert not list(out.parent.glob(".data.*"))  # no temp folders left
+
+
+def test_dataset_loads_with_voices_held_out(dataset: tuple[Path, dict]) -> None:
+    out, _ = dataset
+    splits = load_dataset(out, [WORD])
+    assert splits.labels == ["_silence_", "_unknown_", WORD]
+    groups: dict[str, set[str]] = {}
+    for name in ("train", "validation", "test"):
+        examples = splits.split(name)
+        assert any(ex.label == WORD for ex in examples), name
+        assert any(ex.label == "_unknown_" for ex in examples), name
+        groups[name] = {speaker_of(ex.path) for ex in examples if ex.label == WORD}
+    assert not groups["train"] & groups["validation"]
+    assert not groups["train"] & groups["test"]
+    assert not groups["validation"] & groups["test"]
+    # The user's takes: one held out (once) for validation, the others only in training.
+    takes = [ex for ex in splits.validation if speaker_of(ex.path).startswith("rec-")]
+    assert len(takes) == 1
+    assert sum(speaker_of(ex.path).startswith("rec-") for ex in splits.train) == 9
+
+
+def test_same_seed_same_bytes_and_cache_is_used(
+        dataset: tuple[Path, dict], sources: dict[str, Path], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    out, _ = dataset
+    cache = out.parent / "cache"
+    assert list(cache.rglob("*.npy"))
+
+    def no_tts(*args: object, **kwargs: object) -> np.ndarray:
+        raise AssertionError("synthesized although cached")
+
+    # One process (the patch holds there): every synthesis comes from the cache.
+    monkeypatch.setattr(tts, "synthesize", no_tts)
+    again, _ = _generate(tmp_path, sources, "again", jobs=1, cache_dir=cache)
+    assert _tree(again) == _tree(out)
+    monkeypatch.undo()
+    other, _ = _generate(tmp_path, sources, "other", seed=4, cache_dir=cache)
+    assert _tree(other) != _tree(out)
+
+
+def test_bad_inputs_name_the_file_and_leave_nothing(
+        sources: dict[str, Path], tmp_path: Path) -> None:
+    require_tool("espeak-ng")
+    config = _config(tmp_path, positives=3, confusables=0, speech=2)
+    out = tmp_path / "out"
+    with pytest.raises(KwsError, match="nowhere: no such folder"):
+        generate_dataset(config, out, negatives=[tmp_path / "nowhere"], progress=False)
+    bad = tmp_path / "bad"
+    shutil.copytree(sources["plain"], bad)
+    (bad / "broken.wav").write_bytes(b"RIFF\x10\x00\x00\x00WAVEjunk")
+    with pytest.raises(KwsError, match="broken.wav"):
+        generate_dataset(config, out, negatives=[bad], progress=False)
+    with pytest.raises(KwsError, match="recordings folder not found"):
+        generate_dataset(config, out, recordings=tmp_path / "none", progress=False)
+    with pytest.raises(KwsError, match="nonoise.wav: noise file not found"):
+        generate_dataset(config, out, noise=[tmp_path / "nonoise.wav"], progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad"]
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    with pytest.raises(KwsError, match="holds files kws did not write"):
+        generate_dataset(config, foreign, progress=False)
+    with pytest.raises(KwsError, match="wake word"):
+        generate_dataset(_config(tmp_path, word="mar/vin"), out, progress=False)
+    with pytest.raises(KwsError, match="positives"):
+        GenerateConfig(word=WORD, positives=0)
+
+
+def test_engine_shares_cap_slow_engines() -> None:
+    counts = _engine_counts({"espeak-ng": 800, "flite": 5, "piper": 1}, 140, 0.05)
+    assert sum(counts.values()) == 140
+    assert counts["piper"] == 7
+    assert counts["espeak-ng"] == round((140 - 7) * 8 / 13)
+    assert _engine_counts({"piper": 2}, 10, 0.1) == {"piper": 10}  # nothing else to use
+
+
+def test_label_of_word() -> None:
+    assert label_of("Hey  KWS") == "hey_kws"
+    with pytest.raises(KwsError, match="letters"):
+        label_of("_x")
+
+
+# --- generated backgrounds -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("exponent", [0.0, 1.0, 2.0])
+def test_coloured_noise_has_its_spectral_slope(exponent: float) -> None:
+    noise = neg.coloured_noise(np.random.default_rng(0), 8.0, exponent)
+    assert noise.dtype == np.int16 and np.abs(noise.astype(int)).max() == 16384
+    x = noise.astype(np.float64)
+    f = np.fft.rfftfreq(len(x), 1 / SR)
+    psd = np.abs(np.fft.rfft(x)) ** 2
+    sel = (f > 100) & (f < 6000)
+    slope = np.polyfit(np.log10(f[sel]), 10 * np.log10(psd[sel]), 1)[0]
+    assert slope == pytest.approx(-10 * exponent, abs=0.5)  # dB per decade
+
+
+def test_music_and_babble_backgrounds() -> None:
+    rng = np.random.default_rng(1)
+    music = neg.music_like(rng, 3.0)
+    assert music.dtype == np.int16 and len(music) == 3 * SR
+    # Tonal: a few spectral peaks hold most of the energy (noise spreads it).
+    psd = np.sort(np.abs(np.fft.rfft(music.astype(np.float64))) ** 2)[::-1]
+    assert psd[: len(psd) // 100].sum() > 0.5 * psd.sum()
+    clips = [_tone(300.0, 0.4), _tone(500.0, 0.3)]
+    talk = neg.babble(rng, clips, 2.0, talkers=4)
+    assert len(talk) == 2 * SR and power(talk) > 0
+    with pytest.raises(KwsError, match="babble"):
+        neg.babble(rng, [], 1.0)
+
+
+def test_speech_pieces_cut_long_files(sources: dict[str, Path]) -> None:
+    pieces = neg.speech_pieces([sources["sc"], sources["plain"]], exclude_labels=[WORD])
+    talk = [p for p in pieces if p.path.name == "talk.wav"]
+    assert [(p.start, p.frames) for p in talk] == [(0, SR), (SR, SR), (2 * SR, SR)]
+    assert {p.group for p in pieces if p.path.parent.name == "yes"} == {
+        "aaaa1111", "bbbb2222", "cccc3333"}
+    assert all(p.path.parent.name not in (WORD, "_background_noise_") for p in pieces)
+    second = neg.read_piece(talk[1])
+    np.testing.assert_array_equal(second, read_wav_int16(talk[1].path)[SR:2 * SR])
