@@ -130,6 +130,11 @@ def test_place_in_window_keeps_the_clip_whole() -> None:
     long[SR + 100: SR + 200] = 1.0
     cut = A.place_in_window(long, SR, 0)
     assert len(cut) == SR and cut.sum() == 100
+    # A reverb tail after the kept part runs on to the window's end and is cut there.
+    wet = np.concatenate([clip, np.full(12000, 7, np.int16)])
+    out = A.place_in_window(wet, SR, 0, keep=8000)
+    np.testing.assert_array_equal(out[4000:12000], clip)
+    assert np.all(out[12000:] == 7) and not out[:4000].any()
 
 
 @pytest.mark.parametrize("snr_db", [-5.0, 0.0, 7.5, 20.0])

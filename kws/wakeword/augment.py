@@ -171,19 +171,23 @@ def band_limit(audio: np.ndarray, low_hz: float | None, high_hz: float | None,
     return y.astype(np.float32)
 
 
-def place_in_window(audio: np.ndarray, length: int, shift: int) -> np.ndarray:
+def place_in_window(audio: np.ndarray, length: int, shift: int,
+                    keep: int | None = None) -> np.ndarray:
     """``audio`` centred in a zero window of ``length`` samples, moved by ``shift`` samples.
 
-    The clip is kept whole inside the window when it fits (the shift is clamped); a longer
-    clip is cut to its loudest ``length`` samples.
+    The first ``keep`` samples (default: all) are kept whole inside the window when they fit
+    (the shift is clamped); what follows them (a reverb tail) may run past the window's end
+    and is cut there.  A longer clip is cut to its loudest ``length`` samples.
     """
     y = np.asarray(audio)
-    if len(y) >= length:
+    whole = len(y) if keep is None else min(keep, len(y))
+    if whole >= length:
         start = loudest_start(y, length)
         return y[start:start + length].copy()
-    offset = int(np.clip((length - len(y)) // 2 + shift, 0, length - len(y)))
+    offset = int(np.clip((length - whole) // 2 + shift, 0, length - whole))
     out = np.zeros(length, dtype=y.dtype)
-    out[offset:offset + len(y)] = y
+    part = y[: length - offset]
+    out[offset:offset + len(part)] = part
     return out
 
 
@@ -283,10 +287,11 @@ def realistic(audio: np.ndarray, rng: np.random.Generator, noise_bank: list[np.n
         y = warp_vocal_tract(y, warp, sample_rate)
     if band is not None:
         y = band_limit(y, band[0], min(band[1], 0.95 * sample_rate / 2), sample_rate)
+    dry = len(y)
     if rir is not None:
         y = reverberate(y, rir)
-    # Reverb tails are kept only as far as the window reaches past the dry clip.
-    x = float_to_int16(place_in_window(_peak_normalized(y), n, shift))
+    # The dry clip is placed whole; its reverb tail runs on as far as the window goes.
+    x = float_to_int16(place_in_window(_peak_normalized(y), n, shift, keep=dry))
     if snr is not None:
         x = mix_at_snr(x, random_noise_slice(noise_bank, n, rng), snr)
     if gain is not None:
