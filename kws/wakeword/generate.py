@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from kws.audio import load_audio
+from kws.audio import DEFAULT_SAMPLE_RATE
 from kws.data.dataset import BACKGROUND_NOISE_DIR, UNKNOWN_LABEL
 from kws.errors import KwsError
 from kws.fileio import check_output_dir, write_json_atomic, write_text_atomic
@@ -50,6 +50,8 @@ SLOW_ENGINES = ("piper", "kokoro", "hibari")
 # of variants must not drown the few, more natural voices of the other engines.
 ENGINE_WEIGHT_CAP = 8
 _SPLITS = ("validation", "testing")
+# Every worker holds the background clips in memory: a given file beyond this is cut.
+MAX_NOISE_FILE_S = 300
 
 
 @dataclass
@@ -61,7 +63,8 @@ class GenerateConfig:
     many 1 s pieces of other speech from the ``negatives`` folders.  ``rates``/``pitches``:
     the TTS grid sampled per synthesis.  ``recording_copies``: a training take of the user
     is written this often (once plain, the rest augmented); ``recording_holdout``: share of
-    the takes kept (once, plain) for validation.
+    the takes kept (once, plain) for validation.  ``splits_percentage``: the share of the
+    voices (speakers, files) of each folder held out for validation and for testing.
     """
 
     word: str
@@ -72,16 +75,18 @@ class GenerateConfig:
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
     engines: list[str] | None = None
     cache_dir: Path | None = None
+    # The TTS grid: a synthesis is cheap to augment again, costly to make.
     copies: int = 3
+    slow_engine_share: float = 0.1
     rates: tuple[float, ...] = (0.8, 0.9, 1.0, 1.1, 1.25)
     pitches: tuple[float, ...] = (0.85, 0.92, 1.0, 1.08, 1.16)
-    slow_engine_share: float = 0.1
+    augment: RealisticConfig = field(default_factory=RealisticConfig)
+    # Each generated background file (coloured noise, music, babble) lasts this long.
     noise_seconds: float = 30.0
+    # Real takes are few and precious: repeated in training, some kept for validation.
     recording_copies: int = 5
     recording_holdout: float = 0.25
-    validation_percentage: float = 10.0
-    testing_percentage: float = 10.0
-    augment: RealisticConfig = field(default_factory=RealisticConfig)
+    splits_percentage: tuple[float, float] = (10.0, 10.0)
 
     def __post_init__(self) -> None:
         for name in ("positives", "copies", "jobs", "recording_copies"):
@@ -92,6 +97,10 @@ class GenerateConfig:
                 raise KwsError(f"{name} must be >= 0, got {getattr(self, name)}")
         if not self.rates or not self.pitches or self.noise_seconds < 1:
             raise KwsError("rates and pitches need a value each; noise_seconds must be >= 1")
+        val, test = self.splits_percentage
+        if not (0 <= val and 0 <= test and val + test < 100 and 0 <= self.recording_holdout < 1):
+            raise KwsError(f"splits_percentage {self.splits_percentage} must be >= 0 with a "
+                           "sum below 100, recording_holdout in [0, 1)")
 
 
 def label_of(word: str) -> str:
@@ -169,8 +178,7 @@ class _Layout:
             folders.setdefault(folder, [])
             if group not in folders[folder]:
                 folders[folder].append(group)
-        pct = {"validation": self.config.validation_percentage,
-               "testing": self.config.testing_percentage}
+        pct = dict(zip(_SPLITS, self.config.splits_percentage, strict=True))
         for groups in folders.values():
             order = sorted(groups, key=lambda g: hashlib.sha1(
                 f"{self.config.seed}:{g}".encode()).hexdigest())
@@ -202,7 +210,7 @@ def _plan_recordings(layout: _Layout, recordings: Path | None, label: str,
         raise KwsError(f"{recordings}: recordings folder not found")
     takes, others = [], []
     for folder in sorted(p for p in recordings.iterdir() if p.is_dir()):
-        if label_of(folder.name.replace("-", " ").replace("_", " ")) == label:
+        if "_".join(folder.name.lower().replace("-", " ").replace("_", " ").split()) == label:
             takes += neg.audio_files(folder)
         elif folder.name != BACKGROUND_NOISE_DIR and not folder.name.startswith("."):
             others.append(folder)
@@ -232,7 +240,10 @@ def _noise(tmp: Path, config: GenerateConfig, rng: np.random.Generator,
     """Write the background folder: given files, coloured noise, music, babble."""
     bank: dict[str, np.ndarray] = {}
     for i, path in enumerate(given):
-        bank[f"given-{i}-{neg.safe_name(path.stem)}.wav"] = load_audio(path, max_seconds=None)
+        frames = neg.frames_of(path)
+        cut = frames > MAX_NOISE_FILE_S * DEFAULT_SAMPLE_RATE
+        piece = neg.Piece(path, "", 0, MAX_NOISE_FILE_S * DEFAULT_SAMPLE_RATE if cut else 0)
+        bank[f"given-{i}-{neg.safe_name(path.stem)}.wav"] = neg.read_piece(piece)
     secs = config.noise_seconds
     for name, exponent in (("white", 0.0), ("pink", 1.0), ("brown", 2.0)):
         bank[f"{name}-noise.wav"] = neg.coloured_noise(rng, secs, exponent)

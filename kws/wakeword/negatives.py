@@ -46,14 +46,15 @@ def safe_name(text: str) -> str:
     return _UNSAFE.sub("-", text).strip("-.") or "x"
 
 
-def _duration_s(path: Path) -> float:
+def frames_of(path: Path) -> int:
+    """Length of an audio file in samples at 16 kHz; KwsError naming an unreadable file."""
     try:
         info = sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError) as exc:
         raise KwsError(f"{path}: unreadable or unsupported audio format ({exc})") from None
     if info.samplerate <= 0 or info.frames <= 0:
         raise KwsError(f"{path}: no audio samples (empty or corrupt header)")
-    return info.frames / info.samplerate
+    return info.frames * DEFAULT_SAMPLE_RATE // info.samplerate
 
 
 def audio_files(folder: Path, *, skip: Iterable[str] = ()) -> list[Path]:
@@ -84,7 +85,7 @@ def speech_pieces(folders: Sequence[Path], exclude_labels: Iterable[str],
     for folder in folders:
         for path in audio_files(folder, skip=skip):
             group = safe_name(speaker_of(path) or f"{path.parent.name}-{path.stem}")
-            frames = int(_duration_s(path) * DEFAULT_SAMPLE_RATE)
+            frames = frames_of(path)
             if frames <= ONE_PIECE_CLIPS * clip:
                 pieces.append(Piece(path, group))
             else:
