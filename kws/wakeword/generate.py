@@ -329,7 +329,8 @@ def generate_dataset(config: GenerateConfig, out_dir: Path, *, recordings: Path 
     dict
         The manifest (also written to ``out_dir/manifest.json``).
     """
-    from kws.wakeword.tts import confusable_phrases, installed_voices, phrase_variants
+    from kws.wakeword.confusable import confusable_phrases, phrase_variants
+    from kws.wakeword.tts import installed_voices
 
     label = label_of(config.word)
     out = check_output_dir(out_dir, MANIFEST_NAME, what="dataset folder")
@@ -341,8 +342,8 @@ def generate_dataset(config: GenerateConfig, out_dir: Path, *, recordings: Path 
     n_syn = math.ceil(config.positives / config.copies)
     jobs = _plan_tts(layout, _tts_plan(rng, voices, phrase_variants(config.word), n_syn, config),
                      label, config.copies, 0)
-    if config.confusables:
-        texts = confusable_phrases(config.word, min(config.confusables, 200), seed=config.seed)
+    texts = confusable_phrases(config.word, min(config.confusables, 200), seed=config.seed)
+    if texts:
         plan = _tts_plan(rng, voices, texts, config.confusables, config)
         jobs += _plan_tts(layout, plan, CONFUSABLE_DIR, 1, len(jobs))
     takes, other_folders = _plan_recordings(layout, recordings, label, rng, len(jobs))
