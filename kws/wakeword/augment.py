@@ -211,7 +211,7 @@ class RealisticConfig:
     band_probability: float = 0.5
     highpass_hz: tuple[float, float] = (60.0, 400.0)
     lowpass_hz: tuple[float, float] = (3000.0, 7500.0)
-    noise_probability: float = 0.7
+    noise_probability: float = 0.6
     snr_db: tuple[float, float] = (-5.0, 20.0)
     gain_probability: float = 0.8
     gain_db: tuple[float, float] = (-12.0, 6.0)
