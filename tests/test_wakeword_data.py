@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile as sf
 from conftest import read_wav_int16, require_tool
 
 from kws.audio import save_wav
@@ -308,6 +309,19 @@ def test_bad_inputs_name_the_file_and_leave_nothing(
     (bad / "broken.wav").write_bytes(b"RIFF\x10\x00\x00\x00WAVEjunk")
     with pytest.raises(KwsError, match="broken.wav"):
         generate_dataset(config, out, negatives=[bad], progress=False)
+    shutil.rmtree(bad)
+    shutil.copytree(sources["plain"], bad)
+    whole = (bad / "talk.wav").read_bytes()
+    (bad / "talk.wav").write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(KwsError, match="talk.wav: truncated"):
+        generate_dataset(config, out, negatives=[bad], progress=False)
+    # NaN samples pass the listing and stop a worker: the error still names the file.
+    shutil.rmtree(bad)
+    bad.mkdir()
+    sf.write(str(bad / "nan.wav"), np.full(SR, np.nan, np.float32), SR, subtype="FLOAT")
+    with pytest.raises(KwsError, match="nan.wav: contains NaN"):
+        generate_dataset(_config(tmp_path, positives=3, confusables=0, speech=1), out,
+                         negatives=[bad], progress=False)
     with pytest.raises(KwsError, match="recordings folder not found"):
         generate_dataset(config, out, recordings=tmp_path / "none", progress=False)
     with pytest.raises(KwsError, match="nonoise.wav: noise file not found"):

@@ -26,7 +26,7 @@ import os
 import shutil
 from collections import Counter
 from collections.abc import Sequence
-from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -277,15 +277,14 @@ def _run_jobs(jobs: list[Job], setup: WorkerSetup, workers: int, progress: bool)
             return
         with ProcessPoolExecutor(workers, mp_context=_mp_context(),
                                  initializer=setup_worker, initargs=(setup,)) as pool:
-            pending: set[Future[int]] = {pool.submit(run_job, job) for job in jobs}
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
-                for future in done:
-                    if future.exception() is not None:
-                        for other in pending:
-                            other.cancel()
-                        raise future.exception()  # type: ignore[misc]
+            futures = [pool.submit(run_job, job) for job in jobs]
+            try:
+                for future in as_completed(futures):
                     bar.advance(task, future.result())
+            except BaseException:
+                # Stop at the first error (or Ctrl-C): queued jobs are dropped, not run.
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
 
 
 def _mp_context() -> Any:

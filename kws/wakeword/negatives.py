@@ -17,7 +17,13 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from kws.audio import DEFAULT_SAMPLE_RATE, float_to_int16, load_audio, resample
+from kws.audio import (
+    DEFAULT_SAMPLE_RATE,
+    float_to_int16,
+    iter_audio_blocks,
+    load_audio,
+    resample,
+)
 from kws.data.dataset import AUDIO_SUFFIXES, BACKGROUND_NOISE_DIR, SILENCE_LABEL
 from kws.data.splits import speaker_of
 from kws.errors import KwsError
@@ -47,13 +53,13 @@ def safe_name(text: str) -> str:
 
 
 def frames_of(path: Path) -> int:
-    """Length of an audio file in samples at 16 kHz; KwsError naming an unreadable file."""
-    try:
-        info = sf.info(str(path))
-    except (sf.LibsndfileError, RuntimeError) as exc:
-        raise KwsError(f"{path}: unreadable or unsupported audio format ({exc})") from None
-    if info.samplerate <= 0 or info.frames <= 0:
-        raise KwsError(f"{path}: no audio samples (empty or corrupt header)")
+    """Length of an audio file in samples at 16 kHz.
+
+    The header is checked as :func:`kws.audio.load_audio` checks it (missing, empty,
+    unreadable or truncated files raise KwsError naming the file), without decoding.
+    """
+    iter_audio_blocks(path)  # raises on header problems at the call; nothing is read
+    info = sf.info(str(path))
     return info.frames * DEFAULT_SAMPLE_RATE // info.samplerate
 
 
@@ -176,5 +182,7 @@ def read_piece(piece: Piece) -> np.ndarray:
             rate = f.samplerate
     except (sf.LibsndfileError, RuntimeError) as exc:
         raise KwsError(f"{piece.path}: unreadable audio ({exc})") from None
+    if not np.all(np.isfinite(data)):
+        raise KwsError(f"{piece.path}: contains NaN or infinite samples")
     audio = resample(data.mean(axis=1), rate, DEFAULT_SAMPLE_RATE)[: piece.frames]
     return float_to_int16(audio)
