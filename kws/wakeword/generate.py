@@ -44,8 +44,9 @@ from kws.wakeword.jobs import Job, WorkerSetup, run_job, setup_worker, synthesiz
 
 MANIFEST_NAME = "manifest.json"
 CONFUSABLE_DIR, SPEECH_DIR, RECORDED_DIR = "_confusable_", "_speech_", "_recorded_"
-# Engines that take far longer per clip (neural); each gets at most this share of syntheses.
-SLOW_ENGINES = ("piper", "kokoro", "hibari")
+# Engines that take far longer per clip (piper: ~15 clips/s/core against 55-220 for the
+# others, see kws.wakeword.tts); each gets at most ``slow_engine_share`` of the syntheses.
+SLOW_ENGINES = ("piper",)
 # An engine's share grows with its voice count up to this many voices: espeak-ng's hundreds
 # of variants must not drown the few, more natural voices of the other engines.
 ENGINE_WEIGHT_CAP = 8
