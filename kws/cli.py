@@ -37,6 +37,7 @@ COMMANDS = [
     "listen",
     "monitor",
     "voices",
+    "calibrate",
 ]
 
 
