@@ -121,6 +121,10 @@ def test_resolve_model_prefers_paths_then_names(tmp_path, monkeypatch) -> None:
         resolve_model("marvn")
     assert str(err.value) == (f"marvn: model file not found and no shipped model named "
                               f"'marvn' (shipped: {names})")
+    for path in ("runs/marvn", "marvn.tflite"):  # paths, not names
+        with pytest.raises(KwsError) as err:
+            resolve_model(path)
+        assert str(err.value) == f"{path}: model file not found"
 
 
 def test_unknown_model_names_are_one_line_errors(tmp_path, capsys) -> None:

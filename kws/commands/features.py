@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from kws.commands._args import add_command, with_resolved_model
+from kws.commands._args import add_command, mark_model_arg
 from kws.commands.frontend_args import (
     add_frontend_args,
     frontend_from_args,
@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", type=Path,
                    help="int8 .tflite whose frontend to use (model.json beside it), or a "
                    "shipped model's name (kws models)")
-    p.set_defaults(func=with_resolved_model(run))
+    mark_model_arg(p)
     p.add_argument("--int8", action="store_true",
                    help="write the model's int8 input windows (needs --model)")
     p.add_argument("--stride-frames", type=int,

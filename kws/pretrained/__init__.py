@@ -82,7 +82,8 @@ def resolve_model(name_or_path: str | os.PathLike[str], root: Path = PRETRAINED_
     ------
     KwsError
         One line when it is none of these: "X: model file not found and no shipped model
-        named 'X' (shipped: a, b)".
+        named 'X' (shipped: a, b)"; for X with a folder or a suffix, "X: model file not
+        found".
     """
     path = Path(name_or_path)
     if path.is_file():
@@ -95,5 +96,7 @@ def resolve_model(name_or_path: str | os.PathLike[str], root: Path = PRETRAINED_
         return root / text / MODEL_FILE
     if path.exists():
         return path
+    if len(path.parts) > 1 or path.suffix:
+        raise KwsError(f"{text}: model file not found")  # a path, not a name
     raise KwsError(f"{text}: model file not found and no shipped model named {text!r} "
                    f"(shipped: {', '.join(names) or 'none'})")
