@@ -66,20 +66,25 @@ def benchmark_about(run: Path, meta: dict[str, Any]) -> str:
     """The ``about`` line of a ``benchmarks/speech_commands.py`` run (its results.json)."""
     results = _read_json(run / "results.json")
     counts = results["test_examples_per_class"]
+    argv = results["argv"]
+    # Runs of --seeds record their own seed; older runs only the command line.
+    seed = results.get("seed", _option(argv, "--seed", "0"))
+    split_seed = results.get("split_seed", seed)
+    which = f" (its seed{seed}/ run)" if "--seeds" in argv else ""
     words = [label for label in results_labels(results) if not label.startswith("_")]
     return (
         f"{meta['architecture']} ({meta['params']:,} params, {meta['macs']:,} MACs, "
         f"{meta['file_size']:,} B int8) detecting {', '.join(words)} (+ _silence_, "
         f"_unknown_), {meta['frontend']['type']} frontend; trained on "
         f"{Path(results['data']).name} (Speech Commands v0.02, CC BY 4.0) with whole "
-        f"speakers held out (seed {_option(results['argv'], '--seed', '0')}): "
+        f"speakers held out (seed {seed}, split seed {split_seed}): "
         f"{results['train_examples']:,} training, "
         f"{results['validation_examples']:,} validation, {results['test_examples']:,} test "
         f"clips, best epoch {results['best_epoch']} of {results['epochs']}; int8 "
         f"(tflite-micro) test accuracy {_pct(results['int8_accuracy'])}, balanced "
         f"{_pct(results['int8_balanced_accuracy'])}, unknown false accepts "
         f"{_pct(results['unknown_false_accept_rate'])} on {sum(counts.values())} clips of "
-        f"unseen speakers; command: python {BENCHMARK} {shlex.join(results['argv'])}")
+        f"unseen speakers; command: python {BENCHMARK} {shlex.join(argv)}{which}")
 
 
 def wakeword_about(run: Path, meta: dict[str, Any]) -> str:

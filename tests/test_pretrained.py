@@ -221,3 +221,16 @@ def test_readme_table_states_the_shipped_accuracy() -> None:
         assert (f"| {100 * results['int8_accuracy']:.1f}% "
                 f"({100 * results['int8_balanced_accuracy']:.1f}%) |") in row, row
         assert f"| {results['tflite_bytes']:,} |" in row, row
+
+
+def test_every_model_option_takes_shipped_names() -> None:
+    import argparse
+
+    from kws.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    resolving = {name for name, p in sub.choices.items() if p.get_default("model_resolution")}
+    assert {"listen", "simulate", "deploy", "run", "compare", "evaluate", "monitor",
+            "features"} <= resolving
+    assert "train" not in resolving  # its --model is an architecture name
