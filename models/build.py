@@ -88,17 +88,25 @@ def benchmark_about(run: Path, meta: dict[str, Any]) -> str:
 
 
 def wakeword_about(run: Path, meta: dict[str, Any]) -> str:
-    """The ``about`` line of a ``kws wakeword`` run (the calibration in its model.json)."""
+    """The ``about`` line of a ``kws wakeword`` run (its model.json calibration and its
+    ``wakeword.json`` summary)."""
     calib = meta.get("calibration")
     if not isinstance(calib, dict):
         raise KwsError(f"{run / META_FILE}: no calibration section (not a kws wakeword run)")
-    word = next(label for label in meta["labels"] if not label.startswith("_"))
+    summary = _read_json(run / "wakeword.json")
+    data = summary.get("data", {})
+    voices = data.get("voices")
+    made = (f"{len(voices)} synthetic voices ({', '.join(data.get('engines', []))})"
+            if isinstance(voices, list) else "synthetic voices")
     return (
         f"{meta['architecture']} ({meta['params']:,} params, {meta['file_size']:,} B int8) "
-        f"detecting {word}, {meta['frontend']['type']} frontend; trained by `kws wakeword` "
-        f"on synthetic voices; calibrated on {calib.get('hours', 'n/a')} h of negative "
-        f"streams: {calib.get('fa_per_hour', 'n/a')} false accepts/h, false rejects "
-        f"{_pct(calib.get('frr'))}; command: kws wakeword {word} --out DIR --seed 0")
+        f"detecting {summary['word']!r}, {meta['frontend']['type']} frontend; trained by "
+        f"`kws wakeword` on {made}, int8 test accuracy {_pct(meta.get('int8_accuracy'))}; "
+        f"calibrated on {calib['hours']:.2f} h of negative streams: "
+        f"{calib['fa_per_hour']:.2f} false accepts/h (target "
+        f"{summary['target_fa_per_hour']}), false rejects {_pct(calib['frr'])} of "
+        f"{calib['positives']} held-out positives; command: kws wakeword {summary['word']} "
+        f"--out DIR --seed {summary['seed']}")
 
 
 def results_labels(results: dict[str, Any]) -> list[str]:
