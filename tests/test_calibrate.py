@@ -58,6 +58,7 @@ def test_negative_stream_is_deterministic_long_enough_and_rendered_in_pieces() -
     assert stream.seconds >= 0.05 * 3600
     summary = stream.summary()
     assert summary["music_seconds"] > 0 and summary["speech_seconds"] > 0
+    assert summary["babble_seconds"] > 0
     assert summary["noise_seconds"] > 0 and summary["gap_seconds"] > 0
     # the sources hold less than the stream: they were reused, and the count says so
     assert summary["unique_seconds"] < summary["seconds"]
