@@ -10,6 +10,32 @@ static void widen_pixel(const int8_t* values, int count, int patch_size, int slo
                         int32_t* words) {
   int k = 0;
   int32_t* out = words + 2 * slot;
+#if defined(__ARM_FEATURE_DSP)
+  /* Two groups per step, each one LDR, two SXTB16 and one STRD (GCC: two STRs and the
+   * loop test per group). */
+  const int paired = count & ~7;
+  const int8_t* const pair_end = values + paired;
+  if (values != pair_end) {
+    int32_t v, even, odd;
+    __asm__ volatile("1:\n\t"
+                     "ldr %[v], [%[src]], #4\n\t"
+                     "sxtb16 %[even], %[v]\n\t"
+                     "sxtb16 %[odd], %[v], ror #8\n\t"
+                     "strd %[even], %[odd], [%[out]], #32\n\t"
+                     "ldr %[v], [%[src]], #4\n\t"
+                     "sxtb16 %[even], %[v]\n\t"
+                     "sxtb16 %[odd], %[v], ror #8\n\t"
+                     "strd %[even], %[odd], [%[out]], #32\n\t"
+                     "cmp %[src], %[end]\n\t"
+                     "bne 1b\n\t"
+                     : [src] "+r"(values), [out] "+r"(out), [v] "=&r"(v), [even] "=&r"(even),
+                       [odd] "=&r"(odd)
+                     : [end] "r"(pair_end)
+                     : "cc", "memory");
+    count -= paired; /* values and out are past the paired groups */
+    patch_size -= paired;
+  }
+#endif
   for (; k + 4 <= count; k += 4) {
     const int32_t v = kws_load_int8x4(values + k);
     out[0] = kws_sxtb16(v);
@@ -58,17 +84,22 @@ static KWS_NOINLINE void im2col_pixel(const KwsConv2DParams* p, const int8_t* in
   const int first = (in_x0 < 0 ? -in_x0 : 0) * depth;
   const int end = (in_x0 + filter_width > input_width ? input_width - in_x0 : filter_width) *
                   depth;
-  int fy;
+  int fy, k;
   for (fy = 0; fy < filter_height; ++fy, patch += row_taps) {
     const int in_y = in_y0 + fy;
+    const int8_t* row;
     if (in_y < 0 || in_y >= input_height || end <= first) {
       copy_taps(patch, 0, pad, row_taps);
       continue;
     }
-    if (first > 0) copy_taps(patch, 0, pad, first);
-    copy_taps(patch + first, input + (in_y * input_width + in_x0) * depth + first, pad,
-              end - first);
-    if (end < row_taps) copy_taps(patch + end, 0, pad, row_taps - end);
+    row = input + (in_y * input_width + (in_x0 > 0 ? in_x0 : 0)) * depth;
+    if (first == 0 && end == row_taps) {
+      copy_taps(patch, row, pad, row_taps);
+      continue;
+    }
+    /* A row cut by the left or right border: one pass (separate copies of a few bytes
+     * each cost more in calls than they copy). row is the first tap inside the input. */
+    for (k = 0; k < row_taps; ++k) patch[k] = k >= first && k < end ? row[k - first] : pad;
   }
 }
 
@@ -192,7 +223,31 @@ typedef struct {
   "asr " a ", " a ", " s "\n\t"                     \
   "ssat " a ", #8, " a "\n\t"
 
-#define KWS_CONV_CHANNEL_LOOP(GROUP)                                                   \
+/* groups % 4 > 0: those first groups one at a time, then the rest (if any) four at a
+ * time. */
+#define KWS_CONV_LEAD_AND_QUADS(GROUP)                                                 \
+  "ldr %[w_end], %[lead]\n\t"                                                          \
+  "add %[w_end], %[wp], %[w_end]\n\t"                                                  \
+  "1:\n\t" GROUP                                                                       \
+  "cmp %[wp], %[w_end]\n\t"                                                            \
+  "bne 1b\n\t"                                                                         \
+  "ldr %[w_end], %[quad]\n\t"                                                          \
+  "cmp %[w_end], #0\n\t"                                                               \
+  "beq 4f\n\t"                                                                         \
+  "add %[w_end], %[wp], %[w_end]\n\t"                                                  \
+  "3:\n\t" GROUP GROUP GROUP GROUP                                                     \
+  "cmp %[wp], %[w_end]\n\t"                                                            \
+  "bne 3b\n\t"
+
+/* groups a multiple of 4 (DS-CNN's pointwise layers): four at a time, no tests. */
+#define KWS_CONV_QUADS(GROUP)                                                          \
+  "ldr %[w_end], %[quad]\n\t"                                                          \
+  "add %[w_end], %[wp], %[w_end]\n\t"                                                  \
+  "3:\n\t" GROUP GROUP GROUP GROUP                                                     \
+  "cmp %[wp], %[w_end]\n\t"                                                            \
+  "bne 3b\n\t"
+
+#define KWS_CONV_CHANNEL_LOOP(GROUPS)                                                  \
   "0:\n\t"                                                                             \
   "ldr %[xp], %[terms]\n\t"                                                            \
   "ldr %[a0], [%[xp]]\n\t"                                                             \
@@ -200,21 +255,7 @@ typedef struct {
   "mov %[a2], %[a0]\n\t"                                                               \
   "mov %[a3], %[a0]\n\t"                                                               \
   "ldr %[xp], %[words]\n\t"                                                            \
-  "ldr %[w_end], %[lead]\n\t"                                                          \
-  "cmp %[w_end], #0\n\t"                                                               \
-  "beq 2f\n\t"                                                                         \
-  "add %[w_end], %[wp], %[w_end]\n\t"                                                  \
-  "1:\n\t" GROUP                                                                       \
-  "cmp %[wp], %[w_end]\n\t"                                                            \
-  "bne 1b\n\t"                                                                         \
-  "2:\n\t"                                                                             \
-  "ldr %[w_end], %[quad]\n\t"                                                          \
-  "cmp %[w_end], #0\n\t"                                                               \
-  "beq 4f\n\t"                                                                         \
-  "add %[w_end], %[wp], %[w_end]\n\t"                                                  \
-  "3:\n\t" GROUP GROUP GROUP GROUP                                                     \
-  "cmp %[wp], %[w_end]\n\t"                                                            \
-  "bne 3b\n\t"                                                                         \
+  GROUPS                                                                               \
   "4:\n\t"                                                                             \
   "ldr %[xp], %[terms]\n\t"                                                            \
   "ldr %[we], [%[xp], #4]\n\t"                                                         \
@@ -269,15 +310,20 @@ static KWS_NOINLINE void conv_group_full_fast(const KwsConv2DParams* p, const in
   for (s = 1; s < KWS_CONV_2D_PIXELS; ++s) {
     loop.slot_offset[s - 1] = (s < count ? s : count - 1) * p->output_depth;
   }
-  if (p->filter_widened) {
-    loop.lead_bytes = lead * 8;
-    loop.quad_bytes = (groups - lead) * 8;
-    __asm__ volatile(KWS_CONV_CHANNEL_LOOP(KWS_CONV_GROUP_WIDENED_ASM)
+  loop.lead_bytes = lead * (p->filter_widened ? 8 : 4);
+  loop.quad_bytes = (groups - lead) * (p->filter_widened ? 8 : 4);
+  if (p->filter_widened && lead == 0) {
+    __asm__ volatile(KWS_CONV_CHANNEL_LOOP(KWS_CONV_QUADS(KWS_CONV_GROUP_WIDENED_ASM))
+                     KWS_CONV_CHANNEL_LOOP_OPERANDS);
+  } else if (p->filter_widened) {
+    __asm__ volatile(KWS_CONV_CHANNEL_LOOP(KWS_CONV_LEAD_AND_QUADS(KWS_CONV_GROUP_WIDENED_ASM))
+                     KWS_CONV_CHANNEL_LOOP_OPERANDS);
+  } else if (lead == 0) {
+    __asm__ volatile(KWS_CONV_CHANNEL_LOOP(KWS_CONV_QUADS(KWS_CONV_GROUP_ASM))
                      KWS_CONV_CHANNEL_LOOP_OPERANDS);
   } else {
-    loop.lead_bytes = lead * 4;
-    loop.quad_bytes = (groups - lead) * 4;
-    __asm__ volatile(KWS_CONV_CHANNEL_LOOP(KWS_CONV_GROUP_ASM) KWS_CONV_CHANNEL_LOOP_OPERANDS);
+    __asm__ volatile(KWS_CONV_CHANNEL_LOOP(KWS_CONV_LEAD_AND_QUADS(KWS_CONV_GROUP_ASM))
+                     KWS_CONV_CHANNEL_LOOP_OPERANDS);
   }
 }
 #endif
