@@ -75,11 +75,25 @@ class StreamCheck:
 def held_out_examples(data: str | Path, words: list[str], per_word: int, split: str = "auto",
                       seed: int = 0) -> list[Any]:
     """Up to ``per_word`` test-split examples (:class:`kws.data.Example`) of each word,
-    interleaved word by word: clips of speakers the model was not trained on."""
+    interleaved word by word: clips of speakers the model was not trained on.
+
+    Each word's clips come one speaker after another (every test speaker's first clip by file
+    name, speakers in name order, before any speaker's second), so a few clips are a few
+    voices, and the same ones whatever ``seed`` (which only picks the speakers of a
+    ``"speaker"`` split).
+    """
     from kws.data import load_dataset
 
     splits = load_dataset(data, words, split=split, seed=seed)
-    by_word = [[e for e in splits.test if e.label == w][:per_word] for w in words]
+    by_word = []
+    for word in words:
+        clips = sorted((e for e in splits.test if e.label == word), key=lambda e: e.path.name)
+        rank: dict[str, int] = {}
+        keyed = []
+        for ex in clips:
+            rank[ex.speaker] = rank.get(ex.speaker, -1) + 1
+            keyed.append(((rank[ex.speaker], ex.speaker, ex.path.name), ex))
+        by_word.append([ex for _, ex in sorted(keyed, key=lambda k: k[0])][:per_word])
     return [examples[i] for i in range(per_word) for examples in by_word if i < len(examples)]
 
 

@@ -61,6 +61,12 @@ def test_planted_clips_are_test_split_clips_of_unseen_speakers() -> None:
     train_speakers = {ex.speaker for ex in splits.train}
     assert not {ex.path for ex in examples} & train_files
     assert not {ex.speaker for ex in examples} & train_speakers
+    # A few voices, not one speaker's takes, and the same stream whatever the seed.
+    for word in WORDS:
+        speakers = [ex.speaker for ex in examples if ex.label == word]
+        assert len(set(speakers)) == len(speakers) == PLANTED_PER_WORD
+    again = held_out_examples(SAMPLE, WORDS, PLANTED_PER_WORD, seed=7)
+    assert [ex.path for ex in again] == [ex.path for ex in examples]
 
 
 @pytest.mark.slow
