@@ -290,7 +290,6 @@ def generate_dataset(config: GenerateConfig, out_dir: Path, *, recordings: Path 
     dict
         The manifest (also written to ``out_dir/manifest.json``).
     """
-    from kws.wakeword.confusable import confusable_phrases, phrase_variants
     from kws.wakeword.tts import installed_voices
 
     label = label_of(config.word)
@@ -299,44 +298,65 @@ def generate_dataset(config: GenerateConfig, out_dir: Path, *, recordings: Path 
     if not voices:
         raise KwsError("no TTS voices installed (see `kws voices`; espeak-ng is in Debian)")
     rng = np.random.default_rng(config.seed)
-    layout = DatasetLayout(config.seed, config.splits_percentage)
-    n_syn = math.ceil(config.positives / config.copies)
-    jobs = _plan_tts(layout, _tts_plan(rng, voices, phrase_variants(config.word), n_syn, config),
-                     label, config.copies, 0)
-    texts = confusable_phrases(config.word, min(config.confusables, 200), seed=config.seed)
-    if texts:
-        plan = _tts_plan(rng, voices, texts, config.confusables, config)
-        jobs += _plan_tts(layout, plan, CONFUSABLE_DIR, 1, len(jobs))
-    takes, other_folders = _plan_recordings(layout, config, recordings, label, rng, len(jobs))
-    jobs += takes
     speech_folders = [Path(p) for p in negatives]
-    speech = neg.speech_pieces([*speech_folders, *other_folders], exclude_labels=[label])
-    speech_jobs = _plan_pieces(layout, speech, SPEECH_DIR, config.speech, rng, len(jobs))
-    jobs += speech_jobs
+    plan = _plan(config, label, voices, rng, recordings, speech_folders)
     given_noise = _noise_inputs(noise, speech_folders, recordings)
-    if recordings is not None and (recordings / BACKGROUND_NOISE_DIR).is_dir():
-        recorded = neg.speech_pieces([recordings / BACKGROUND_NOISE_DIR], exclude_labels=[])
-        jobs += _plan_pieces(layout, recorded, RECORDED_DIR, config.speech, rng, len(jobs))
-    splits = layout.split_lists()
+    splits = plan.layout.split_lists()
 
     tmp = out.parent / f".{out.name}.generating-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         setup = WorkerSetup(tmp, config.cache_dir or default_cache_dir(), config.seed,
                             config.augment, [])
-        babble_from = [j.piece for j in speech_jobs[:48] if j.piece is not None]
-        bank = _noise(tmp, config, rng, given_noise, babble_from, jobs[n_syn:n_syn + 24], setup)
+        babble_from = [j.piece for j in plan.speech[:48] if j.piece is not None]
+        bank = _noise(tmp, config, rng, given_noise, babble_from, plan.confusable[:24], setup)
         setup.noise_bank = list(bank.values())
-        _run_jobs(jobs, setup, min(config.jobs, len(jobs)), progress)
+        _run_jobs(plan.jobs, setup, min(config.jobs, len(plan.jobs)), progress)
         for split, paths in splits.items():
             write_text_atomic(tmp / f"{split}_list.txt", "".join(f"{p}\n" for p in paths))
-        manifest = _manifest(config, label, layout, voices, jobs, splits, bank,
-                             recordings=recordings, negatives=speech_folders, noise=given_noise)
+        manifest = _manifest(config, label, plan, voices, splits, bank, recordings=recordings,
+                             negatives=speech_folders, noise=given_noise)
         write_json_atomic(tmp / MANIFEST_NAME, manifest)
         _replace_dir(tmp, out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return manifest
+
+
+@dataclass
+class _Plan:
+    """Every clip to write, by source; ``jobs`` in the order their indices run."""
+
+    layout: DatasetLayout
+    jobs: list[Job]
+    confusable: list[Job]
+    speech: list[Job]
+
+
+def _plan(config: GenerateConfig, label: str, voices: list[Any], rng: np.random.Generator,
+          recordings: Path | None, speech_folders: list[Path]) -> _Plan:
+    """Positives (TTS, then the user's takes), confusables, other speech, recorded noise."""
+    from kws.wakeword.confusable import confusable_phrases, phrase_variants
+
+    layout = DatasetLayout(config.seed, config.splits_percentage)
+    n_syn = math.ceil(config.positives / config.copies)
+    jobs = _plan_tts(layout, _tts_plan(rng, voices, phrase_variants(config.word), n_syn, config),
+                     label, config.copies, 0)
+    confusable: list[Job] = []
+    texts = confusable_phrases(config.word, min(config.confusables, 200), seed=config.seed)
+    if texts:
+        drawn = _tts_plan(rng, voices, texts, config.confusables, config)
+        confusable = _plan_tts(layout, drawn, CONFUSABLE_DIR, 1, len(jobs))
+    jobs += confusable
+    takes, other_folders = _plan_recordings(layout, config, recordings, label, rng, len(jobs))
+    jobs += takes
+    pieces = neg.speech_pieces([*speech_folders, *other_folders], exclude_labels=[label])
+    speech = _plan_pieces(layout, pieces, SPEECH_DIR, config.speech, rng, len(jobs))
+    jobs += speech
+    if recordings is not None and (recordings / BACKGROUND_NOISE_DIR).is_dir():
+        recorded = neg.speech_pieces([recordings / BACKGROUND_NOISE_DIR], exclude_labels=[])
+        jobs += _plan_pieces(layout, recorded, RECORDED_DIR, config.speech, rng, len(jobs))
+    return _Plan(layout, jobs, confusable, speech)
 
 
 def _noise_inputs(noise: Sequence[Path], speech_folders: list[Path],
@@ -364,13 +384,13 @@ def _replace_dir(tmp: Path, out: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _manifest(config: GenerateConfig, label: str, layout: DatasetLayout, voices: list[Any],
-              jobs: list[Job], splits: dict[str, list[str]], bank: dict[str, np.ndarray], *,
+def _manifest(config: GenerateConfig, label: str, plan: _Plan, voices: list[Any],
+              splits: dict[str, list[str]], bank: dict[str, np.ndarray], *,
               recordings: Path | None, negatives: list[Path], noise: list[Path]
               ) -> dict[str, Any]:
-    counts = Counter(e.folder for e in layout.entries)
-    used = sorted({f"{j.tts[0]}:{j.tts[1]}" for j in jobs if j.tts is not None})
-    engines = Counter(j.tts[0] for j in jobs if j.tts is not None)
+    counts = Counter(e.folder for e in plan.layout.entries)
+    used = sorted({f"{j.tts[0]}:{j.tts[1]}" for j in plan.jobs if j.tts is not None})
+    engines = Counter(j.tts[0] for j in plan.jobs if j.tts is not None)
     cfg = {k: v for k, v in asdict(config).items() if k not in ("jobs", "cache_dir")}
     return {
         "word": config.word, "label": label, "seed": config.seed,
