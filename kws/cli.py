@@ -36,6 +36,8 @@ COMMANDS = [
     "simulate",
     "listen",
     "monitor",
+    "voices",
+    "calibrate",
     "models",
 ]
 
