@@ -87,6 +87,15 @@ def benchmark_about(run: Path, meta: dict[str, Any]) -> str:
         f"unseen speakers; command: python {BENCHMARK} {shlex.join(argv)}{which}")
 
 
+def _folders(paths: list[str]) -> str:
+    """Folders named by their parent, e.g. "speech_commands (34 folders)"."""
+    parents: dict[str, int] = {}
+    for path in paths:
+        parents[Path(path).parent.name] = parents.get(Path(path).parent.name, 0) + 1
+    return ", ".join(f"{name} ({n} folder{'s' * (n > 1)})" for name, n in parents.items()) \
+        or "none"
+
+
 def wakeword_about(run: Path, meta: dict[str, Any]) -> str:
     """The ``about`` line of a ``kws wakeword`` run (its model.json calibration and its
     ``wakeword.json`` summary)."""
@@ -111,7 +120,7 @@ def wakeword_about(run: Path, meta: dict[str, Any]) -> str:
         f"{calib['fa_per_hour']:.2f} false accepts/h (target "
         f"{summary['target_fa_per_hour']}/h), false rejects {_pct(calib['frr'])} of "
         f"{calib['positives']} held-out positives; negative speech from "
-        f"{', '.join(Path(n).name for n in sources.get('negatives', [])) or 'none'}; command: "
+        f"{_folders(sources.get('negatives', []))}; command: "
         f"kws wakeword {shlex.join(command)}")
 
 
