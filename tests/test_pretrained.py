@@ -228,10 +228,13 @@ def test_build_script_installs_a_run_with_its_about_line(tmp_path) -> None:
 def test_readme_table_states_the_shipped_accuracy() -> None:
     readme = (REPO / "README.md").read_text()
     for m in list_models():
-        results = json.loads((m.path.parent / META_FILE).read_text())["built_from"]["results"]
         row = next((line for line in readme.splitlines() if line.startswith(f"| `{m.name}` |")),
                    None)
         assert row is not None, f"README's Shipped models table lacks {m.name}"
+        results = json.loads((m.path.parent / META_FILE).read_text())["built_from"].get(
+            "results")
+        if results is None:
+            continue  # not a benchmarks/speech_commands.py run (a kws wakeword run)
         assert (f"| {100 * results['int8_accuracy']:.1f}% "
                 f"({100 * results['int8_balanced_accuracy']:.1f}%) |") in row, row
         assert f"| {results['tflite_bytes']:,} |" in row, row
