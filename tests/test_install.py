@@ -12,13 +12,16 @@ import sys
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
+import soundfile as sf
 
 from kws import paths
 from kws.errors import KwsError
 from kws.firmware_project.toolchain import have_arm_tools
 
 REPO = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).parent / "fixtures"
 BOARD = "qemu-mps2-an386"
 # Runs kws.cli.main with argv from the command line, after checking which kws it imported.
 _RUN_CLI = ("import sys, kws, kws.cli, kws.paths; "
@@ -54,8 +57,9 @@ def site(wheel: Path) -> Path:
 
 
 def run_installed(site: Path, cwd: Path, *argv: str) -> subprocess.CompletedProcess[str]:
-    """``kws ARGV`` from the unpacked wheel in ``site``, run in ``cwd`` (outside the repo)."""
-    env = {**os.environ, "PYTHONPATH": str(site)}
+    """``kws ARGV`` from the unpacked wheel in ``site``, run in ``cwd`` (outside the repo),
+    with a cache of its own (the host app is built afresh from the installed sources)."""
+    env = {**os.environ, "PYTHONPATH": str(site), "KWS_CACHE_DIR": str(cwd / "cache")}
     proc = subprocess.run([sys.executable, "-c", _RUN_CLI, *argv], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=300)
     marker = next(line for line in proc.stderr.splitlines() if line.startswith("KWS "))
@@ -103,6 +107,20 @@ def test_installed_cli_lists_and_deploys(site: Path, tmp_path: Path) -> None:
         built = run_installed(site, tmp_path, "firmware", "build", str(project))
         assert built.returncode == 0, built.stderr
         assert (project / "build" / "firmware.elf").is_file()
+
+
+@pytest.mark.slow
+def test_installed_cli_runs_the_host_app(site: Path, tmp_path: Path) -> None:
+    """``kws simulate`` runs the firmware application built for the host, as ``kws listen``
+    does on the microphone: compiled here from the installed copy of the C sources."""
+    audio, rate = sf.read(FIXTURES / "yes_1000ms.wav", dtype="int16")
+    silence = np.zeros(rate // 2, np.int16)
+    wav = tmp_path / "yes_stream.wav"
+    sf.write(wav, np.concatenate([silence, audio, silence, silence]), rate, subtype="PCM_16")
+    proc = run_installed(site, tmp_path, "simulate", "--model", "yes_no", str(wav), "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert [d["label"] for d in json.loads(proc.stdout)["detections"]] == ["yes"]
+    assert any((tmp_path / "cache" / "host_app").iterdir())
 
 
 @pytest.mark.slow
