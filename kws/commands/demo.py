@@ -32,7 +32,7 @@ SUMMARY_FILE = "demo.json"
 # stream: the Speech Commands benchmark's learning rate and SpecAugment masks on top of kws
 # train's defaults; a wider time shift, because a stream shows the word anywhere in the
 # window, not centred as in a clip; twice kws train's default epochs; and no class weights:
-# the sample has 30 silence clips to 135 "yes", so balanced weights (silence 2.2, keywords
+# the sample has 30 silence clips to 135 "yes", so kws train's capped weights (silence 2.2, keywords
 # 0.75) leave the keywords unsure.  With kws train's defaults the planted words averaged
 # 0.3-0.7 against the 0.6 threshold (3 of 6 found); see README, "make demo".
 DEMO_EPOCHS = 60
