@@ -300,6 +300,7 @@ def _test_features(run: Path, info: dict[str, Any], data: Any, progress: bool
         validation_percentage=cfg.get("validation_percentage", 10.0),
         testing_percentage=cfg.get("testing_percentage", 10.0),
         split=cfg.get("split", "auto"), seed=cfg.get("seed", 0),
+        split_seed=cfg.get("split_seed"), noise_holdout=cfg.get("noise_holdout", False),
     )
     if list(splits.labels) != list(info["labels"]):
         raise KwsError(f"{data}: dataset labels {splits.labels} differ from the run's "

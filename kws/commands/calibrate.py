@@ -21,7 +21,7 @@ from kws.commands._args import add_command, add_json_arg, add_model_arg, bounded
 def register(sub: argparse._SubParsersAction) -> None:
     summary = "choose detector settings for a false-accepts-per-hour target on long streams"
     p = add_command(sub, "calibrate", run, summary, __doc__, as_written=True)
-    add_model_arg(p)
+    add_model_arg(p, writes_beside=True)
     p.add_argument("--positives", type=Path, nargs="+", required=True, metavar="PATH",
                    help="held-out clips of the wake word (files or folders)")
     p.add_argument("--negatives", type=Path, nargs="+", required=True, metavar="PATH",

@@ -15,14 +15,14 @@ measured by the firmware's own C application (:class:`kws.host_app.HostApp`).
    must equal the mirror's, detection for detection.
 
 Speed, measured on a 1-hour negative stream (3,600 s from the Speech Commands test subset,
-its background noise and generated music; DS-CNN-S on MFCC 49x10, stride 10 frames, 18,000
-inferences) on this 2-core machine: the C app took 25.3 s of CPU time (142x real time per
-core), rendering the stream from its files 6-14 s (wall, machine shared); the stream runs in
-parts on all cores (:mod:`kws.wakeword.scoring`), so on 2 idle cores a pass should take
-about 20 s of wall time (estimated from the CPU times: the wall time measured, 130 s per
-pass, was that of a machine running many other jobs, load average 15); the confirmation is
-a second pass.  The sweep of 5,012 candidates took 0.4-1.8 s; peak memory (max RSS)
-128 MiB.
+its background noise, generated music and babble; DS-CNN-S on MFCC 49x10, stride 10 frames,
+18,000 inferences) on this 2-core machine: the C app took 25.1 s of CPU time (144x real time
+per core) and rendering the stream from its files about 4 s of CPU time, so one pass over
+the hour costs about 30 s of one core.  The stream runs in parts on all cores
+(:mod:`kws.wakeword.scoring`), so on 2 idle cores a pass should take about 15-20 s of wall
+time (estimated from the CPU times: the wall times measured, 130-250 s per pass, were those
+of a machine running many other jobs, load average 15-24); the confirmation is a second
+pass.  The sweep of 5,012 candidates took 0.4-1.8 s; peak memory (max RSS) 121-128 MiB.
 """
 
 from __future__ import annotations

@@ -27,8 +27,17 @@ import numpy as np
 
 from kws.audio import float_to_int16, load_audio, resample
 from kws.board_check import PlantedWord, plant_words
+from kws.data.dataset import AUDIO_SUFFIXES
 from kws.errors import KwsError
-from kws.wakeword.negatives import Piece, babble, coloured_noise, frames_of, music_like, read_piece
+from kws.wakeword.negatives import (
+    Piece,
+    audio_files,
+    babble,
+    coloured_noise,
+    frames_of,
+    music_like,
+    read_piece,
+)
 
 SAMPLE_RATE = 16000
 MAX_EXCERPT_S = 30.0  # long files are cut into excerpts of at most this
@@ -38,11 +47,11 @@ REUSE_SPEED = (0.9, 1.1)  # speed change of reused excerpts
 MUSIC_S = (5.0, 20.0)  # length of one generated music-like or babble segment
 BABBLE_CLIPS = 12  # speech pieces a babble segment overlaps
 FAINT_NOISE = 3e-4  # RMS of the gaps (about -70 dBFS)
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
 
 
 def collect_audio(paths: Sequence[str | os.PathLike[str]], what: str) -> list[Path]:
-    """Audio files given as files or folders (searched recursively), sorted per folder.
+    """Audio files given as files or folders (searched recursively, hidden folders left
+    out), sorted per folder.
 
     Raises
     ------
@@ -52,8 +61,7 @@ def collect_audio(paths: Sequence[str | os.PathLike[str]], what: str) -> list[Pa
     files: list[Path] = []
     for item in map(Path, paths):
         if item.is_dir():
-            found = sorted(p for p in item.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES
-                           and p.is_file())
+            found = audio_files(item)
             if not found:
                 raise KwsError(f"{item}: no audio files ({', '.join(AUDIO_SUFFIXES)}) in this "
                                f"{what} folder")
