@@ -226,6 +226,10 @@ def run(args: argparse.Namespace) -> int:
     from kws.train import TrainConfig, train
 
     console = make_console(stderr=True)
+    if args.data == DEFAULT_DATA and not DEFAULT_DATA.is_dir():
+        # An installed kws: the sample (datasets/) ships with the source checkout only.
+        raise KwsError(f"{DEFAULT_DATA}: the bundled Speech Commands sample is in the kws "
+                       "source checkout, not in an installed kws; pass --data DATASET_DIR")
     check_paths(args.data, args.out, force=args.force)
     words = [w.strip() for w in args.words.split(",") if w.strip()]
     if not words:
