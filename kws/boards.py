@@ -80,9 +80,9 @@ from pathlib import Path
 from typing import Any
 
 from kws.errors import KwsError
+from kws.paths import firmware_dir
 
-ROOT = Path(__file__).resolve().parent.parent
-BOARDS_DIR = ROOT / "firmware" / "boards"
+BOARDS_DIR = firmware_dir() / "boards"
 # The emulated board: what kws builds for when no board is named (engine, tests, benchmarks).
 DEFAULT_BOARD = "qemu-mps2-an386"
 _FLOAT_ABIS = ("hard", "softfp", "soft")

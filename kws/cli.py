@@ -61,9 +61,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _report(exc: KwsError) -> int:
+    """Print ``exc`` as the one ``kws: error:`` line; the exit status of a KwsError."""
+    print(f"kws: error: {exc}", file=sys.stderr)
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run ``kws ARGV`` (``sys.argv`` when ``None``); returns the exit status."""
-    parser = build_parser()
+    try:
+        parser = build_parser()
+    except KwsError as exc:  # e.g. an install without the firmware sources
+        return _report(exc)
     args = parser.parse_args(argv)
     if not args.verbose:
         quiet_startup()
@@ -74,8 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         resolve_model_args(args)
         return int(args.func(args) or 0)
     except KwsError as exc:
-        print(f"kws: error: {exc}", file=sys.stderr)
-        return 2
+        return _report(exc)
     except KeyboardInterrupt:
         print("kws: interrupted", file=sys.stderr)
         return 130

@@ -69,6 +69,18 @@ def test_planted_clips_are_test_split_clips_of_unseen_speakers() -> None:
     assert [ex.path for ex in again] == [ex.path for ex in examples]
 
 
+def test_demo_detector_settings_go_into_model_json(tmp_path: Path) -> None:
+    from kws.commands.demo import DEMO_SUPPRESS_INFERENCES, _demo_detector
+    from kws.detector import DetectorSettings, detector_section
+
+    info = {"labels": ["_silence_", "_unknown_", "yes", "no"], "detector": detector_section()}
+    updated = _demo_detector(tmp_path, info)
+    assert json.loads((tmp_path / "model.json").read_text()) == updated
+    settings = DetectorSettings.from_meta(updated)
+    assert settings == DetectorSettings(suppress_inferences=DEMO_SUPPRESS_INFERENCES)
+    assert settings != DetectorSettings() and updated["labels"] == info["labels"]
+
+
 @pytest.mark.slow
 def test_demo_model_detects_the_planted_words(tmp_path: Path) -> None:
     """The default demo (without the emulated board, which ``test_cli_slow`` runs): at least
@@ -94,6 +106,7 @@ def test_demo_model_detects_the_planted_words(tmp_path: Path) -> None:
     assert planted["found"] == len(detections) >= 5, planted
     assert planted["false"] == 0 and planted["false_detections"] == [], planted
     threshold = planted["settings"]["threshold"]
+    assert planted["settings"] == {**summary["model"]["detector"], "stride_frames": 10}
     for word in planted["planted"]:
         det = word["detection"]
         if det is not None:

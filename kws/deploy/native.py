@@ -22,8 +22,9 @@ import numpy as np
 
 from kws.deploy.compiler import CompiledModel, compile_model
 from kws.errors import KwsError
+from kws.paths import firmware_dir
 
-CORE_DIR = Path(__file__).resolve().parent.parent.parent / "firmware" / "core"
+CORE_DIR = firmware_dir() / "core"
 CFLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off", "-fPIC",
           "-shared"]
 

@@ -118,7 +118,12 @@ class ConfigStruct:
         return "\n".join([*stages, f"typedef struct {{ {body} }} {self.ctype};"]) + "\n"
 
 
-CORE_DIR = Path(__file__).resolve().parent.parent.parent / "firmware" / "core"
+if __name__ == "kws.features.c_structs":
+    from kws.paths import firmware_dir
+
+    CORE_DIR = firmware_dir() / "core"
+else:  # loaded by path from kws/_core_build.py, which builds from the checkout's firmware/
+    CORE_DIR = Path(__file__).resolve().parents[2] / "firmware" / "core"
 DESCRIPTION_FILE = CORE_DIR / "config_structs.json"
 
 

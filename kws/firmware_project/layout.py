@@ -20,9 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from kws.errors import KwsError
+from kws.paths import firmware_dir
 
+# The source checkout (or, installed, the folder holding the kws package): engine.py names
+# paths relative to it.
 ROOT = Path(__file__).resolve().parent.parent.parent
-FIRMWARE_DIR = ROOT / "firmware"
+FIRMWARE_DIR = firmware_dir()
 APP_DIR = FIRMWARE_DIR / "app"
 CORE_DIR = FIRMWARE_DIR / "core"
 PROJECT_FORMAT = "kws-project/1"

@@ -404,8 +404,10 @@ static KWS_NOINLINE void conv_group(const KwsConv2DParams* p, const int32_t* wor
   }
 }
 
-void kws_conv_2d(const KwsConv2DParams* p, const int8_t* input, int8_t* output) {
-  const int num_pixels = p->output_height * p->output_width;
+/* kws_conv_2d over num_pixels output pixels; with as_row the input is num_pixels
+ * consecutive pixels (pointwise, stride 1), whatever image size p states. */
+static void conv_pixels(const KwsConv2DParams* p, int num_pixels, int as_row,
+                        const int8_t* input, int8_t* output) {
   const int pointwise = p->filter_height == 1 && p->filter_width == 1 &&
                         p->padding_top == 0 && p->padding_left == 0;
   /* The arena is word-aligned and the planner aligns every scratch area to 16 bytes. */
@@ -425,7 +427,9 @@ void kws_conv_2d(const KwsConv2DParams* p, const int8_t* input, int8_t* output) 
     for (s = 0; s < KWS_CONV_2D_PIXELS; ++s) {
       /* A short last group repeats its last pixel; those results are not stored. */
       const int pixel = first + (s < count ? s : count - 1);
-      if (pointwise) {
+      if (as_row) {
+        widen_pixel(input + pixel * p->input_depth, p->input_depth, p->patch_size, s, words);
+      } else if (pointwise) {
         const int y = pixel / p->output_width, x = pixel % p->output_width;
         const int8_t* src = input + (y * p->stride_height * p->input_width +
                                      x * p->stride_width) * p->input_depth;
@@ -443,4 +447,13 @@ void kws_conv_2d(const KwsConv2DParams* p, const int8_t* input, int8_t* output) 
 #endif
     conv_group(p, words, count, output + first * p->output_depth);
   }
+}
+
+void kws_conv_2d(const KwsConv2DParams* p, const int8_t* input, int8_t* output) {
+  conv_pixels(p, p->output_height * p->output_width, 0, input, output);
+}
+
+void kws_conv_2d_pointwise_row(const KwsConv2DParams* p, int num_pixels, const int8_t* input,
+                               int8_t* output) {
+  conv_pixels(p, num_pixels, 1, input, output);
 }

@@ -24,11 +24,8 @@ void kws_conv_2d_pointwise_inplace(const KwsConv2DInPlaceParams* p, int8_t* data
   if (p->output_depth <= p->input_depth && block == KWS_CONV_2D_PIXELS) {
     /* No staging needed: kws_conv_2d widens a group of KWS_CONV_2D_PIXELS pixels into its
      * scratch before it writes any output of the group, and the group's outputs end at or
-     * before the next group's first input. One call over the buffer seen as one row. */
-    KwsConv2DParams whole = *p->block;
-    whole.input_width = p->num_pixels;
-    whole.output_width = p->num_pixels;
-    kws_conv_2d(&whole, data, data);
+     * before the next group's first input. One pass over the buffer seen as one row. */
+    kws_conv_2d_pointwise_row(p->block, p->num_pixels, data, data);
     return;
   }
   if (p->output_depth <= p->input_depth) {
