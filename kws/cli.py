@@ -36,6 +36,7 @@ COMMANDS = [
     "simulate",
     "listen",
     "monitor",
+    "wakeword",
 ]
 
 
