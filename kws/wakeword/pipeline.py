@@ -45,6 +45,7 @@ class WakewordSize:
 
     positives: int
     confusables: int
+    speech: int
     epochs: int
     hours: float
     stride_frames: int
@@ -53,10 +54,10 @@ class WakewordSize:
 
 # "default" fits in 15 minutes on 2 cores; "tiny" is for tests and the notebook.
 SIZES: dict[str, WakewordSize] = {
-    "default": WakewordSize(positives=2000, confusables=1000, epochs=20, hours=1.0,
-                            stride_frames=5),
-    "tiny": WakewordSize(positives=24, confusables=12, epochs=1, hours=0.02, stride_frames=5,
-                         model="ds-cnn-xs"),
+    "default": WakewordSize(positives=2000, confusables=1000, speech=1000, epochs=20,
+                            hours=1.0, stride_frames=5),
+    "tiny": WakewordSize(positives=24, confusables=12, speech=60, epochs=1, hours=0.02,
+                         stride_frames=5, model="ds-cnn-xs"),
 }
 
 
@@ -112,7 +113,7 @@ class StageClock:
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
         """Time the ``with`` block as stage ``name``."""
-        self.console.rule(f"[bold]{name}")
+        self.console.print(f"[bold]{name}[/bold] ...")
         start = time.perf_counter()
         yield
         self.seconds[name] = round(time.perf_counter() - start, 2)
@@ -267,7 +268,7 @@ def _generate(word: str, data: Path, spec: WakewordSize, seed: int,
     from kws.wakeword.generate import GenerateConfig, generate_dataset
 
     config = GenerateConfig(word=word, seed=seed, positives=spec.positives,
-                            confusables=spec.confusables)
+                            confusables=spec.confusables, speech=spec.speech)
     return generate_dataset(config, data, recordings=None if recordings is None
                             else Path(recordings), negatives=negatives, noise=noise,
                             progress=progress)
