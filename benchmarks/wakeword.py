@@ -150,6 +150,7 @@ def bench_row(word: str, row: str, args: argparse.Namespace, sources: dict[str, 
                            size=args.size)
     return {"word": word, "row": row, "real_takes": 0 if recordings is None else len(takes),
             "run": str(run), "stage_seconds": summary["stage_seconds"],
+            "stage_cpu_seconds": summary["stage_cpu_seconds"],
             "seconds": summary["seconds"], "train": summary["train"], "data": summary["data"],
             "model": summary["model"], "detector": summary["detector"],
             "calibration": summary["calibration"],
