@@ -50,6 +50,8 @@ class WakewordSize:
     hours: float
     stride_frames: int
     model: str = MODEL
+    engines: tuple[str, ...] | None = None  # None: every installed TTS engine
+    noise_seconds: float = 30.0  # generated noise and music backgrounds
 
 
 # "default" fits in 15 minutes on 2 cores; "tiny" is for tests and the notebook.
@@ -57,7 +59,8 @@ SIZES: dict[str, WakewordSize] = {
     "default": WakewordSize(positives=1500, confusables=600, speech=900, epochs=20,
                             hours=1.0, stride_frames=5),
     "tiny": WakewordSize(positives=24, confusables=12, speech=60, epochs=1, hours=0.02,
-                         stride_frames=5, model="ds-cnn-xs"),
+                         stride_frames=5, model="ds-cnn-xs", engines=("espeak-ng",),
+                         noise_seconds=5.0),
 }
 
 
@@ -283,7 +286,9 @@ def _generate(word: str, data: Path, spec: WakewordSize, seed: int,
     from kws.wakeword.generate import GenerateConfig, generate_dataset
 
     config = GenerateConfig(word=word, seed=seed, positives=spec.positives,
-                            confusables=spec.confusables, speech=spec.speech)
+                            confusables=spec.confusables, speech=spec.speech,
+                            engines=None if spec.engines is None else list(spec.engines),
+                            noise_seconds=spec.noise_seconds)
     return generate_dataset(config, data, recordings=None if recordings is None
                             else Path(recordings), negatives=negatives, noise=noise,
                             progress=progress)
