@@ -338,7 +338,10 @@ def _results(manifest: dict[str, Any], trained: dict[str, Any], meta: dict[str, 
              calibration: Any) -> dict[str, Any]:
     """Counts and metrics of a finished run for ``wakeword.json``."""
     return {
-        "data": {k: v for k, v in manifest.items() if k in ("counts", "voices", "engines")},
+        "data": {"counts": manifest.get("counts"), "splits": manifest.get("splits"),
+                 "voices": manifest.get("voices_used"),
+                 "engines": sorted(manifest.get("syntheses_per_engine") or {}),
+                 "syntheses_per_engine": manifest.get("syntheses_per_engine")},
         "train": {"counts": trained["counts"], "best_epoch": trained["best_epoch"],
                   "best_val_balanced_accuracy": trained["best_val_balanced_accuracy"],
                   "class_weights": trained["class_weights"], "model": trained["model"]},
