@@ -16,7 +16,7 @@ import importlib
 import os
 import sys
 
-from kws.commands._args import DefaultsHelpFormatter, add_verbose_arg
+from kws.commands._args import DefaultsHelpFormatter, add_verbose_arg, resolve_model_args
 from kws.console import UNWRAPPED_WIDTH
 from kws.errors import KwsError
 from kws.quiet import quiet_startup
@@ -36,6 +36,9 @@ COMMANDS = [
     "simulate",
     "listen",
     "monitor",
+    "voices",
+    "calibrate",
+    "models",
     "wakeword",
 ]
 
@@ -69,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         # Output to files or pipes only: no rich console of any module wraps at 80 columns.
         os.environ.setdefault("COLUMNS", str(UNWRAPPED_WIDTH))
     try:
+        resolve_model_args(args)
         return int(args.func(args) or 0)
     except KwsError as exc:
         print(f"kws: error: {exc}", file=sys.stderr)

@@ -56,12 +56,46 @@ def add_command(sub: argparse._SubParsersAction, name: str, func: Command | None
 
 def add_model_arg(parser: argparse.ArgumentParser, *, required: bool = True,
                   positional: bool = False) -> None:
-    """The int8 ``.tflite`` a command works on (``--model``, or positional ``model``)."""
-    help_text = "int8 .tflite model (model.json beside it from kws export)"
+    """The int8 ``.tflite`` a command works on (``--model``; ``positional``: ``MODEL`` or
+    ``--model``): a path, a run folder or a shipped model's name (``kws models``), which
+    :func:`resolve_model_args` turns into a model file before the command runs."""
+    help_text = ("int8 .tflite model (model.json beside it from kws export), its run folder, "
+                 "or a shipped model's name (kws models)")
     if positional:
-        parser.add_argument("model", type=Path, help=help_text)
+        parser.add_argument("model", type=Path, nargs="?", help=help_text)
+        parser.add_argument("--model", dest="model_option", type=Path, metavar="MODEL",
+                            help="the same as the positional MODEL")
     else:
         parser.add_argument("--model", type=Path, required=required, help=help_text)
+    mark_model_arg(parser, required=positional and required)
+
+
+def mark_model_arg(parser: argparse.ArgumentParser, *, required: bool = False) -> None:
+    """Have :func:`resolve_model_args` resolve this command's ``--model`` (a command that
+    adds its own ``--model`` option calls this; ``required``: one must be given)."""
+    parser.set_defaults(model_resolution=("required" if required else "optional"))
+
+
+def resolve_model_args(args: argparse.Namespace) -> None:
+    """Resolve ``args.model`` (or a positional model's ``--model`` form) of a command marked
+    by :func:`mark_model_arg` with :func:`kws.pretrained.resolve_model`; ``kws.cli`` calls
+    it before the command, so a bad name is the CLI's one-line error."""
+    mode = getattr(args, "model_resolution", None)
+    if mode is None:
+        return
+    from kws.errors import KwsError
+    from kws.pretrained import resolve_model
+
+    option = getattr(args, "model_option", None)
+    if option is not None:
+        if args.model is not None:
+            raise KwsError(f"two models given ({args.model} and --model {option}): give one")
+        args.model = option
+    if args.model is not None:
+        args.model = resolve_model(args.model)
+    elif mode == "required":
+        raise KwsError(f"kws {getattr(args, 'command', '')} needs a model: a .tflite path or "
+                       "a shipped model's name (kws models)")
 
 
 def add_json_arg(parser: argparse.ArgumentParser, what: str = "one JSON object") -> None:

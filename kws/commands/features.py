@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from kws.commands._args import add_command
+from kws.commands._args import add_command, mark_model_arg
 from kws.commands.frontend_args import (
     add_frontend_args,
     frontend_from_args,
@@ -32,7 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("input", type=Path, help="audio file (WAV/FLAC/OGG; any rate, mono or stereo)")
     p.add_argument("-o", "--output", type=Path, required=True, help="output .npy path")
     p.add_argument("--model", type=Path,
-                   help="int8 .tflite whose frontend to use (model.json beside it)")
+                   help="int8 .tflite whose frontend to use (model.json beside it), or a "
+                   "shipped model's name (kws models)")
+    mark_model_arg(p)
     p.add_argument("--int8", action="store_true",
                    help="write the model's int8 input windows (needs --model)")
     p.add_argument("--stride-frames", type=int,

@@ -9,11 +9,13 @@ silence trimming and the pitch fallback live in :mod:`kws.wakeword.tts`.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import threading
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
-from typing import ClassVar
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -36,6 +38,8 @@ class Engine(ABC):
 
     name: ClassVar[str]
     native_pitch: ClassVar[bool] = False
+    # Where the engine comes from, shown by `kws voices` (and how to get it when missing).
+    source: ClassVar[str]
 
     @abstractmethod
     def available(self) -> bool:
@@ -52,6 +56,25 @@ class Engine(ABC):
         ``rate`` > 1 speaks faster; ``pitch`` > 1 higher (always 1.0 unless
         ``native_pitch``).
         """
+
+
+class PerProcessCache:
+    """Objects built once per process: a forked child builds its own (an ONNX Runtime
+    session, with its thread pool, is not safe to use across a fork)."""
+
+    def __init__(self) -> None:
+        self._items: dict[str, Any] = {}
+        self._owner = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: str, build: Callable[[], Any]) -> Any:
+        """The object for ``key`` in this process, built by ``build()`` the first time."""
+        with self._lock:
+            if self._owner != os.getpid():
+                self._items, self._owner = {}, os.getpid()
+            if key not in self._items:
+                self._items[key] = build()
+            return self._items[key]
 
 
 def has_program(program: str) -> bool:

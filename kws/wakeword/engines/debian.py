@@ -56,6 +56,7 @@ class EspeakEngine(Engine):
 
     name = ESPEAK
     native_pitch = True
+    source = "Debian: apt-get install espeak-ng"
 
     def available(self) -> bool:
         return has_program(ESPEAK)
@@ -92,6 +93,7 @@ class FliteEngine(Engine):
     """
 
     name = FLITE
+    source = "Debian: apt-get install flite"
 
     def available(self) -> bool:
         return has_program(FLITE)
@@ -128,6 +130,8 @@ class FestivalEngine(Engine):
     """
 
     name = FESTIVAL
+    source = ("Debian: apt-get install festival festvox-kallpc16k festvox-kdlpc16k "
+              "festvox-us-slt-hts")
 
     def __init__(self) -> None:
         self._session = _FestivalSession()

