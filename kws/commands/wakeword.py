@@ -46,9 +46,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from kws.fileio import check_output_dir
-    from kws.wakeword.pipeline import SUMMARY_FILE, next_steps, run_wakeword, word_label
+    from kws.wakeword.generate import label_of
+    from kws.wakeword.pipeline import SUMMARY_FILE, next_steps, run_wakeword
 
-    word_label(args.word)  # a bad word fails before the folder check and any slow import
+    label_of(args.word)  # a bad word fails before the folder check and any slow import
     check_output_dir(args.out, SUMMARY_FILE, force=args.force, what="wake-word run folder")
     summary = run_wakeword(
         args.word, args.out, seed=args.seed, target_fa_per_hour=args.target_fa_per_hour,

@@ -21,7 +21,6 @@ Stages, each timed (``DIR/wakeword.json``):
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -64,20 +63,6 @@ SIZES: dict[str, WakewordSize] = {
 }
 
 
-def word_label(word: str) -> str:
-    """The label folder of ``word``: lower case, words joined by ``_`` (``hey_kws``).
-
-    Raises :class:`KwsError` when nothing speakable is left.
-    """
-    parts = re.findall(r"[a-z0-9']+", word.lower())
-    label = "_".join(p.replace("'", "") for p in parts if p.replace("'", ""))
-    if not label:
-        raise KwsError(f"wake word {word!r} has no letters to speak")
-    if label.startswith("_"):
-        raise KwsError(f"wake word {word!r} would become the reserved label {label!r}")
-    return label
-
-
 def find_sample_dataset() -> Path | None:
     """The bundled ``datasets/speech_commands_sample`` of a source checkout (``None`` when
     kws is installed without it)."""
@@ -88,22 +73,12 @@ def find_sample_dataset() -> Path | None:
     return sample if sample.is_dir() else None
 
 
-def default_negatives(label: str) -> tuple[list[Path], list[Path]]:
-    """Negative speech folders and noise folders when the user gave none: the bundled
-    sample's word folders (without the wake word's own) and its ``_background_noise_``."""
+def default_negatives() -> list[Path]:
+    """Negatives when the user gave none: the bundled Speech Commands sample
+    (:func:`kws.wakeword.generate.generate_dataset` leaves out the wake word's own folder and
+    takes its ``_background_noise_`` as noise); none when kws is installed without it."""
     sample = find_sample_dataset()
-    if sample is None:
-        return [], []
-    return speech_folders(sample, label), [p for p in [sample / "_background_noise_"]
-                                           if p.is_dir()]
-
-
-def speech_folders(root: Path, label: str) -> list[Path]:
-    """The word folders of a Speech Commands style ``root`` that may serve as negatives:
-    every folder but the wake word's own, ``_silence_`` and ``_background_noise_``."""
-    skip = {label, "_silence_", "_background_noise_"}
-    return sorted(p for p in root.iterdir()
-                  if p.is_dir() and p.name not in skip and not p.name.startswith("."))
+    return [] if sample is None else [sample]
 
 
 class StageClock:
@@ -203,14 +178,16 @@ def run_wakeword(word: str, out_dir: str | Path, *, seed: int = 0,
     """
     from rich.console import Console
 
-    label = word_label(word)
+    from kws.wakeword.generate import label_of
+
+    label = label_of(word)
     if size not in SIZES:
         raise KwsError(f"unknown size {size!r} (expected one of {', '.join(SIZES)})")
     if not target_fa_per_hour > 0:
         raise KwsError(f"--target-fa-per-hour must be above 0, not {target_fa_per_hour}")
     spec = SIZES[size]
     out = Path(out_dir)
-    neg, noi = _negative_sources(label, negatives, noise, recordings)
+    neg, noi = _negative_sources(negatives, noise, recordings)
     console = Console(stderr=True, quiet=not progress)
     clock = StageClock(console)
     summary: dict[str, Any] = {
@@ -248,29 +225,15 @@ def _existing_folder(path: str | Path, what: str) -> Path:
     return folder
 
 
-def _negative_sources(label: str, negatives: Sequence[str | Path],
-                      noise: Sequence[str | Path], recordings: str | Path | None
-                      ) -> tuple[list[Path], list[Path]]:
-    """Negative speech and noise folders: the user's (a Speech Commands tree expands to its
-    word folders without the wake word's own, and its noise), else the bundled sample's."""
-    from kws.data import BACKGROUND_NOISE_DIR, is_speech_commands
-
+def _negative_sources(negatives: Sequence[str | Path], noise: Sequence[str | Path],
+                      recordings: str | Path | None) -> tuple[list[Path], list[Path]]:
+    """The negative speech and noise folders (checked), or :func:`default_negatives`."""
     if recordings is not None:
         _existing_folder(recordings, "recordings")
+    speech = [_existing_folder(p, "negatives") for p in negatives]
     noise_dirs = [_existing_folder(p, "noise") for p in noise]
-    speech: list[Path] = []
-    for given in negatives:
-        folder = _existing_folder(given, "negatives")
-        if is_speech_commands(folder) and any(p.is_dir() for p in folder.iterdir()):
-            speech.extend(speech_folders(folder, label))
-            if (folder / BACKGROUND_NOISE_DIR).is_dir():
-                noise_dirs.append(folder / BACKGROUND_NOISE_DIR)
-        else:
-            speech.append(folder)
-    if not negatives and not noise:
-        return default_negatives(label)
-    if not noise_dirs:
-        noise_dirs = default_negatives(label)[1]
+    if not speech and not noise_dirs:
+        return default_negatives(), []
     return speech, noise_dirs
 
 
