@@ -109,9 +109,8 @@ def recordings_folder(work: Path, word: str, takes: list[Path]) -> Path:
 def evaluate(run: Path, word: str, positives: list[Path], sources: dict[str, Path],
              seed: int) -> dict[str, Any]:
     """FRR and FA/h on the real test clips and the test stream, as shipped and at <= 1 FA/h."""
-    from kws.wakeword.calibrate import calibrate
-
     from kws.detector import DetectorSettings
+    from kws.wakeword.calibrate import calibrate
 
     model = run / "model_int8.tflite"
     meta = json.loads((run / "model.json").read_text())
@@ -197,17 +196,21 @@ def main() -> int:
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     sources = split_sources(args.data, args.work, args.seed)
-    results_path = args.out / "wakeword.json"
-    previous = json.loads(results_path.read_text())["rows"] if results_path.is_file() else []
     for word in args.words.split(","):
         for row in args.rows.split(","):
             result = bench_row(word, row, args, sources)
-            previous = [r for r in previous if (r["word"], r["row"]) != (word, row)]
-            previous.append(result)
-            previous.sort(key=lambda r: (r["word"] != "athena", r["word"], r["real_takes"]))
-            _write(args.out, previous)
-            print(markdown(previous), flush=True)
+            # Read again just before writing: runs of other rows may have finished meanwhile.
+            rows = [r for r in _rows(args.out) if (r["word"], r["row"]) != (word, row)]
+            rows.append(result)
+            rows.sort(key=lambda r: (r["word"] != "athena", r["word"], r["real_takes"]))
+            _write(args.out, rows)
+            print(markdown(rows), flush=True)
     return 0
+
+
+def _rows(out: Path) -> list[dict[str, Any]]:
+    path = out / "wakeword.json"
+    return json.loads(path.read_text())["rows"] if path.is_file() else []
 
 
 def _write(out: Path, rows: list[dict[str, Any]]) -> None:
