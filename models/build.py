@@ -121,7 +121,7 @@ RECIPES = {r.name: r for r in (
                       "--frontend", "micro", "--epochs", "80"),
            ("_silence_", "_unknown_", "yes", "no"), "micro", benchmark_about),
     Recipe("marvin", ("-m", "kws.cli", "wakeword", "marvin", "--out", "{out}", "--seed", "0"),
-           None, "micro", wakeword_about, needs_data=False),
+           None, "mfcc", wakeword_about, needs_data=False),
 )}
 
 
