@@ -131,13 +131,20 @@ def train_config(data: Path, label: str, size: WakewordSize, seed: int) -> Any:
 
 def held_out_clips(data: Path, label: str) -> tuple[list[Path], list[Path]]:
     """Positive and negative clips of ``data`` that training did not fit on (the validation
-    and test splits: whole voices, and a share of the user's takes)."""
+    and test splits: whole voices, and a share of the user's takes).
+
+    The negatives leave out the confusable phrases: some are one phoneme from the wake word
+    ("ethena" for "athena"), and a stream dense with them would price the detector for an
+    adversary, not for the other speech, noise and music it meets.
+    """
     from kws.data import UNKNOWN_LABEL, load_dataset
+    from kws.wakeword.generate import CONFUSABLE_DIR
 
     splits = load_dataset(data, [label], unknown_percentage=None, silence_percentage=0)
     held = [*splits.validation, *splits.test]
     positives = sorted({ex.path for ex in held if ex.label == label})
-    negatives = sorted({ex.path for ex in held if ex.label == UNKNOWN_LABEL})
+    negatives = sorted({ex.path for ex in held if ex.label == UNKNOWN_LABEL
+                        and ex.path.parent.name != CONFUSABLE_DIR})
     if not positives:
         raise KwsError(f"{data}: no held-out clips of {label!r} to calibrate on (too few "
                        "voices generated?)")
