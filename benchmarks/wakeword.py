@@ -161,25 +161,24 @@ def _pct(x: float | None) -> str:
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:
-    """The README table."""
+    """The README table; stage times in minutes, wall (CPU of the run and its workers)."""
+    stages = ("generate", "train", "export", "calibrate")
     lines = [
         "| word | real takes | test clips | FRR at ≤ 1 FA/h (test) | FA/h there | FRR as "
-        "shipped | FA/h as shipped | target FRR | generate | train | export | calibrate "
-        "| total |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "shipped | FA/h as shipped | target FRR | " + " | ".join(stages) + " | total |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|" + "--:|" * (len(stages) + 1),
     ]
     for r in rows:
-        t, st = r["test"], r["stage_seconds"]
+        t, wall, cpu = r["test"], r["stage_seconds"], r["stage_cpu_seconds"]
         shipped = t["as_shipped"] or {}
+        times = [f"{wall.get(k, 0) / 60:.1f} ({cpu.get(k, 0) / 60:.1f})" for k in stages]
         lines.append(
             f"| {r['word']} | {r['real_takes']} | {t['test_positives']} | "
             f"{_pct(t['at_bar']['frr'])} | {t['at_bar']['fa_per_hour']:.2f} | "
             f"{_pct(shipped.get('frr'))} | "
             + (f"{shipped['fa_per_hour']:.2f}" if shipped else "—")
-            + f" | ≤ {_pct(TARGETS[r['row']])} | "
-            + " | ".join(f"{st.get(k, 0) / 60:.1f} min" for k in
-                         ("generate", "train", "export", "calibrate"))
-            + f" | {r['seconds'] / 60:.1f} min |")
+            + f" | ≤ {_pct(TARGETS[r['row']])} | " + " | ".join(times)
+            + f" | {r['seconds'] / 60:.1f} ({sum(cpu.values()) / 60:.1f}) |")
     return "\n".join(lines) + "\n"
 
 
