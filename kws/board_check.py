@@ -4,7 +4,10 @@
   point;
 - :func:`load_project_audio`: a clip at the rate the project's firmware streams;
 - :func:`run_report`: one firmware run's scores and detections as plain data;
-- :func:`first_test_clips`, :func:`demo_streams`: real clips to stream;
+- :func:`held_out_examples`, :func:`first_test_clips`, :func:`demo_streams`: real clips
+  of unseen speakers to stream;
+- :func:`plant_words`, :func:`match_detections`: words spliced into noise at known times,
+  and the detections that found them;
 - :func:`check_against_host`: the board (firmware under QEMU) and the host build of the
   same application fed the same audio streams, their SCORES and DETECTIONs compared.
 """
@@ -69,32 +72,38 @@ class StreamCheck:
     detections: list[str]  # labels the board detected, in order
 
 
+def held_out_examples(data: str | Path, words: list[str], per_word: int, split: str = "auto",
+                      seed: int = 0) -> list[Any]:
+    """Up to ``per_word`` test-split examples (:class:`kws.data.Example`) of each word,
+    interleaved word by word: clips of speakers the model was not trained on.
+
+    Each word's clips come one speaker after another (every test speaker's first clip by file
+    name, speakers in name order, before any speaker's second), so a few clips are a few
+    voices, and the same ones whatever ``seed`` (which only picks the speakers of a
+    ``"speaker"`` split).
+    """
+    from kws.data import load_dataset
+
+    splits = load_dataset(data, words, split=split, seed=seed)
+    by_word = []
+    for word in words:
+        clips = sorted((e for e in splits.test if e.label == word), key=lambda e: e.path.name)
+        rank: dict[str, int] = {}
+        keyed = []
+        for ex in clips:
+            rank[ex.speaker] = rank.get(ex.speaker, -1) + 1
+            keyed.append(((rank[ex.speaker], ex.speaker, ex.path.name), ex))
+        by_word.append([ex for _, ex in sorted(keyed, key=lambda k: k[0])][:per_word])
+    return [examples[i] for i in range(per_word) for examples in by_word if i < len(examples)]
+
+
 def first_test_clips(data: str | Path, words: list[str], split: str = "auto", seed: int = 0
                      ) -> list[tuple[str, np.ndarray]]:
     """The first test-split clip of each word, named ``"word (file.wav)"``."""
     from kws.audio import load_audio
-    from kws.data import load_dataset
 
-    splits = load_dataset(data, words, split=split, seed=seed)
-    clips = []
-    for word in words:
-        ex = next((e for e in splits.test if e.label == word), None)
-        if ex is not None:
-            clips.append((f"{word} ({ex.path.name})", load_audio(ex.path)))
-    return clips
-
-
-def stream_clips(data: str | Path, words: list[str], per_word: int, split: str = "auto",
-               seed: int = 0) -> list[tuple[str, np.ndarray]]:
-    """Up to ``per_word`` test-split clips of each word, as ``(word, int16 audio)``,
-    interleaved word by word."""
-    from kws.audio import load_audio
-    from kws.data import load_dataset
-
-    splits = load_dataset(data, words, split=split, seed=seed)
-    by_word = [[e for e in splits.test if e.label == w][:per_word] for w in words]
-    return [(ex.label, load_audio(ex.path)) for i in range(per_word)
-            for examples in by_word if i < len(examples) for ex in examples[i:i + 1]]
+    return [(f"{ex.label} ({ex.path.name})", load_audio(ex.path))
+            for ex in held_out_examples(data, words, 1, split, seed)]
 
 
 def demo_noise(data: str | Path, name: str = "pink_noise.wav") -> np.ndarray:
@@ -187,14 +196,16 @@ def match_detections(detections: list[dict[str, Any]], words: list[PlantedWord],
     detection of its label lies in ``[start_s, end_s + max_delay_s]``.
 
     Returns ``found`` (labels of the words found), ``missed``, ``false`` (detections that
-    match no word) and ``latencies_s`` (first matching detection minus the end of the word).
+    match no word), ``latencies_s`` (first matching detection minus the end of the word) and
+    ``hits`` (per word, in order, its matching detection or None).
     """
     used: set[int] = set()
-    found, missed, latencies = [], [], []
+    found, missed, latencies, hits = [], [], [], []
     for word in words:
         hit = next((i for i, d in enumerate(detections) if i not in used
                     and d["label"] == word.label
                     and word.start_s <= d["time_s"] <= word.end_s + max_delay_s), None)
+        hits.append(None if hit is None else detections[hit])
         if hit is None:
             missed.append(word.label)
             continue
@@ -202,7 +213,8 @@ def match_detections(detections: list[dict[str, Any]], words: list[PlantedWord],
         found.append(word.label)
         latencies.append(detections[hit]["time_s"] - word.end_s)
     false = [d for i, d in enumerate(detections) if i not in used]
-    return {"found": found, "missed": missed, "false": false, "latencies_s": latencies}
+    return {"found": found, "missed": missed, "false": false, "latencies_s": latencies,
+            "hits": hits}
 
 
 def check_against_host(project_dir: Path, model_path: Path,

@@ -67,9 +67,12 @@ import numpy as np
 from kws.errors import KwsError
 from kws.features.quantize import quantize_inputs
 from kws.modelinfo import DS_CNN_OPS, TensorQuantization, io_quantization, tflite_ops
+from kws.quiet import native_stderr_filtered
 
 MODEL_FORMAT = "kws-model/1"
 MODEL_FILE = "model_int8.tflite"
+# The converter's C++ quantizer prints this status line on every call, whatever the log level.
+CONVERTER_NOISE = (b"fully_quantize: ",)
 
 __all__ = ["convert_int8", "export_run", "quantize_inputs", "run_int8"]
 
@@ -117,7 +120,7 @@ def convert_int8(model: Any, representative: np.ndarray, *, per_tensor_dense: bo
             yield [x[None]]
 
     converter.representative_dataset = representative_dataset
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), native_stderr_filtered(CONVERTER_NOISE):
         # "Statistics for quantized inputs were expected": they come from calibration.
         warnings.filterwarnings("ignore", category=UserWarning)
         return bytes(converter.convert())
@@ -297,6 +300,7 @@ def _test_features(run: Path, info: dict[str, Any], data: Any, progress: bool
         validation_percentage=cfg.get("validation_percentage", 10.0),
         testing_percentage=cfg.get("testing_percentage", 10.0),
         split=cfg.get("split", "auto"), seed=cfg.get("seed", 0),
+        split_seed=cfg.get("split_seed"), noise_holdout=cfg.get("noise_holdout", False),
     )
     if list(splits.labels) != list(info["labels"]):
         raise KwsError(f"{data}: dataset labels {splits.labels} differ from the run's "

@@ -5,7 +5,9 @@ TensorFlow, tflite-micro and LiteRT print native log lines when their shared lib
 absl::InitializeLog()"), whatever ``TF_CPP_MIN_LOG_LEVEL`` says; later native lines do obey
 it.  :func:`quiet_startup` sets that level, silences file descriptor 2 while those packages
 are first imported, and mutes their Python loggers and warnings.  The ``kws`` CLI calls it
-unless ``--verbose`` is given.
+unless ``--verbose`` is given.  The TFLite converter prints a ``fully_quantize: 0, ...``
+status line on every conversion, also outside any log level; :func:`native_stderr_filtered`
+drops such known lines and lets the rest through.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import importlib.machinery
 import logging
 import os
 import sys
+import tempfile
 import warnings
 from collections.abc import Iterator
 from importlib.machinery import ModuleSpec
@@ -29,19 +32,51 @@ NOISY_LIBRARIES = (*NATIVE_PACKAGES, "absl", "h5py")
 
 
 @contextlib.contextmanager
+def _stderr_fd_to(target: int) -> Iterator[None]:
+    """File descriptor 2 (C/C++ code included) points at ``target`` for the block."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        os.dup2(target, 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+@contextlib.contextmanager
 def native_stderr_silenced() -> Iterator[None]:
     """Send whatever is written to file descriptor 2 (C/C++ code included) to the null
     device for the duration of the block."""
-    sys.stderr.flush()
-    saved = os.dup(2)
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
-        os.dup2(devnull, 2)
-        yield
+        with _stderr_fd_to(devnull):
+            yield
     finally:
-        os.dup2(saved, 2)
-        os.close(saved)
         os.close(devnull)
+
+
+@contextlib.contextmanager
+def native_stderr_filtered(noise: tuple[bytes, ...]) -> Iterator[None]:
+    """Hold back what is written to file descriptor 2 during the block, then write it out
+    without the lines that start with one of ``noise`` (leading spaces ignored).
+
+    For native code that prints a fixed status line on every call whatever
+    ``TF_CPP_MIN_LOG_LEVEL`` says: its other output, errors included, still appears (after
+    the block, also when the block raises).
+    """
+    with tempfile.TemporaryFile() as held:
+        try:
+            with _stderr_fd_to(held.fileno()):
+                yield
+        finally:
+            held.seek(0)
+            kept = [line for line in held.read().splitlines(keepends=True)
+                    if not line.lstrip().startswith(noise)]
+            if kept:
+                sys.stderr.flush()
+                os.write(2, b"".join(kept))
 
 
 class _SilentLoader(importlib.abc.Loader):

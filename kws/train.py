@@ -66,6 +66,11 @@ class TrainConfig:
     dropout: float = 0.2
     strategy: str = "none"
     split: str = "auto"
+    # Seed of the "speaker" split (None: ``seed``); fixed, it varies training only.
+    split_seed: int | None = None
+    # Hold the _background_noise_ files out whole (kws.data.load_speech_commands): training
+    # never mixes in the noise that validation and test silence are cut from.
+    noise_holdout: bool = True
     # "auto": see kws.data.load_speech_commands; a number: percent of the keyword clips.
     unknown_percentage: float | str | None = "auto"
     silence_percentage: float | str = "auto"

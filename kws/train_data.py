@@ -105,6 +105,7 @@ def load_splits(config: TrainConfig, console: Any) -> tuple[Any, Any, dict[str, 
         silence_percentage=config.silence_percentage,
         validation_percentage=config.validation_percentage,
         testing_percentage=config.testing_percentage, split=config.split, seed=config.seed,
+        split_seed=config.split_seed, noise_holdout=config.noise_holdout,
     )
     labels = list(splits.labels)
     if not splits.train:
@@ -148,8 +149,8 @@ def prepare_features(config: TrainConfig, splits: Any, frontend: Any,
     def next_epoch(epoch: int) -> tuple[np.ndarray, np.ndarray]:
         nonlocal clean_train
         if config.augment:
-            x, y = augmented_epoch(splits.train, labels, frontend, splits.background, augment,
-                                   rng, clip_ms=config.clip_ms)
+            x, y = augmented_epoch(splits.train, labels, frontend, splits.training_background,
+                                   augment, rng, clip_ms=config.clip_ms)
             return spec_mask(x, rng, config.time_mask_frames, config.channel_mask_channels), y
         if clean_train is None:
             clean_train = features(splits.train)

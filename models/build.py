@@ -43,7 +43,7 @@ class Recipe:
     name: str
     command: tuple[str, ...]
     labels: tuple[str, ...] | None  # None: whatever the run has (a wake word's own label)
-    frontend: str
+    frontend: str | None  # None: the run's (kws wakeword picks its own)
     describe: Callable[[Path, dict[str, Any]], str]
     needs_data: bool = True
 
@@ -87,6 +87,15 @@ def benchmark_about(run: Path, meta: dict[str, Any]) -> str:
         f"unseen speakers; command: python {BENCHMARK} {shlex.join(argv)}{which}")
 
 
+def _folders(paths: list[str]) -> str:
+    """Folders named by their parent, e.g. "speech_commands (34 folders)"."""
+    parents: dict[str, int] = {}
+    for path in paths:
+        parents[Path(path).parent.name] = parents.get(Path(path).parent.name, 0) + 1
+    return ", ".join(f"{name} ({n} folder{'s' * (n > 1)})" for name, n in parents.items()) \
+        or "none"
+
+
 def wakeword_about(run: Path, meta: dict[str, Any]) -> str:
     """The ``about`` line of a ``kws wakeword`` run (its model.json calibration and its
     ``wakeword.json`` summary)."""
@@ -95,6 +104,11 @@ def wakeword_about(run: Path, meta: dict[str, Any]) -> str:
         raise KwsError(f"{run / META_FILE}: no calibration section (not a kws wakeword run)")
     summary = _read_json(run / "wakeword.json")
     data = summary.get("data", {})
+    sources = summary.get("sources", {})
+    command = [summary["word"], "--out", "DIR", "--seed", str(summary["seed"]),
+               "--target-fa-per-hour", str(summary["target_fa_per_hour"])]
+    if summary.get("size") == "tiny":
+        command.append("--tiny")
     voices = data.get("voices")
     made = (f"{len(voices)} synthetic voices ({', '.join(data.get('engines', []))})"
             if isinstance(voices, list) else "synthetic voices")
@@ -104,9 +118,10 @@ def wakeword_about(run: Path, meta: dict[str, Any]) -> str:
         f"`kws wakeword` on {made}, int8 test accuracy {_pct(meta.get('int8_accuracy'))}; "
         f"calibrated on {calib['hours']:.2f} h of negative streams: "
         f"{calib['fa_per_hour']:.2f} false accepts/h (target "
-        f"{summary['target_fa_per_hour']}), false rejects {_pct(calib['frr'])} of "
-        f"{calib['positives']} held-out positives; command: kws wakeword {summary['word']} "
-        f"--out DIR --seed {summary['seed']}")
+        f"{summary['target_fa_per_hour']}/h), false rejects {_pct(calib['frr'])} of "
+        f"{calib['positives']} held-out positives; negative speech from "
+        f"{_folders(sources.get('negatives', []))}; command: "
+        f"kws wakeword {shlex.join(command)}")
 
 
 def results_labels(results: dict[str, Any]) -> list[str]:
@@ -121,7 +136,7 @@ RECIPES = {r.name: r for r in (
                       "--frontend", "micro", "--epochs", "80"),
            ("_silence_", "_unknown_", "yes", "no"), "micro", benchmark_about),
     Recipe("marvin", ("-m", "kws.cli", "wakeword", "marvin", "--out", "{out}", "--seed", "0"),
-           None, "mfcc", wakeword_about, needs_data=False),
+           None, None, wakeword_about, needs_data=False),
 )}
 
 
@@ -156,7 +171,7 @@ def install(recipe: Recipe, run: Path, dest_root: Path = PRETRAINED_DIR) -> dict
     if recipe.labels is not None and tuple(meta["labels"]) != recipe.labels:
         raise KwsError(f"{run}: labels {meta['labels']}, {recipe.name} has "
                        f"{list(recipe.labels)}")
-    if meta["frontend"]["type"] != recipe.frontend:
+    if recipe.frontend is not None and meta["frontend"]["type"] != recipe.frontend:
         raise KwsError(f"{run}: {meta['frontend']['type']} frontend, {recipe.name} has "
                        f"{recipe.frontend}")
     meta["about"] = recipe.describe(run, meta)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile as sf
 from support.detection import expected_detections
 from support.micro_speech import FIXTURES, SAMPLE, micro_speech_model
 
@@ -57,6 +58,7 @@ def test_negative_stream_is_deterministic_long_enough_and_rendered_in_pieces() -
     assert stream.seconds >= 0.05 * 3600
     summary = stream.summary()
     assert summary["music_seconds"] > 0 and summary["speech_seconds"] > 0
+    assert summary["babble_seconds"] > 0
     assert summary["noise_seconds"] > 0 and summary["gap_seconds"] > 0
     # the sources hold less than the stream: they were reused, and the count says so
     assert summary["unique_seconds"] < summary["seconds"]
@@ -80,6 +82,22 @@ def test_negative_stream_is_deterministic_long_enough_and_rendered_in_pieces() -
     assert [p.offset_s for p in parts[1:]] == pytest.approx(
         np.cumsum([p.seconds for p in parts[:-1]]).tolist())
     assert max(p.seconds for p in parts) < 0.5 * stream.seconds
+
+
+def test_negative_stream_is_never_whole_in_memory() -> None:
+    """Five times the stream, the same peak: blocks are rendered one segment at a time."""
+    import tracemalloc
+
+    peaks = []
+    for hours in (0.05, 0.25):
+        stream = negative_stream([SAMPLE / "bed"], [NOISE], hours=hours, seed=0)
+        tracemalloc.start()
+        total = sum(len(block) for block in stream.blocks())
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+        assert total == stream.samples
+    assert peaks[1] - peaks[0] < 4_000_000, peaks
+    assert peaks[1] < 0.5 * 2 * 0.25 * 3600 * SAMPLE_RATE  # half the int16 stream
 
 
 def test_rule_mirror_equals_the_documented_rule_on_random_scores() -> None:
@@ -183,7 +201,8 @@ def test_choice_meets_the_target_with_the_fewest_misses() -> None:
 
 
 def test_kws_calibrate_writes_settings_report_and_model_json(tmp_path: Path, capsys) -> None:
-    """End to end: streams, sweep, choice, confirmation by the C app, report files, and
+    """End to end: streams (in parts on 2 processes), sweep, choice, confirmation by the C
+    app (its detections must equal the mirror's, part by part), report files, and
     model.json's new settings picked up by the host app (what simulate/listen/deploy run)."""
     from kws.host_app import HostApp
 
@@ -193,7 +212,7 @@ def test_kws_calibrate_writes_settings_report_and_model_json(tmp_path: Path, cap
                  "--positives", *map(str, YES_CLIPS * 4), "--negatives", str(SAMPLE / "bed"),
                  str(SAMPLE / "bird"), "--noise", str(NOISE / "pink_noise.wav"),
                  "--hours", "0.02", "--target-fa-per-hour", "60", "--out", str(out),
-                 "--json"]) == 0
+                 "--jobs", "2", "--strides", "10", "5", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["positives"] == 8 and summary["hours"] >= 0.02
     assert summary["met"] and summary["fa_per_hour"] <= 60 and summary["frr"] < 1.0
@@ -202,6 +221,11 @@ def test_kws_calibrate_writes_settings_report_and_model_json(tmp_path: Path, cap
     assert settings.to_dict() == summary["settings"]
     assert meta["calibration"]["target_fa_per_hour"] == 60
     assert HostApp.from_model(model).settings == settings
+    from kws.firmware_project.deploy import deploy
+
+    cfg = deploy(model, tmp_path / "fw", "qemu-mps2-an386")
+    assert {k: cfg[k] for k in ("average_count", "threshold", "suppress_inferences")} == {
+        k: summary["settings"][k] for k in ("average_count", "threshold", "suppress_inferences")}
     assert main(["simulate", "--model", str(model), str(YES_CLIPS[0]), "--json"]) == 0
     simulated = json.loads(capsys.readouterr().out)["settings"]
     assert {k: simulated[k] for k in summary["settings"]} == summary["settings"]
@@ -210,6 +234,9 @@ def test_kws_calibrate_writes_settings_report_and_model_json(tmp_path: Path, cap
     assert "data:image/png;base64," in page and "<table>" in page
     document = json.loads((out / "calibration.json").read_text())
     assert len(document["curve"]) > 1000 and document["summary"]["frr"] == summary["frr"]
+    assert document["details"]["timings"]["jobs"] == 2
+    strides = {c["settings"]["stride_frames"] for c in document["curve"]}
+    assert strides == {5, 10} and meta.get("stride_frames", 10) == settings.stride_frames
     # the chosen point is the curve's fewest misses within the target
     assert summary["frr"] == round(min(c["frr"] for c in document["curve"]
                                        if c["fa_per_hour"] <= 60), 4)
@@ -226,7 +253,15 @@ def test_calibrate_bad_input_is_one_line(model: Path, tmp_path: Path, capsys) ->
     assert main([*base, "--positives", str(YES_CLIPS[0]), "--negatives", str(empty)]) == 2
     assert main([*base, "--label", "no_such", "--positives", str(YES_CLIPS[0]),
                  "--negatives", str(SAMPLE / "bed")]) == 2
+    # Found only when a worker process reads it: still one line naming the file.
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    samples = np.full(16000, np.nan, np.float32)
+    sf.write(broken / "nan.wav", samples, SAMPLE_RATE, subtype="FLOAT")
+    assert main([*base, "--jobs", "2", "--positives", str(YES_CLIPS[0]), "--negatives",
+                 str(broken), str(SAMPLE / "bed")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 3 and all(line.startswith("kws: error: ") for line in err)
+    assert len(err) == 4 and all(line.startswith("kws: error: ") for line in err)
     assert "none.wav" in err[0] and "empty" in err[1] and "no_such" in err[2]
+    assert "nan.wav" in err[3] and "NaN" in err[3]
     assert not (tmp_path / "out").exists()

@@ -68,10 +68,28 @@ def _cases() -> dict:
                                 layers.Conv2D(7, 1, use_bias=False), layers.Flatten(),
                                 dense(5)),
             [dw_op, pw_op]),
+        # The M4 fast paths' edges: 3x3 depthwise with an odd number of rows (the last
+        # row alone), SAME and VALID; pointwise over 45 and 21 pixels (1-pixel tail
+        # groups) with 24 and 8 input channels (groups % 4 = 2, and fewer than 4 groups)
+        # and with 16 (whole steps of four groups).
+        "dw3x3_odd_rows_pw_lead_tail": (
+            lambda: chain_model((9, 5, 3), conv(24, 3, padding="same"),
+                                dw(3, padding="same"), conv(16, 1, activation="relu"),
+                                conv(8, 1), dw(3, padding="valid", activation="relu"),
+                                conv(4, 1), layers.Flatten(), dense(3)),
+            [dw_op, pw_op, pw_op, dw_op, pw_op]),
+        # A depthwise column longer than the M4 fast plane's (36 rows: the general column
+        # path), then a pointwise filter too large to store widened (96 x 96 int8).
+        "tall_dw_unwidened_pw": (
+            lambda: chain_model((36, 3, 4), conv(96, 3, padding="same"),
+                                dw(3, padding="same", activation="relu"), conv(96, 1),
+                                conv(6, 1), layers.Flatten(), dense(3)),
+            [dw_op, pw_op, pw_op]),
     }
 
 
-CASES = ["dw3x3_same_pw_shrink_grow", "dw_strided_valid_pw_tail", "tiny_map_pointwise_grow"]
+CASES = ["dw3x3_same_pw_shrink_grow", "dw_strided_valid_pw_tail", "tiny_map_pointwise_grow",
+         "dw3x3_odd_rows_pw_lead_tail", "tall_dw_unwidened_pw"]
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,7 @@ from kws.wakeword import augment as A
 from kws.wakeword import negatives as neg
 from kws.wakeword import tts
 from kws.wakeword.generate import GenerateConfig, _engine_counts, generate_dataset, label_of
+from kws.wakeword.layout import DatasetLayout
 
 SR = 16000
 
@@ -344,6 +345,35 @@ def test_engine_shares_cap_slow_engines() -> None:
     assert counts["piper"] == 7
     assert counts["espeak-ng"] == round((140 - 7) * 8 / 13)
     assert _engine_counts({"piper": 2}, 10, 0.1) == {"piper": 10}  # nothing else to use
+
+
+def _layout(seed: int) -> DatasetLayout:
+    layout = DatasetLayout(seed, (10.0, 10.0))
+    for i in range(80):
+        layout.name("w", f"espeak-ng_v{i}", "espeak-ng")
+    for _ in range(30):
+        layout.name("w", "piper_joe", "piper")
+        layout.name("w", "nanotts_a", "nanotts")
+        layout.name("w", "nanotts_b", "nanotts")
+    for i in range(20):
+        layout.name("_speech_", f"spk{i}", "_speech_")
+    layout.name("w", "rec-me-1", "recordings", "validation")
+    return layout
+
+
+def test_layout_holds_out_whole_voices_and_keeps_small_engines_in_training() -> None:
+    lists = _layout(0).split_lists()
+    assert lists == _layout(0).split_lists()
+    assert lists != _layout(1).split_lists()
+    groups = {s: {speaker_of(p) for p in paths} for s, paths in lists.items()}
+    assert not groups["validation"] & groups["testing"]
+    held = groups["validation"] | groups["testing"]
+    assert not held & {"piper_joe", "nanotts_a", "nanotts_b"}
+    assert "rec-me-1" in groups["validation"]
+    for split in ("validation", "testing"):
+        # 10 % of the folder's 171 clips, in whole voices; 10 % of the 20 speakers.
+        assert sum(p.startswith("w/") for p in lists[split]) == 18
+        assert sum(p.startswith("_speech_/") for p in lists[split]) == 2
 
 
 def test_label_of_word() -> None:

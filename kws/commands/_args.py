@@ -55,10 +55,12 @@ def add_command(sub: argparse._SubParsersAction, name: str, func: Command | None
 
 
 def add_model_arg(parser: argparse.ArgumentParser, *, required: bool = True,
-                  positional: bool = False) -> None:
+                  positional: bool = False, writes_beside: bool = False) -> None:
     """The int8 ``.tflite`` a command works on (``--model``; ``positional``: ``MODEL`` or
     ``--model``): a path, a run folder or a shipped model's name (``kws models``), which
-    :func:`resolve_model_args` turns into a model file before the command runs."""
+    :func:`resolve_model_args` turns into a model file before the command runs.
+    ``writes_beside``: the command changes files beside the model, so a shipped model is
+    refused."""
     help_text = ("int8 .tflite model (model.json beside it from kws export), its run folder, "
                  "or a shipped model's name (kws models)")
     if positional:
@@ -67,13 +69,16 @@ def add_model_arg(parser: argparse.ArgumentParser, *, required: bool = True,
                             help="the same as the positional MODEL")
     else:
         parser.add_argument("--model", type=Path, required=required, help=help_text)
-    mark_model_arg(parser, required=positional and required)
+    mark_model_arg(parser, required=positional and required, writes_beside=writes_beside)
 
 
-def mark_model_arg(parser: argparse.ArgumentParser, *, required: bool = False) -> None:
+def mark_model_arg(parser: argparse.ArgumentParser, *, required: bool = False,
+                   writes_beside: bool = False) -> None:
     """Have :func:`resolve_model_args` resolve this command's ``--model`` (a command that
-    adds its own ``--model`` option calls this; ``required``: one must be given)."""
-    parser.set_defaults(model_resolution=("required" if required else "optional"))
+    adds its own ``--model`` option calls this; ``required``: one must be given;
+    ``writes_beside``: refuse a shipped model)."""
+    parser.set_defaults(model_resolution=("required" if required else "optional"),
+                        model_writes_beside=writes_beside)
 
 
 def resolve_model_args(args: argparse.Namespace) -> None:
@@ -84,7 +89,7 @@ def resolve_model_args(args: argparse.Namespace) -> None:
     if mode is None:
         return
     from kws.errors import KwsError
-    from kws.pretrained import resolve_model
+    from kws.pretrained import resolve_model, shipped_name
 
     option = getattr(args, "model_option", None)
     if option is not None:
@@ -93,6 +98,10 @@ def resolve_model_args(args: argparse.Namespace) -> None:
         args.model = option
     if args.model is not None:
         args.model = resolve_model(args.model)
+        name = shipped_name(args.model)
+        if name is not None and getattr(args, "model_writes_beside", False):
+            raise KwsError(f"{name}: a shipped model, and kws {getattr(args, 'command', '')} "
+                           f"writes beside it: copy {args.model.parent} and give the copy")
     elif mode == "required":
         raise KwsError(f"kws {getattr(args, 'command', '')} needs a model: a .tflite path or "
                        "a shipped model's name (kws models)")

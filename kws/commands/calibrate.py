@@ -21,7 +21,7 @@ from kws.commands._args import add_command, add_json_arg, add_model_arg, bounded
 def register(sub: argparse._SubParsersAction) -> None:
     summary = "choose detector settings for a false-accepts-per-hour target on long streams"
     p = add_command(sub, "calibrate", run, summary, __doc__, as_written=True)
-    add_model_arg(p)
+    add_model_arg(p, writes_beside=True)
     p.add_argument("--positives", type=Path, nargs="+", required=True, metavar="PATH",
                    help="held-out clips of the wake word (files or folders)")
     p.add_argument("--negatives", type=Path, nargs="+", required=True, metavar="PATH",
@@ -35,6 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--hours", type=bounded(float, 0.0), default=1.0,
                    help="length of the negative stream")
     p.add_argument("--seed", type=int, default=0, help="makes the streams reproducible")
+    p.add_argument("--strides", type=bounded(int, 1), nargs="+", metavar="FRAMES",
+                   help="feature frames between inferences to try, e.g. 10 5 (default: "
+                   "model.json's stride only; each one more runs both streams again)")
     p.add_argument("--jobs", type=bounded(int, 1),
                    help="processes that run the streams (default: every CPU)")
     p.add_argument("--out", type=Path, help="folder for det.png, report.html, calibration.json "
@@ -53,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
     result = calibrate(args.model, positives=args.positives, negatives=args.negatives,
                        noise=args.noise, target_fa_per_hour=args.target_fa_per_hour,
                        hours=args.hours, seed=args.seed, out_dir=out, label=args.label,
-                       progress=not args.json, jobs=args.jobs)
+                       progress=not args.json, jobs=args.jobs,
+                       strides=args.strides)
     if not args.no_write:
         write_detector_settings(args.model, result.settings, result.summary())
     summary = {**result.summary(), "settings": result.settings.to_dict(),

@@ -64,11 +64,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--silence-percentage", type=amount, default="auto",
                    help="generated silence clips as a percentage of the keyword clips; auto "
                    "(default): as many as the largest keyword class (a _silence_ folder is "
-                   "used as is)")
+                   "used as is when noise files are not held out)")
     p.add_argument("--class-weights", choices=["capped", "balanced", "none"], default="capped",
                    help="capped (default): balanced weights clipped to 0.5..2 and rescaled "
                    "to a mean of 1 (unchanged when classes are near balanced); balanced: "
                    "each class weighs the same in the loss")
+    p.add_argument("--no-noise-holdout", dest="noise_holdout", action="store_false",
+                   help="share every _background_noise_ file between the splits (default: "
+                   "with 3 or more, whole files are held out for validation and test "
+                   "silence, and training mixes in only its own)")
     p.add_argument("--validation-percentage", type=_percentage, default=10.0,
                    help="share of the data held out for validation (hash/auto split)")
     p.add_argument("--testing-percentage", type=_percentage, default=10.0,
@@ -140,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
         split=args.split, unknown_percentage=args.unknown_percentage,
         silence_percentage=args.silence_percentage, class_weights=args.class_weights,
         validation_percentage=args.validation_percentage,
-        testing_percentage=args.testing_percentage,
+        testing_percentage=args.testing_percentage, noise_holdout=args.noise_holdout,
         cache_dir=None if args.cache_dir is None else str(args.cache_dir),
         augment=args.augment, clip_ms=args.clip_ms, time_shift_ms=args.time_shift_ms,
         background_probability=args.background_probability, snr_db=args.snr_db,

@@ -15,7 +15,7 @@ import numpy as np
 import soundfile as sf
 
 from kws.audio import DEFAULT_SAMPLE_RATE, load_audio
-from kws.data.splits import Splitter, speaker_of
+from kws.data.splits import Splitter, noise_split, speaker_of
 from kws.errors import KwsError
 
 SILENCE_LABEL = "_silence_"
@@ -27,6 +27,9 @@ SILENCE_ZERO_FRACTION = 0.1
 # "auto" unknown amount: other words vary far more than one keyword, so training draws up to
 # this many times the largest keyword class (kws.train then weights the classes evenly).
 AUTO, UNKNOWN_AUTO_RATIO = "auto", 4
+# Generated validation/test silence is drawn with these fixed seeds, not the training seed,
+# so every training seed is measured on the same held-out clips.
+HELD_OUT_SILENCE_SEEDS = {"validation": 1, "testing": 2}
 
 
 @dataclass(frozen=True)
@@ -46,13 +49,29 @@ class Example:
 
 @dataclass
 class DatasetSplits:
-    """Labels, the three splits, and int16 background-noise clips for augmentation."""
+    """Labels, the three splits, and the int16 background-noise clips.
+
+    ``noise_split``: the split of each ``_background_noise_`` file by name when the files
+    are held out whole (see :func:`load_speech_commands`), else ``None``.
+    ``background_splits[i]`` is the split of ``background[i]`` ("training" for every clip
+    without a hold-out); training augmentation mixes :attr:`training_background` only.
+    """
 
     labels: list[str]
     train: list[Example]
     validation: list[Example]
     test: list[Example]
     background: list[np.ndarray] = field(default_factory=list)
+    noise_split: dict[str, str] | None = None
+    background_splits: list[str] | None = None
+
+    @property
+    def training_background(self) -> list[np.ndarray]:
+        """The background clips training may mix in (all of them without a hold-out)."""
+        if self.background_splits is None:
+            return self.background
+        return [c for c, s in zip(self.background, self.background_splits, strict=True)
+                if s == "training"]
 
     def split(self, name: str) -> list[Example]:
         """The split called ``name`` ("train", "validation" or "test")."""
@@ -113,6 +132,8 @@ def load_speech_commands(
     split: str = "auto",
     seed: int = 0,
     clip_ms: int = 1000,
+    noise_holdout: bool = False,
+    split_seed: int | None = None,
 ) -> DatasetSplits:
     """Load a Speech Commands (v0.01/v0.02) tree.
 
@@ -125,6 +146,16 @@ def load_speech_commands(
     from ``_background_noise_`` at random offsets and volumes (some pure zeros), per split
     ``ceil(n_known * silence_percentage / 100)`` of them (``"auto"``: as many as the
     largest keyword class).  ``words=None`` takes every word folder as a known word.
+
+    ``noise_holdout`` (``kws train``'s default): the ``_background_noise_`` files are held
+    out whole, by
+    :func:`kws.data.splits.noise_split` (at least 3 files, not with ``split="none"``).
+    Training augmentation then mixes only the training files, and each split's silence is
+    cut only from its own files (validation and test silence with fixed seeds, the same
+    for every ``seed``); a ``_silence_/`` folder is not used then, since its clips cannot be
+    traced to the noise file they were cut from.  Without a hold-out every split shares
+    every noise file.  ``split_seed`` orders the "speaker" split (``None``: ``seed``), so
+    a fixed one keeps the held-out speakers while ``seed`` varies the rest.
     """
     r = dataset_root(root)
     folders = {p.name: p for p in _label_folders(r)}
@@ -132,25 +163,13 @@ def load_speech_commands(
     words = _checked_words(r, words, word_folders)
     labels = [SILENCE_LABEL, UNKNOWN_LABEL, *words]
     rng = np.random.default_rng(seed)
-
-    known: list[tuple[Path, str]] = []
-    unknown: list[Path] = []
-    for name, folder in sorted(word_folders.items()):
-        files = _audio_files(folder, recursive=False)
-        if name in words:
-            known.extend((f, name) for f in files)
-        else:
-            unknown.extend(files)
-    if UNKNOWN_LABEL in folders:  # a ready-made unknown pool joins the other words
-        unknown.extend(_audio_files(folders[UNKNOWN_LABEL], recursive=False))
-    if not known:
-        raise KwsError(f"{r}: no audio files for words {', '.join(words)}")
+    known, unknown = _word_files(r, folders, word_folders, words)
     silence_files = (
         _audio_files(folders[SILENCE_LABEL], recursive=False) if SILENCE_LABEL in folders else []
     )
     splitter = Splitter(
         r, [f for f, _ in known] + unknown + silence_files, split,
-        validation_percentage, testing_percentage, seed,
+        validation_percentage, testing_percentage, seed if split_seed is None else split_seed,
     )
 
     sets: dict[str, list[Example]] = {"training": [], "validation": [], "testing": []}
@@ -162,26 +181,64 @@ def load_speech_commands(
         sets[splitter(f)].append(Example(f, UNKNOWN_LABEL, speaker_of(f)))
     _draw_unknown(sets, unknown_percentage, n_known, largest, rng)
 
-    noise_paths, background = _load_background(r)
-    for f in silence_files:
-        sets[splitter(f)].append(Example(f, SILENCE_LABEL, speaker_of(f)))
-    if not silence_files and silence_percentage != 0:
-        if not background:
-            raise KwsError(
-                f"{r}: no {SILENCE_LABEL}/ or {BACKGROUND_NOISE_DIR}/ folder to make silence "
-                "examples from (set silence_percentage=0 to train without silence)"
-            )
-        clip_len = clip_ms * DEFAULT_SAMPLE_RATE // 1000
-        for s in sets:
-            count = _extra_count("silence_percentage", silence_percentage, n_known[s],
-                                 largest[s])
-            sets[s].extend(_silence_examples(noise_paths, background, count, clip_len, rng))
+    noise_paths, noise = _load_background(r)
+    held = (noise_split([p.name for p in noise_paths], validation_percentage,
+                        testing_percentage) if noise_holdout and split != "none" else None)
+    if held is None:
+        for f in silence_files:
+            sets[splitter(f)].append(Example(f, SILENCE_LABEL, speaker_of(f)))
+    if (held is not None or not silence_files) and silence_percentage != 0:
+        counts = {s: _extra_count("silence_percentage", silence_percentage, n_known[s],
+                                  largest[s]) for s in sets}
+        _add_silence(r, sets, counts, (noise_paths, noise), held,
+                     clip_ms * DEFAULT_SAMPLE_RATE // 1000, rng)
 
     for s in sets:
         order = rng.permutation(len(sets[s]))
         sets[s] = [sets[s][i] for i in order]
-    return DatasetSplits(labels, sets["training"], sets["validation"], sets["testing"],
-                         background)
+    return DatasetSplits(labels, sets["training"], sets["validation"], sets["testing"], noise,
+                         held, None if held is None else [held[p.name] for p in noise_paths])
+
+
+def _word_files(root: Path, folders: dict[str, Path], word_folders: dict[str, Path],
+                words: list[str]) -> tuple[list[tuple[Path, str]], list[Path]]:
+    """The keyword clips with their word, and the ``_unknown_`` pool (other words' clips and
+    a ready-made ``_unknown_/`` folder)."""
+    known: list[tuple[Path, str]] = []
+    unknown: list[Path] = []
+    for name, folder in sorted(word_folders.items()):
+        files = _audio_files(folder, recursive=False)
+        if name in words:
+            known.extend((f, name) for f in files)
+        else:
+            unknown.extend(files)
+    if UNKNOWN_LABEL in folders:
+        unknown.extend(_audio_files(folders[UNKNOWN_LABEL], recursive=False))
+    if not known:
+        raise KwsError(f"{root}: no audio files for words {', '.join(words)}")
+    return known, unknown
+
+
+def _add_silence(root: Path, sets: dict[str, list[Example]], counts: dict[str, int],
+                 noise: tuple[list[Path], list[np.ndarray]], held: dict[str, str] | None,
+                 clip_len: int, rng: np.random.Generator) -> None:
+    """Add ``counts[s]`` generated silence examples to each split ``s``, cut from the noise
+    files ``noise`` (paths, clips): from every file, or with ``held`` only from the files
+    held for ``s`` (held-out splits drawn with :data:`HELD_OUT_SILENCE_SEEDS`)."""
+    paths, clips = noise
+    if not paths:
+        raise KwsError(
+            f"{root}: no {SILENCE_LABEL}/ or {BACKGROUND_NOISE_DIR}/ folder to make silence "
+            "examples from (set silence_percentage=0 to train without silence)"
+        )
+    for s, examples in sets.items():
+        if held is None:
+            examples.extend(_silence_examples(paths, clips, counts[s], clip_len, rng))
+            continue
+        mine = [i for i, p in enumerate(paths) if held[p.name] == s]
+        draw = rng if s == "training" else np.random.default_rng(HELD_OUT_SILENCE_SEEDS[s])
+        examples.extend(_silence_examples([paths[i] for i in mine], [clips[i] for i in mine],
+                                          counts[s], clip_len, draw))
 
 
 def _checked_words(root: Path, words: list[str] | None, word_folders: dict[str, Path]
@@ -255,12 +312,14 @@ def load_folder_dataset(
     split: str = "auto",
     seed: int = 0,
     clip_ms: int = 1000,
+    split_seed: int | None = None,
 ) -> DatasetSplits:
     """Load ``root/<label>/**/*.{wav,flac,ogg}``: one label per folder.
 
     Labels are the sorted folder names holding audio (or ``words``, in that order).  A
     ``_background_noise_`` folder supplies background clips.  Clips longer than ``clip_ms``
-    start at their loudest ``clip_ms`` window.
+    start at their loudest ``clip_ms`` window.  ``split_seed`` orders the "speaker" split
+    (``None``: ``seed``).
     """
     r = dataset_root(root)
     files_by_label = {
@@ -278,7 +337,8 @@ def load_folder_dataset(
         raise KwsError(f"{r}: no label folders with audio files (expected {r}/<label>/*.wav)")
     labels = list(words) if words is not None else sorted(files_by_label)
     all_files = [f for files in files_by_label.values() for f in files]
-    splitter = Splitter(r, all_files, split, validation_percentage, testing_percentage, seed)
+    splitter = Splitter(r, all_files, split, validation_percentage, testing_percentage,
+                        seed if split_seed is None else split_seed)
     clip_len = clip_ms * DEFAULT_SAMPLE_RATE // 1000
     sets: dict[str, list[Example]] = {"training": [], "validation": [], "testing": []}
     for label in labels:
@@ -311,12 +371,15 @@ def load_dataset(
     split: str = "auto",
     seed: int = 0,
     clip_ms: int = 1000,
+    noise_holdout: bool = False,
+    split_seed: int | None = None,
 ) -> DatasetSplits:
     """Load a dataset, detecting its layout.
 
     Speech Commands (a ``_background_noise_`` folder or ``*_nohash_*`` names): see
     :func:`load_speech_commands`.  Anything else: :func:`load_folder_dataset` (the
-    unknown/silence percentages do not apply).
+    unknown/silence percentages and ``noise_holdout`` do not apply).  ``split_seed``: the
+    seed of the "speaker" split (``None``: ``seed``).
 
     ``split``: "auto" (``validation_list.txt``/``testing_list.txt`` when present, else the
     official hash rule), "lists", "hash", "speaker" (whole speakers per split, by hash order
@@ -328,8 +391,10 @@ def load_dataset(
             r, words, unknown_percentage=unknown_percentage,
             silence_percentage=silence_percentage, validation_percentage=validation_percentage,
             testing_percentage=testing_percentage, split=split, seed=seed, clip_ms=clip_ms,
+            noise_holdout=noise_holdout, split_seed=split_seed,
         )
     return load_folder_dataset(
         r, words, validation_percentage=validation_percentage,
         testing_percentage=testing_percentage, split=split, seed=seed, clip_ms=clip_ms,
+        split_seed=split_seed,
     )

@@ -68,6 +68,36 @@ def speaker_split(
     return out
 
 
+# Fewest background-noise files that can be held out by file: one each for validation and
+# testing, and at least one left for training augmentation.
+NOISE_HOLDOUT_MIN_FILES = 3
+
+
+def noise_split(
+    names: list[str] | set[str], validation_percentage: float, testing_percentage: float
+) -> dict[str, str] | None:
+    """Assign whole background-noise files (by name) to "training"/"validation"/"testing".
+
+    Names are ordered by SHA-1 (no seed: the same files are held out in every run); the
+    first ``max(1, round(n * validation_percentage / 100))`` go to validation (none at 0 %),
+    the next ``max(1, round(n * testing_percentage / 100))`` to testing, the rest to
+    training.  ``None`` when fewer than :data:`NOISE_HOLDOUT_MIN_FILES` files, or too few
+    to leave one for training: the files cannot be held out whole.
+    """
+    _check_percentages(validation_percentage, testing_percentage)
+    ordered = sorted(set(names), key=lambda s: hashlib.sha1(s.encode()).hexdigest())
+    n = len(ordered)
+
+    def held(percentage: float) -> int:
+        return max(1, round(n * percentage / 100.0)) if percentage > 0 else 0
+
+    n_val, n_test = held(validation_percentage), held(testing_percentage)
+    if n < NOISE_HOLDOUT_MIN_FILES or n_val + n_test >= n:
+        return None
+    return {name: "validation" if i < n_val else "testing" if i < n_val + n_test
+            else "training" for i, name in enumerate(ordered)}
+
+
 def _check_percentages(validation: float, testing: float) -> None:
     if validation < 0 or testing < 0 or validation + testing > 100:
         raise KwsError(

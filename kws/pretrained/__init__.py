@@ -71,6 +71,14 @@ def model_names(root: Path = PRETRAINED_DIR) -> list[str]:
                   if (p / MODEL_FILE).is_file() and (p / META_FILE).is_file())
 
 
+def shipped_name(path: str | os.PathLike[str], root: Path = PRETRAINED_DIR) -> str | None:
+    """The name of the shipped model whose file ``path`` is, or None."""
+    p = Path(path).resolve()
+    if p.parent.parent == root.resolve() and p.name == MODEL_FILE:
+        return p.parent.name if p.parent.name in model_names(root) else None
+    return None
+
+
 def resolve_model(name_or_path: str | os.PathLike[str], root: Path = PRETRAINED_DIR) -> Path:
     """The model file that ``name_or_path`` names.
 

@@ -15,14 +15,14 @@ measured by the firmware's own C application (:class:`kws.host_app.HostApp`).
    must equal the mirror's, detection for detection.
 
 Speed, measured on a 1-hour negative stream (3,600 s from the Speech Commands test subset,
-its background noise and generated music; DS-CNN-S on MFCC 49x10, stride 10 frames, 18,000
-inferences) on this 2-core machine: the C app took 25.3 s of CPU time (142x real time per
-core), rendering the stream from its files 6-14 s (wall, machine shared); the stream runs in
-parts on all cores (:mod:`kws.wakeword.scoring`), so on 2 idle cores a pass should take
-about 20 s of wall time (estimated from the CPU times: the wall time measured, 130 s per
-pass, was that of a machine running many other jobs, load average 15); the confirmation is
-a second pass.  The sweep of 5,012 candidates took 0.4-1.8 s; peak memory (max RSS)
-128 MiB.
+its background noise, generated music and babble; DS-CNN-S on MFCC 49x10, stride 10 frames,
+18,000 inferences) on this 2-core machine: the C app took 25.1 s of CPU time (144x real time
+per core) and rendering the stream from its files about 4 s of CPU time, so one pass over
+the hour costs about 30 s of one core.  The stream runs in parts on all cores
+(:mod:`kws.wakeword.scoring`), so on 2 idle cores a pass should take about 15-20 s of wall
+time (estimated from the CPU times: the wall times measured, 130-250 s per pass, were those
+of a machine running many other jobs, load average 15-24); the confirmation is a second
+pass.  The sweep of 5,012 candidates took 0.4-1.8 s; peak memory (max RSS) 121-128 MiB.
 """
 
 from __future__ import annotations
@@ -99,14 +99,17 @@ def wake_label(labels: Sequence[str], label: str | None, model: Path) -> int:
 
 
 def _progress(enabled: bool) -> Any:
+    """A progress bar on a terminal's stderr (nothing in a file or pipe: an error stays the
+    only line there)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from kws.console import make_console
 
+    console = make_console(stderr=True)
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                     TextColumn("{task.completed:.0f}/{task.total:.0f} s of audio"),
-                    TimeRemainingColumn(), console=make_console(stderr=True),
-                    disable=not enabled, transient=True)
+                    TimeRemainingColumn(), console=console,
+                    disable=not (enabled and console.is_terminal), transient=True)
 
 
 def _confirm(model: Path, chosen: Candidate, streams: list[tuple[str, list, StreamScores,
@@ -134,15 +137,18 @@ def _confirm(model: Path, chosen: Candidate, streams: list[tuple[str, list, Stre
 
 
 def sweep_input(app: Any, negative: StreamScores, positive: StreamScores,
-                words: Sequence[PlantedWord], wake: int) -> SweepInput:
-    """What the sweep needs: both streams' scores in rule mirrors (``app``'s labels and
-    output quantization), the negative hours, the positive stream's times and words."""
+                words: Sequence[PlantedWord], wake: int, stride: int | None = None
+                ) -> SweepInput:
+    """What the sweep needs: both streams' scores (run at ``stride``, default ``app``'s) in
+    rule mirrors (``app``'s labels and output quantization), the negative hours, the
+    positive stream's times and words."""
     mask = keyword_mask(app.labels)
     return SweepInput(RuleMirror(negative.scores, mask, negative.part_starts),
                       negative.seconds / 3600,
                       RuleMirror(positive.scores, mask, positive.part_starts), positive.times,
                       np.array([w.start_s for w in words]), np.array([w.end_s for w in words]),
-                      wake, app.settings.stride_frames, float(app.project["output_scale"]),
+                      wake, app.settings.stride_frames if stride is None else stride,
+                      float(app.project["output_scale"]),
                       int(app.project["output_zero_point"]))
 
 
@@ -158,31 +164,40 @@ class _Measurement:
 
 def _measure(path: Path, app: Any, wake: int, neg: NegativeStream, pos: PositiveStream, *,
              jobs: int, progress: bool, target_fa_per_hour: float, averages: Sequence[int],
-             suppress: Sequence[int]) -> _Measurement:
-    """Score both streams, sweep the candidates, choose, confirm with the C app."""
+             suppress: Sequence[int], strides: Sequence[int]) -> _Measurement:
+    """Score both streams (once per stride), sweep the candidates, choose, confirm with
+    the C app."""
     started = time.perf_counter()
     neg_parts = neg.parts(part_count(neg.seconds, jobs))
     pos_parts = pos.parts(part_count(pos.seconds, jobs))
+    runs: dict[int, tuple[SweepInput, StreamScores, StreamScores]] = {}
+    candidates: list[Candidate] = []
     with _progress(progress) as bar:
-        task = bar.add_task("scoring streams", total=2 * (neg.seconds + pos.seconds))
+        task = bar.add_task("scoring streams",
+                            total=(len(strides) + 1) * (neg.seconds + pos.seconds))
 
         def advance(seconds: float) -> None:
             bar.advance(task, seconds)
 
-        neg_scores = score_parts(path, app.settings, neg_parts, jobs, advance)
-        pos_scores = score_parts(path, app.settings, pos_parts, jobs, advance)
+        for stride in strides:  # the scores depend on the stride only
+            settings = app.settings.override(stride_frames=stride)
+            neg_scores = score_parts(path, settings, neg_parts, jobs, advance)
+            pos_scores = score_parts(path, settings, pos_parts, jobs, advance)
+            data = sweep_input(app, neg_scores, pos_scores, pos.words, wake, stride)
+            runs[stride] = data, neg_scores, pos_scores
+            candidates += sweep(data, averages, suppress)
         scored = time.perf_counter()
-        data = sweep_input(app, neg_scores, pos_scores, pos.words, wake)
-        candidates = sweep(data, averages, suppress)
         chosen, met = choose(candidates, target_fa_per_hour)
+        data, neg_scores, pos_scores = runs[chosen.settings.stride_frames]
         swept = time.perf_counter()
         bar.update(task, description="confirming with the C app")
         confirm_cpu = _confirm(path, chosen, [
             ("negative", neg_parts, neg_scores, data.negative),
             ("positive", pos_parts, pos_scores, data.positive)], jobs, advance)
-    timings = {"score_start": started, "score_s": scored - started, "sweep_s": swept - scored,
-               "confirm_s": time.perf_counter() - swept, "confirm_app_cpu_s": confirm_cpu,
-               "jobs": jobs, "negative_render_s": neg_scores.render_s,
+    timings = {"score_start": started, "score_sweep_s": scored - started,
+               "choose_s": swept - scored, "confirm_s": time.perf_counter() - swept,
+               "confirm_app_cpu_s": confirm_cpu, "jobs": jobs,
+               "negative_render_s": neg_scores.render_s,
                "negative_app_wall_s": neg_scores.wall_s, "negative_app_cpu_s": neg_scores.cpu_s,
                "negative_real_time_per_core": neg_scores.seconds / max(neg_scores.cpu_s, 1e-9)}
     return _Measurement(data, neg_scores, candidates, chosen, met, timings)
@@ -194,8 +209,8 @@ def calibrate(model: str | os.PathLike[str], *, positives: Sequence[str | os.Pat
               hours: float = 1.0, seed: int = 0, out_dir: str | os.PathLike[str] | None = None,
               progress: bool = True, label: str | None = None,
               averages: Sequence[int] = DEFAULT_AVERAGES,
-              suppress: Sequence[int] = DEFAULT_SUPPRESS, jobs: int | None = None
-              ) -> CalibrationResult:
+              suppress: Sequence[int] = DEFAULT_SUPPRESS, jobs: int | None = None,
+              strides: Sequence[int] | None = None) -> CalibrationResult:
     """Choose the detection settings of ``model`` for ``target_fa_per_hour``.
 
     Parameters
@@ -223,11 +238,16 @@ def calibrate(model: str | os.PathLike[str], *, positives: Sequence[str | os.Pat
         int8 step from probability 0.3 up.
     jobs
         Processes that run the streams' parts (default: every CPU this process may use).
+    strides
+        Feature frames between inferences to try (default: model.json's only).  Each one
+        builds the app and runs both streams once more; a shorter stride detects sooner and
+        costs the device more inferences.
 
     Returns
     -------
     CalibrationResult
-        model.json is not changed: pass the result to :func:`write_detector_settings`.
+        model.json is not changed: ``write_detector_settings(model, result.settings,
+        result.summary())`` puts the settings there.
     """
     from kws.host_app import HostApp
 
@@ -244,8 +264,10 @@ def calibrate(model: str | os.PathLike[str], *, positives: Sequence[str | os.Pat
     pos = positive_stream(positives, app.labels[wake], noise, seed=seed,
                           gap_s=max(2.0, TOLERANCE_S + 1.0))
     jobs = default_jobs() if jobs is None else max(1, jobs)
+    strides = list(dict.fromkeys(strides or [app.settings.stride_frames]))
     m = _measure(path, app, wake, neg, pos, jobs=jobs, progress=progress,
-                 target_fa_per_hour=target_fa_per_hour, averages=averages, suppress=suppress)
+                 target_fa_per_hour=target_fa_per_hour, averages=averages, suppress=suppress,
+                 strides=strides)
     m.timings = {"plan_s": m.timings["score_start"] - started, **m.timings,
                  "total_s": time.perf_counter() - started}
     del m.timings["score_start"]

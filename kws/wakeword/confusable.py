@@ -11,7 +11,8 @@ Near misses come from two places, both ranked by phonetic distance to the wake w
 Pronunciations come from espeak-ng (``-x --sep=_``, American English); the distance is a
 Levenshtein distance over phonemes where similar phonemes (two vowels, a voiced/voiceless
 pair, two nasals...) cost less to substitute.  A candidate that sounds the same as the wake
-word, or contains all of it, is never returned.
+word, differs from it by one similar phoneme or in vowels only (:data:`MIN_EDIT_COST`), or
+contains all of it, is never returned.
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ LETTER_GROUPS = ("aeiouy", "bpm", "dtn", "gkc", "fvw", "szc", "lr", "mn", "jg", 
 # Candidates whose word is longer or shorter than the one it replaces by more phonemes than
 # this are never near misses.
 MAX_LENGTH_CHANGE = 3
+# A near miss must differ by at least this much weighted edit cost (one dissimilar phoneme,
+# or two similar ones): a single vowel or voicing change ("marven", "athana") is how real
+# speakers say the wake word itself, and training it as a negative costs recall on them.
+MIN_EDIT_COST = 0.6
 # Weight towards the closest candidates when sampling: exp(-distance / this).
 SAMPLING_TEMPERATURE = 0.1
 
@@ -112,9 +117,19 @@ def _ranked_candidates(phrase: str) -> tuple[list[tuple[float, str]], list[tuple
                 if option == word or flat in seen or _contains(flat, target):
                     continue
                 seen.add(flat)
+                distance = phoneme_distance(flat, target)
+                if (distance * max(len(flat), len(target)) < MIN_EDIT_COST - 1e-9
+                        or _consonants(flat) == _consonants(target)):
+                    continue
                 text = " ".join(words[:index] + [option] + words[index + 1:])
-                bucket.append((phoneme_distance(flat, target), text))
+                bucket.append((distance, text))
     return sorted(real), sorted(spelled)
+
+
+def _consonants(sound: Phonemes) -> Phonemes:
+    """The sound without its vowels: words that differ in vowels only are the same word
+    said with another accent or stress."""
+    return tuple(p for p in sound if not _is_vowel(p))
 
 
 def _contains(sound: Phonemes, target: Phonemes) -> bool:

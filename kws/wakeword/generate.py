@@ -19,7 +19,6 @@ failure leaves no partial dataset.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -41,6 +40,7 @@ from kws.fileio import check_output_dir, write_json_atomic, write_text_atomic
 from kws.wakeword import negatives as neg
 from kws.wakeword.augment import RealisticConfig
 from kws.wakeword.jobs import Job, WorkerSetup, run_job, setup_worker, synthesize_cached
+from kws.wakeword.layout import DatasetLayout
 
 MANIFEST_NAME = "manifest.json"
 CONFUSABLE_DIR, SPEECH_DIR, RECORDED_DIR = "_confusable_", "_speech_", "_recorded_"
@@ -50,7 +50,6 @@ SLOW_ENGINES = ("piper",)
 # An engine's share grows with its voice count up to this many voices: espeak-ng's hundreds
 # of variants must not drown the few, more natural voices of the other engines.
 ENGINE_WEIGHT_CAP = 8
-_SPLITS = ("validation", "testing")
 # Every worker holds the background clips in memory: a given file beyond this is cut.
 MAX_NOISE_FILE_S = 300
 
@@ -154,56 +153,19 @@ def _tts_plan(rng: np.random.Generator, voices: list[Any], texts: list[str], tot
     return plan
 
 
-class _Layout:
-    """Output names, groups and splits of the planned clips."""
-
-    def __init__(self, config: GenerateConfig) -> None:
-        self.config = config
-        self.numbers: Counter[tuple[str, str]] = Counter()
-        self.entries: list[tuple[str, str, str, str | None]] = []  # path, folder, group, split
-
-    def name(self, folder: str, group: str, split: str | None = None) -> str:
-        number = self.numbers[folder, group]
-        self.numbers[folder, group] += 1
-        rel = f"{folder}/{group}_nohash_{number}.wav"
-        self.entries.append((rel, folder, group, split))
-        return rel
-
-    def split_lists(self) -> dict[str, list[str]]:
-        """Relative paths per held-out split; per folder, whole groups are drawn (by a seeded
-        hash) until each split has its percentage of the folder's groups (at least one when
-        the folder has three or more); a group keeps its split across folders."""
-        assigned: dict[str, str] = {g: s for _, _, g, s in self.entries if s is not None}
-        folders: dict[str, list[str]] = {}
-        for _, folder, group, _ in self.entries:
-            folders.setdefault(folder, [])
-            if group not in folders[folder]:
-                folders[folder].append(group)
-        pct = dict(zip(_SPLITS, self.config.splits_percentage, strict=True))
-        for groups in folders.values():
-            order = sorted(groups, key=lambda g: hashlib.sha1(
-                f"{self.config.seed}:{g}".encode()).hexdigest())
-            for split in _SPLITS:
-                want = round(len(groups) * pct[split] / 100.0)
-                want = max(want, 1) if len(groups) >= 3 and pct[split] > 0 else want
-                have = sum(assigned.get(g) == split for g in groups)
-                for g in [g for g in order if g not in assigned][: max(0, want - have)]:
-                    assigned[g] = split
-        return {s: sorted(rel for rel, _, g, _ in self.entries if assigned.get(g) == s)
-                for s in _SPLITS}
-
-
-def _plan_tts(layout: _Layout, plan: list[tuple[Any, str, float, float]], folder: str,
+def _plan_tts(layout: DatasetLayout, plan: list[tuple[Any, str, float, float]], folder: str,
               copies: int, first_index: int) -> list[Job]:
     from kws.wakeword.tts import voice_key
 
-    return [Job(first_index + i, tuple(layout.name(folder, voice_key(v)) for _ in range(copies)),
+    return [Job(first_index + i,
+                tuple(layout.name(folder, voice_key(v), v.engine) for _ in range(copies)),
                 tts=(v.engine, v.name, text, rate, pitch))
             for i, (v, text, rate, pitch) in enumerate(plan)]
 
 
-def _plan_recordings(layout: _Layout, recordings: Path | None, label: str,
-                     rng: np.random.Generator, first_index: int) -> tuple[list[Job], list[Path]]:
+def _plan_recordings(layout: DatasetLayout, config: GenerateConfig, recordings: Path | None,
+                     label: str, rng: np.random.Generator, first_index: int
+                     ) -> tuple[list[Job], list[Path]]:
     """Jobs for the user's takes of the word; the rest of ``recordings`` as speech folders."""
     if recordings is None:
         return [], []
@@ -215,23 +177,22 @@ def _plan_recordings(layout: _Layout, recordings: Path | None, label: str,
             takes += neg.audio_files(folder)
         elif folder.name != BACKGROUND_NOISE_DIR and not folder.name.startswith("."):
             others.append(folder)
-    c = layout.config
-    holdout = max(1, round(len(takes) * c.recording_holdout)) if len(takes) >= 2 else 0
+    holdout = max(1, round(len(takes) * config.recording_holdout)) if len(takes) >= 2 else 0
     held = set(rng.permutation(len(takes))[:holdout].tolist())
     jobs = []
     for i, take in enumerate(takes):
         group = f"rec-{neg.safe_name(take.parent.name + '-' + take.stem)}"
         split = "validation" if i in held else "training"
-        copies = 1 if i in held else c.recording_copies
-        outputs = tuple(layout.name(label, group, split) for _ in range(copies))
+        copies = 1 if i in held else config.recording_copies
+        outputs = tuple(layout.name(label, group, "recordings", split) for _ in range(copies))
         jobs.append(Job(first_index + i, outputs, piece=neg.Piece(take, group), raw=1))
     return jobs, others
 
 
-def _plan_pieces(layout: _Layout, pieces: list[neg.Piece], folder: str, count: int,
+def _plan_pieces(layout: DatasetLayout, pieces: list[neg.Piece], folder: str, count: int,
                  rng: np.random.Generator, first_index: int) -> list[Job]:
     chosen = [pieces[i] for i in sorted(rng.permutation(len(pieces))[:count].tolist())]
-    return [Job(first_index + i, (layout.name(folder, p.group),), piece=p)
+    return [Job(first_index + i, (layout.name(folder, p.group, folder),), piece=p)
             for i, p in enumerate(chosen)]
 
 
@@ -329,7 +290,6 @@ def generate_dataset(config: GenerateConfig, out_dir: Path, *, recordings: Path 
     dict
         The manifest (also written to ``out_dir/manifest.json``).
     """
-    from kws.wakeword.confusable import confusable_phrases, phrase_variants
     from kws.wakeword.tts import installed_voices
 
     label = label_of(config.word)
@@ -338,44 +298,65 @@ def generate_dataset(config: GenerateConfig, out_dir: Path, *, recordings: Path 
     if not voices:
         raise KwsError("no TTS voices installed (see `kws voices`; espeak-ng is in Debian)")
     rng = np.random.default_rng(config.seed)
-    layout = _Layout(config)
-    n_syn = math.ceil(config.positives / config.copies)
-    jobs = _plan_tts(layout, _tts_plan(rng, voices, phrase_variants(config.word), n_syn, config),
-                     label, config.copies, 0)
-    texts = confusable_phrases(config.word, min(config.confusables, 200), seed=config.seed)
-    if texts:
-        plan = _tts_plan(rng, voices, texts, config.confusables, config)
-        jobs += _plan_tts(layout, plan, CONFUSABLE_DIR, 1, len(jobs))
-    takes, other_folders = _plan_recordings(layout, recordings, label, rng, len(jobs))
-    jobs += takes
     speech_folders = [Path(p) for p in negatives]
-    speech = neg.speech_pieces([*speech_folders, *other_folders], exclude_labels=[label])
-    speech_jobs = _plan_pieces(layout, speech, SPEECH_DIR, config.speech, rng, len(jobs))
-    jobs += speech_jobs
+    plan = _plan(config, label, voices, rng, recordings, speech_folders)
     given_noise = _noise_inputs(noise, speech_folders, recordings)
-    if recordings is not None and (recordings / BACKGROUND_NOISE_DIR).is_dir():
-        recorded = neg.speech_pieces([recordings / BACKGROUND_NOISE_DIR], exclude_labels=[])
-        jobs += _plan_pieces(layout, recorded, RECORDED_DIR, config.speech, rng, len(jobs))
-    splits = layout.split_lists()
+    splits = plan.layout.split_lists()
 
     tmp = out.parent / f".{out.name}.generating-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         setup = WorkerSetup(tmp, config.cache_dir or default_cache_dir(), config.seed,
                             config.augment, [])
-        babble_from = [j.piece for j in speech_jobs[:48] if j.piece is not None]
-        bank = _noise(tmp, config, rng, given_noise, babble_from, jobs[n_syn:n_syn + 24], setup)
+        babble_from = [j.piece for j in plan.speech[:48] if j.piece is not None]
+        bank = _noise(tmp, config, rng, given_noise, babble_from, plan.confusable[:24], setup)
         setup.noise_bank = list(bank.values())
-        _run_jobs(jobs, setup, min(config.jobs, len(jobs)), progress)
+        _run_jobs(plan.jobs, setup, min(config.jobs, len(plan.jobs)), progress)
         for split, paths in splits.items():
             write_text_atomic(tmp / f"{split}_list.txt", "".join(f"{p}\n" for p in paths))
-        manifest = _manifest(config, label, layout, voices, jobs, splits, bank,
-                             recordings=recordings, negatives=speech_folders, noise=given_noise)
+        manifest = _manifest(config, label, plan, voices, splits, bank, recordings=recordings,
+                             negatives=speech_folders, noise=given_noise)
         write_json_atomic(tmp / MANIFEST_NAME, manifest)
         _replace_dir(tmp, out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return manifest
+
+
+@dataclass
+class _Plan:
+    """Every clip to write, by source; ``jobs`` in the order their indices run."""
+
+    layout: DatasetLayout
+    jobs: list[Job]
+    confusable: list[Job]
+    speech: list[Job]
+
+
+def _plan(config: GenerateConfig, label: str, voices: list[Any], rng: np.random.Generator,
+          recordings: Path | None, speech_folders: list[Path]) -> _Plan:
+    """Positives (TTS, then the user's takes), confusables, other speech, recorded noise."""
+    from kws.wakeword.confusable import confusable_phrases, phrase_variants
+
+    layout = DatasetLayout(config.seed, config.splits_percentage)
+    n_syn = math.ceil(config.positives / config.copies)
+    jobs = _plan_tts(layout, _tts_plan(rng, voices, phrase_variants(config.word), n_syn, config),
+                     label, config.copies, 0)
+    confusable: list[Job] = []
+    texts = confusable_phrases(config.word, min(config.confusables, 200), seed=config.seed)
+    if texts:
+        drawn = _tts_plan(rng, voices, texts, config.confusables, config)
+        confusable = _plan_tts(layout, drawn, CONFUSABLE_DIR, 1, len(jobs))
+    jobs += confusable
+    takes, other_folders = _plan_recordings(layout, config, recordings, label, rng, len(jobs))
+    jobs += takes
+    pieces = neg.speech_pieces([*speech_folders, *other_folders], exclude_labels=[label])
+    speech = _plan_pieces(layout, pieces, SPEECH_DIR, config.speech, rng, len(jobs))
+    jobs += speech
+    if recordings is not None and (recordings / BACKGROUND_NOISE_DIR).is_dir():
+        recorded = neg.speech_pieces([recordings / BACKGROUND_NOISE_DIR], exclude_labels=[])
+        jobs += _plan_pieces(layout, recorded, RECORDED_DIR, config.speech, rng, len(jobs))
+    return _Plan(layout, jobs, confusable, speech)
 
 
 def _noise_inputs(noise: Sequence[Path], speech_folders: list[Path],
@@ -403,13 +384,13 @@ def _replace_dir(tmp: Path, out: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _manifest(config: GenerateConfig, label: str, layout: _Layout, voices: list[Any],
-              jobs: list[Job], splits: dict[str, list[str]], bank: dict[str, np.ndarray], *,
+def _manifest(config: GenerateConfig, label: str, plan: _Plan, voices: list[Any],
+              splits: dict[str, list[str]], bank: dict[str, np.ndarray], *,
               recordings: Path | None, negatives: list[Path], noise: list[Path]
               ) -> dict[str, Any]:
-    counts = Counter(folder for _, folder, _, _ in layout.entries)
-    used = sorted({f"{j.tts[0]}:{j.tts[1]}" for j in jobs if j.tts is not None})
-    engines = Counter(j.tts[0] for j in jobs if j.tts is not None)
+    counts = Counter(e.folder for e in plan.layout.entries)
+    used = sorted({f"{j.tts[0]}:{j.tts[1]}" for j in plan.jobs if j.tts is not None})
+    engines = Counter(j.tts[0] for j in plan.jobs if j.tts is not None)
     cfg = {k: v for k, v in asdict(config).items() if k not in ("jobs", "cache_dir")}
     return {
         "word": config.word, "label": label, "seed": config.seed,

@@ -1,12 +1,13 @@
 """Long audio streams for calibration, built deterministically and rendered block by block.
 
-- :func:`negative_stream`: speech, noise and generated music-like signals concatenated with
-  short gaps of faint noise and random gains until the stream lasts ``hours``.  When the
-  sources hold less audio than that they are reused with variation (another gain, a speed
-  change of up to ±10 %); ``unique_seconds`` says how much distinct audio there was.  Long
-  files are cut into excerpts of at most :data:`MAX_EXCERPT_S`, read straight from the file,
-  so the stream is never in memory whole; :meth:`NegativeStream.excerpt` renders any time
-  range again (the report's spectrograms).
+- :func:`negative_stream`: speech, noise, generated music-like signals and babble
+  (:mod:`kws.wakeword.negatives`' generators) concatenated with short gaps of faint noise
+  and random gains until the stream lasts ``hours``.  When the sources hold less audio than
+  that they are reused with variation (another gain, a speed change of up to ±10 %);
+  ``unique_seconds`` says how much distinct audio there was.  Long files are cut into
+  excerpts of at most :data:`MAX_EXCERPT_S`, read straight from the file, so the stream is
+  never in memory whole; :meth:`NegativeStream.excerpt` renders any time range again (the
+  report's spectrograms).
 - :func:`positive_stream`: held-out positive clips spliced into noise
   (:func:`kws.board_check.plant_words`) in batches, with the time of every planted word; the
   gap between words is long enough that a detection belongs to one word only.
@@ -23,25 +24,34 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 
-from kws.audio import _open_source, float_to_int16, load_audio, resample
-from kws.audio import _Source as AudioFile
+from kws.audio import float_to_int16, load_audio, resample
 from kws.board_check import PlantedWord, plant_words
+from kws.data.dataset import AUDIO_SUFFIXES
 from kws.errors import KwsError
+from kws.wakeword.negatives import (
+    Piece,
+    audio_files,
+    babble,
+    coloured_noise,
+    frames_of,
+    music_like,
+    read_piece,
+)
 
 SAMPLE_RATE = 16000
 MAX_EXCERPT_S = 30.0  # long files are cut into excerpts of at most this
 GAP_S = (0.05, 0.35)  # faint noise between segments
 GAIN_DB = (-10.0, 3.0)  # random gain per segment
 REUSE_SPEED = (0.9, 1.1)  # speed change of reused excerpts
-MUSIC_S = (5.0, 20.0)  # length of one generated music-like segment
+MUSIC_S = (5.0, 20.0)  # length of one generated music-like or babble segment
+BABBLE_CLIPS = 12  # speech pieces a babble segment overlaps
 FAINT_NOISE = 3e-4  # RMS of the gaps (about -70 dBFS)
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
 
 
 def collect_audio(paths: Sequence[str | os.PathLike[str]], what: str) -> list[Path]:
-    """Audio files given as files or folders (searched recursively), sorted per folder.
+    """Audio files given as files or folders (searched recursively, hidden folders left
+    out), sorted per folder.
 
     Raises
     ------
@@ -51,8 +61,7 @@ def collect_audio(paths: Sequence[str | os.PathLike[str]], what: str) -> list[Pa
     files: list[Path] = []
     for item in map(Path, paths):
         if item.is_dir():
-            found = sorted(p for p in item.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES
-                           and p.is_file())
+            found = audio_files(item)
             if not found:
                 raise KwsError(f"{item}: no audio files ({', '.join(AUDIO_SUFFIXES)}) in this "
                                f"{what} folder")
@@ -65,99 +74,43 @@ def collect_audio(paths: Sequence[str | os.PathLike[str]], what: str) -> list[Pa
 
 
 @dataclass(frozen=True)
-class Source:
-    """One audio file whose header passed :mod:`kws.audio`'s checks, and its kind
-    (``speech`` / ``noise``)."""
-
-    file: AudioFile
-    kind: str
-
-    @property
-    def path(self) -> Path:
-        return self.file.path
-
-    @property
-    def rate(self) -> int:
-        return self.file.rate
-
-    @property
-    def frames(self) -> int:
-        return self.file.frames
-
-
-def _source(path: Path, kind: str) -> Source:
-    return Source(_open_source(path, SAMPLE_RATE), kind)
-
-
-@dataclass(frozen=True)
 class Segment:
     """One piece of the stream: ``samples`` output samples from ``start`` (stream samples).
 
-    ``kind`` is ``speech``, ``noise``, ``music`` or ``gap``; file pieces read ``frames``
-    source frames from ``offset``; ``seed`` makes generated pieces reproducible."""
+    ``kind`` is ``speech`` or ``noise`` (``piece`` of a file, played at ``speed``),
+    ``music``, ``babble`` (``talkers`` overlapped) or ``gap`` (faint noise); ``seed`` makes
+    generated pieces reproducible."""
 
     kind: str
     start: int
     samples: int
     gain: float
     seed: int
-    source: Source | None = None
-    offset: int = 0
-    frames: int = 0
+    piece: Piece | None = None
     speed: float = 1.0
+    talkers: tuple[Piece, ...] = ()
 
 
-def _read(source: Source, offset: int, frames: int) -> np.ndarray:
-    """float32 mono frames ``[offset, offset + frames)`` of ``source``."""
-    try:
-        with sf.SoundFile(str(source.path)) as f:
-            f.seek(offset)
-            data = f.read(frames, dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError) as exc:
-        raise KwsError(f"{source.path}: unreadable audio ({exc})") from None
-    mono = data.mean(axis=1)
-    if not np.all(np.isfinite(mono)):
-        raise KwsError(f"{source.path}: audio holds NaN or infinite samples")
-    return mono
-
-
-def music_like(samples: int, seed: int, rate: int = SAMPLE_RATE) -> np.ndarray:
-    """A music-like signal: harmonic notes of a pentatonic scale on a beat, with a kick drum
-    and hi-hats (float64, RMS about 0.1).  Not music, but tonal, rhythmic and broadband the
-    way music is, which is what makes music trigger keyword spotters."""
-    rng = np.random.default_rng(seed)
-    out = np.zeros(samples)
-    beat = int(rate * 60.0 / rng.uniform(70, 160))
-    root = rng.uniform(110.0, 330.0)
-    scale = root * 2.0 ** (np.array([0, 2, 4, 7, 9, 12, 14, 16]) / 12.0)
-    partials = np.arange(1, int(rng.integers(2, 7)) + 1)
-    for n, at in enumerate(range(0, samples, beat)):
-        length = min(beat * int(rng.integers(1, 3)), samples - at)
-        t = np.arange(length) / rate
-        freq = scale[rng.integers(len(scale))]
-        tone = np.sin(2 * np.pi * freq * np.outer(partials, t)).T @ (0.6 ** partials)
-        out[at:at + length] += tone * np.exp(-t * rng.uniform(2.0, 8.0))
-        if n % 2 == 0:  # kick: a falling sine
-            k = t[:min(length, rate // 5)]
-            out[at:at + len(k)] += 1.5 * np.sin(2 * np.pi * (150 - 250 * k) * k) * np.exp(-k * 25)
-        hat = min(length, rate // 20)  # hi-hat: a burst of differentiated noise
-        out[at:at + hat] += 0.4 * np.diff(rng.normal(size=hat + 1)) * np.exp(-t[:hat] * 80)
-    rms = float(np.sqrt(np.mean(out ** 2))) or 1.0
-    return out * (0.1 / rms)
+def _float(audio: np.ndarray) -> np.ndarray:
+    return audio.astype(np.float64) / 32768.0
 
 
 def render(segment: Segment) -> np.ndarray:
     """The float64 samples of ``segment`` (exactly ``segment.samples`` of them)."""
+    rng = np.random.default_rng(segment.seed)
+    seconds = segment.samples / SAMPLE_RATE
     if segment.kind == "music":
-        audio = music_like(segment.samples, segment.seed)
+        audio = _float(music_like(rng, seconds))
+    elif segment.kind == "babble":
+        audio = _float(babble(rng, [read_piece(p) for p in segment.talkers], seconds))
     elif segment.kind == "gap":
-        audio = np.random.default_rng(segment.seed).normal(0.0, FAINT_NOISE, segment.samples)
+        audio = rng.normal(0.0, FAINT_NOISE, segment.samples)
     else:
-        assert segment.source is not None
-        raw = _read(segment.source, segment.offset, segment.frames)
-        # Slower or faster: resample to a rate off by the speed factor, play at 16 kHz.
-        audio = resample(raw, segment.source.rate, round(SAMPLE_RATE / segment.speed))
-    audio = np.asarray(audio, np.float64)[:segment.samples] * segment.gain
+        assert segment.piece is not None
+        audio = _float(read_piece(segment.piece))
+        if segment.speed != 1.0:  # resample to a rate off by the speed, play at 16 kHz
+            audio = resample(audio, SAMPLE_RATE, round(SAMPLE_RATE / segment.speed))
+    audio = audio[:segment.samples] * segment.gain
     return np.pad(audio, (0, segment.samples - len(audio)))
 
 
@@ -166,7 +119,7 @@ class NegativeStream:
     """A planned negative stream: its segments in order, rendered on demand."""
 
     segments: list[Segment]
-    sources: list[Source]
+    files: int  # source files
     unique_seconds: float
     seed: int
     starts: np.ndarray = field(init=False, repr=False)
@@ -187,7 +140,7 @@ class NegativeStream:
 
     def parts(self, count: int) -> list[NegativeStream]:
         """The stream cut into up to ``count`` contiguous parts of about equal length."""
-        return [NegativeStream(self.segments[a:b], self.sources, 0.0, self.seed)
+        return [NegativeStream(self.segments[a:b], self.files, 0.0, self.seed)
                 for a, b in split_ranges([s.samples for s in self.segments], count)]
 
     @property
@@ -214,9 +167,9 @@ class NegativeStream:
     def summary(self) -> dict[str, float | int]:
         """Seconds per kind, unique seconds, segments and source files."""
         kinds = {k: round(sum(s.samples for s in self.segments if s.kind == k) / SAMPLE_RATE, 2)
-                 for k in ("speech", "noise", "music", "gap")}
+                 for k in ("speech", "noise", "music", "babble", "gap")}
         return {"seconds": round(self.seconds, 2), "unique_seconds": round(self.unique_seconds, 2),
-                "segments": len(self.segments), "files": len(self.sources),
+                "segments": len(self.segments), "files": self.files,
                 **{f"{k}_seconds": v for k, v in kinds.items()}}
 
 
@@ -232,20 +185,25 @@ def split_ranges(lengths: Sequence[int], count: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
 
 
-def _excerpts(sources: list[Source]) -> list[tuple[Source, int, int]]:
-    """(source, offset, frames) pieces of at most :data:`MAX_EXCERPT_S` covering each file."""
+def _excerpts(files: list[Path], kind: str) -> list[tuple[str, Piece]]:
+    """``(kind, piece)`` of at most :data:`MAX_EXCERPT_S` covering each file (headers
+    checked: a bad file is a KwsError naming it)."""
+    step = int(MAX_EXCERPT_S * SAMPLE_RATE)
     pieces = []
-    for src in sources:
-        step = max(1, int(MAX_EXCERPT_S * src.rate))
-        pieces += [(src, at, min(step, src.frames - at)) for at in range(0, src.frames, step)]
+    for path in files:
+        frames = frames_of(path)
+        pieces += [(kind, Piece(path, path.name, at, min(step, frames - at)))
+                   for at in range(0, frames, step)]
     return pieces
 
 
 def negative_stream(speech: Sequence[str | os.PathLike[str]],
                     noise: Sequence[str | os.PathLike[str]] = (), *, hours: float = 1.0,
-                    seed: int = 0, music_share: float = 0.1) -> NegativeStream:
+                    seed: int = 0, music_share: float = 0.1, babble_share: float = 0.05
+                    ) -> NegativeStream:
     """Plan a negative stream of at least ``hours`` from ``speech`` and ``noise`` (files or
-    folders), with ``music_share`` of its time generated music-like signals.
+    folders), with ``music_share`` of its time generated music-like signals and
+    ``babble_share`` babble (several pieces of the speech overlapped, like a crowd or TV).
 
     Raises
     ------
@@ -254,44 +212,52 @@ def negative_stream(speech: Sequence[str | os.PathLike[str]],
     """
     if not hours > 0:
         raise KwsError(f"stream length must be positive, not {hours} hours")
-    sources = [_source(p, "speech") for p in collect_audio(speech, "negative")]
-    sources += [_source(p, "noise") for p in collect_audio(noise, "noise")]
-    pieces = _excerpts(sources)
+    speech_files, noise_files = collect_audio(speech, "negative"), collect_audio(noise, "noise")
+    pieces = _excerpts(speech_files, "speech") + _excerpts(noise_files, "noise")
     if not pieces:
         raise KwsError("no negative audio given to build a negative stream from")
+    talkers = [p for kind, p in pieces if kind == "speech" and p.frames <= 2 * SAMPLE_RATE]
     rng = np.random.default_rng(seed)
     target = int(hours * 3600 * SAMPLE_RATE)
     segments: list[Segment] = []
-    at = music = 0
-    used: set[tuple[Path, int]] = set()  # pieces in the stream: their source seconds are unique
+    made = {"music": 0, "babble": 0}
+    used: set[Piece] = set()  # pieces in the stream: their seconds are unique
     unique = 0.0
 
     def add(segment: Segment) -> None:
-        nonlocal at
-        segments.append(replace(segment, start=at))
-        at += segment.samples
+        segments.append(replace(segment, start=_end(segments)))
 
     reuse = 0
-    while at < target:  # one pass over every piece, in a new order each time
+    while _end(segments) < target:  # one pass over every piece, in a new order each time
         for index in rng.permutation(len(pieces)):
+            at = _end(segments)
             if at >= target:
                 break
-            if music < music_share * at:
-                n = int(rng.uniform(*MUSIC_S) * SAMPLE_RATE)
-                add(Segment("music", 0, n, _gain(rng), int(rng.integers(2**31))))
-                music += n
-                unique += n / SAMPLE_RATE
-            src, offset, frames = pieces[index]
-            if (src.path, offset) not in used:
-                used.add((src.path, offset))
-                unique += frames / src.rate
+            for kind, share in (("music", music_share), ("babble", babble_share)):
+                if made[kind] < share * at and (kind == "music" or talkers):
+                    n = int(rng.uniform(*MUSIC_S) * SAMPLE_RATE)
+                    chosen = tuple(talkers[i] for i in rng.integers(len(talkers),
+                                                                     size=BABBLE_CLIPS)
+                                   ) if kind == "babble" else ()
+                    add(Segment(kind, 0, n, _gain(rng), int(rng.integers(2**31)),
+                                talkers=chosen))
+                    made[kind] += n
+                    unique += n / SAMPLE_RATE if kind == "music" else 0.0
+            kind, piece = pieces[index]
+            if piece not in used:
+                used.add(piece)
+                unique += piece.frames / SAMPLE_RATE
             speed = 1.0 if reuse == 0 else float(rng.uniform(*REUSE_SPEED))
-            n = max(1, round(frames * SAMPLE_RATE / src.rate / speed))
-            add(Segment(src.kind, 0, n, _gain(rng), 0, src, offset, frames, speed))
+            n = max(1, round(piece.frames / speed))
+            add(Segment(kind, 0, n, _gain(rng), 0, piece, speed))
             gap = int(rng.uniform(*GAP_S) * SAMPLE_RATE)
             add(Segment("gap", 0, gap, 1.0, int(rng.integers(2**31))))
         reuse += 1
-    return NegativeStream(segments, sources, unique, seed)
+    return NegativeStream(segments, len(speech_files) + len(noise_files), unique, seed)
+
+
+def _end(segments: list[Segment]) -> int:
+    return segments[-1].start + segments[-1].samples if segments else 0
 
 
 def _gain(rng: np.random.Generator) -> float:
@@ -343,13 +309,13 @@ class PositiveStream:
         return plant_words(clips, bed, gap_s=self.gap_s, snr_db=batch.snr_db, rate=SAMPLE_RATE)
 
     def _bed(self, batch: PositiveBatch, length: int) -> np.ndarray:
+        rng = np.random.default_rng(batch.start)
         if batch.noise < 0:
-            return pink_noise(length, batch.start)
-        src = _source(self.noise[batch.noise], "noise")
-        offset = int(batch.noise_offset * max(0, src.frames - length * src.rate // SAMPLE_RATE))
-        raw = resample(_read(src, offset, length * src.rate // SAMPLE_RATE + 1), src.rate,
-                       SAMPLE_RATE)
-        return raw if np.any(raw) else pink_noise(length, batch.start)
+            return coloured_noise(rng, length / SAMPLE_RATE, 1.0)  # pink
+        path = self.noise[batch.noise]
+        offset = int(batch.noise_offset * max(0, frames_of(path) - length))
+        bed = read_piece(Piece(path, path.name, offset, length))
+        return bed if np.any(bed) else coloured_noise(rng, length / SAMPLE_RATE, 1.0)
 
     def blocks(self) -> Iterator[np.ndarray]:
         """int16 blocks, one per batch."""
@@ -364,14 +330,6 @@ class PositiveStream:
             return np.zeros(0, np.int16)
         audio = self.render(batch)[0]
         return audio[at - batch.start:int(end_s * SAMPLE_RATE) - batch.start]
-
-
-def pink_noise(samples: int, seed: int) -> np.ndarray:
-    """Pink (1/f) noise, RMS 0.1 (the bed when no noise files are given)."""
-    spectrum = np.fft.rfft(np.random.default_rng(seed).normal(size=samples))
-    spectrum /= np.sqrt(np.maximum(np.arange(len(spectrum)), 1))
-    noise = np.fft.irfft(spectrum, samples)
-    return noise * (0.1 / (float(np.sqrt(np.mean(noise ** 2))) or 1.0))
 
 
 def positive_stream(positives: Sequence[str | os.PathLike[str]], label: str,

@@ -213,14 +213,15 @@ def sweep(data: SweepInput, averages: Sequence[int] = DEFAULT_AVERAGES,
 def choose(candidates: Sequence[Candidate], target_fa_per_hour: float
            ) -> tuple[Candidate, bool]:
     """The lowest-FRR candidate with FA/h <= target (ties: lower FA/h, smaller average,
-    higher threshold, shorter suppression) and True; when none meets the target, the
-    lowest-FA/h candidate (ties: lower FRR, then as above) and False."""
+    longer stride (fewer inferences), higher threshold, shorter suppression) and True; when
+    none meets the target, the lowest-FA/h candidate (ties: lower FRR, then as above) and
+    False."""
     if not candidates:
         raise KwsError("calibration: no candidate settings to choose from")
 
     def tail(c: Candidate) -> tuple:
         s = c.settings
-        return (s.average_count, -c.threshold_q, s.suppress_inferences)
+        return (s.average_count, -s.stride_frames, -c.threshold_q, s.suppress_inferences)
 
     meeting = [c for c in candidates if c.fa_per_hour <= target_fa_per_hour]
     if meeting:

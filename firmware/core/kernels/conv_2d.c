@@ -10,6 +10,32 @@ static void widen_pixel(const int8_t* values, int count, int patch_size, int slo
                         int32_t* words) {
   int k = 0;
   int32_t* out = words + 2 * slot;
+#if defined(__ARM_FEATURE_DSP)
+  /* Two groups per step, each one LDR, two SXTB16 and one STRD (GCC: two STRs and the
+   * loop test per group). */
+  const int paired = count & ~7;
+  const int8_t* const pair_end = values + paired;
+  if (values != pair_end) {
+    int32_t v, even, odd;
+    __asm__ volatile("1:\n\t"
+                     "ldr %[v], [%[src]], #4\n\t"
+                     "sxtb16 %[even], %[v]\n\t"
+                     "sxtb16 %[odd], %[v], ror #8\n\t"
+                     "strd %[even], %[odd], [%[out]], #32\n\t"
+                     "ldr %[v], [%[src]], #4\n\t"
+                     "sxtb16 %[even], %[v]\n\t"
+                     "sxtb16 %[odd], %[v], ror #8\n\t"
+                     "strd %[even], %[odd], [%[out]], #32\n\t"
+                     "cmp %[src], %[end]\n\t"
+                     "bne 1b\n\t"
+                     : [src] "+r"(values), [out] "+r"(out), [v] "=&r"(v), [even] "=&r"(even),
+                       [odd] "=&r"(odd)
+                     : [end] "r"(pair_end)
+                     : "cc", "memory");
+    count -= paired; /* values and out are past the paired groups */
+    patch_size -= paired;
+  }
+#endif
   for (; k + 4 <= count; k += 4) {
     const int32_t v = kws_load_int8x4(values + k);
     out[0] = kws_sxtb16(v);
@@ -58,17 +84,22 @@ static KWS_NOINLINE void im2col_pixel(const KwsConv2DParams* p, const int8_t* in
   const int first = (in_x0 < 0 ? -in_x0 : 0) * depth;
   const int end = (in_x0 + filter_width > input_width ? input_width - in_x0 : filter_width) *
                   depth;
-  int fy;
+  int fy, k;
   for (fy = 0; fy < filter_height; ++fy, patch += row_taps) {
     const int in_y = in_y0 + fy;
+    const int8_t* row;
     if (in_y < 0 || in_y >= input_height || end <= first) {
       copy_taps(patch, 0, pad, row_taps);
       continue;
     }
-    if (first > 0) copy_taps(patch, 0, pad, first);
-    copy_taps(patch + first, input + (in_y * input_width + in_x0) * depth + first, pad,
-              end - first);
-    if (end < row_taps) copy_taps(patch + end, 0, pad, row_taps - end);
+    row = input + (in_y * input_width + (in_x0 > 0 ? in_x0 : 0)) * depth;
+    if (first == 0 && end == row_taps) {
+      copy_taps(patch, row, pad, row_taps);
+      continue;
+    }
+    /* A row cut by the left or right border: one pass (separate copies of a few bytes
+     * each cost more in calls than they copy). row is the first tap inside the input. */
+    for (k = 0; k < row_taps; ++k) patch[k] = k >= first && k < end ? row[k - first] : pad;
   }
 }
 
@@ -165,90 +196,134 @@ static inline void dot_group(const int32_t* wp, const int32_t* xp, int groups,
 }
 #endif
 
-/* conv_group for a full group of KWS_CONV_2D_PIXELS pixels when the compiler provided
- * channel_terms (DS-CNN): the four accumulators stay in registers from the dot product to
- * the SSAT and one channel's terms are adjacent, so a channel costs its dot product plus
- * ~7 instructions per output. */
+/* conv_group when the compiler provided channel_terms (DS-CNN), on the M4: the whole
+ * channel loop is one asm block, so the accumulators stay in registers from the bias to
+ * the SSAT and nothing spills. Its inner loop needs 13 registers (4 accumulators, 4 LDM
+ * targets, 2 tap words, 2 pointers and the row end); what the channel loop needs besides
+ * lives in a FastLoop on the stack. A short group (count < KWS_CONV_2D_PIXELS) repeats its
+ * last pixel, and the repeats store to that pixel's output, the same value. */
 #if defined(__ARM_FEATURE_DSP)
+typedef struct {
+  const int32_t* words;  /* the widened inputs */
+  int32_t lead_bytes;    /* filter bytes of the first groups % 4 groups (one per step) */
+  int32_t quad_bytes;    /* filter bytes of the rest, four groups per step */
+  const int32_t* terms;  /* channel_terms of the current channel */
+  int8_t* out;           /* output of the current channel, first pixel */
+  const int8_t* out_end; /* out of the first pixel past the last channel */
+  int32_t slot_offset[3]; /* output bytes of pixel slots 1..3 from slot 0 */
+} FastLoop;
+
+/* Requantizes accumulator a with multiplier m, folded rounding r and right shift s (t is
+ * scratch): kws_requantize_fast with the output offset in r, then SSAT. */
+#define KWS_CONV_REQUANTIZE(a, t, m, r, s)         \
+  "lsl " a ", " a ", #1\n\t"                        \
+  "smmulr " a ", " a ", " m "\n\t"                  \
+  "add " t ", " a ", " r "\n\t"                     \
+  "add " a ", " t ", " a ", asr #31\n\t"            \
+  "asr " a ", " a ", " s "\n\t"                     \
+  "ssat " a ", #8, " a "\n\t"
+
+/* groups % 4 > 0: those first groups one at a time, then the rest (if any) four at a
+ * time. */
+#define KWS_CONV_LEAD_AND_QUADS(GROUP)                                                 \
+  "ldr %[w_end], %[lead]\n\t"                                                          \
+  "add %[w_end], %[wp], %[w_end]\n\t"                                                  \
+  "1:\n\t" GROUP                                                                       \
+  "cmp %[wp], %[w_end]\n\t"                                                            \
+  "bne 1b\n\t"                                                                         \
+  "ldr %[w_end], %[quad]\n\t"                                                          \
+  "cmp %[w_end], #0\n\t"                                                               \
+  "beq 4f\n\t"                                                                         \
+  "add %[w_end], %[wp], %[w_end]\n\t"                                                  \
+  "3:\n\t" GROUP GROUP GROUP GROUP                                                     \
+  "cmp %[wp], %[w_end]\n\t"                                                            \
+  "bne 3b\n\t"
+
+/* groups a multiple of 4 (DS-CNN's pointwise layers): four at a time, no tests. */
+#define KWS_CONV_QUADS(GROUP)                                                          \
+  "ldr %[w_end], %[quad]\n\t"                                                          \
+  "add %[w_end], %[wp], %[w_end]\n\t"                                                  \
+  "3:\n\t" GROUP GROUP GROUP GROUP                                                     \
+  "cmp %[wp], %[w_end]\n\t"                                                            \
+  "bne 3b\n\t"
+
+#define KWS_CONV_CHANNEL_LOOP(GROUPS)                                                  \
+  "0:\n\t"                                                                             \
+  "ldr %[xp], %[terms]\n\t"                                                            \
+  "ldr %[a0], [%[xp]]\n\t"                                                             \
+  "mov %[a1], %[a0]\n\t"                                                               \
+  "mov %[a2], %[a0]\n\t"                                                               \
+  "mov %[a3], %[a0]\n\t"                                                               \
+  "ldr %[xp], %[words]\n\t"                                                            \
+  GROUPS                                                                               \
+  "4:\n\t"                                                                             \
+  "ldr %[xp], %[terms]\n\t"                                                            \
+  "ldr %[we], [%[xp], #4]\n\t"                                                         \
+  "ldrd %[w], %[w_end], [%[xp], #8]\n\t"                                               \
+  "add %[xp], %[xp], #16\n\t"                                                          \
+  "str %[xp], %[terms]\n\t"                                                            \
+  KWS_CONV_REQUANTIZE("%[a0]", "%[x0]", "%[we]", "%[w]", "%[w_end]")                  \
+  KWS_CONV_REQUANTIZE("%[a1]", "%[x0]", "%[we]", "%[w]", "%[w_end]")                  \
+  KWS_CONV_REQUANTIZE("%[a2]", "%[x0]", "%[we]", "%[w]", "%[w_end]")                  \
+  KWS_CONV_REQUANTIZE("%[a3]", "%[x0]", "%[we]", "%[w]", "%[w_end]")                  \
+  "ldr %[xp], %[out]\n\t"                                                              \
+  "ldr %[x1], %[off1]\n\t"                                                             \
+  "strb %[a1], [%[xp], %[x1]]\n\t"                                                     \
+  "ldr %[x1], %[off2]\n\t"                                                             \
+  "strb %[a2], [%[xp], %[x1]]\n\t"                                                     \
+  "ldr %[x1], %[off3]\n\t"                                                             \
+  "strb %[a3], [%[xp], %[x1]]\n\t"                                                     \
+  "strb %[a0], [%[xp]], #1\n\t"                                                        \
+  "str %[xp], %[out]\n\t"                                                              \
+  "ldr %[x1], %[out_end]\n\t"                                                          \
+  "cmp %[xp], %[x1]\n\t"                                                               \
+  "bne 0b\n\t"
+
+#define KWS_CONV_CHANNEL_LOOP_OPERANDS                                                  \
+  : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [wp] "+r"(wp),     \
+    [xp] "=&r"(xp), [w] "=&r"(w), [we] "=&r"(we), [w_end] "=&r"(w_end), [x0] "=&r"(x0), \
+    [x1] "=&r"(x1), [x2] "=&r"(x2), [x3] "=&r"(x3), [terms] "+m"(loop.terms),            \
+    [out] "+m"(loop.out)                                                                \
+  : [words] "m"(loop.words), [lead] "m"(loop.lead_bytes), [quad] "m"(loop.quad_bytes),  \
+    [out_end] "m"(loop.out_end), [off1] "m"(loop.slot_offset[0]),                        \
+    [off2] "m"(loop.slot_offset[1]), [off3] "m"(loop.slot_offset[2])                    \
+  : "cc", "memory"
+
 static KWS_NOINLINE void conv_group_full_fast(const KwsConv2DParams* p, const int32_t* words,
-                                              int8_t* out) {
+                                              int count, int8_t* out) {
   register int32_t x0 __asm__("r4");
   register int32_t x1 __asm__("r5");
   register int32_t x2 __asm__("r6");
   register int32_t x3 __asm__("r8");
   const int groups = p->patch_size / 4;
-  const int out_depth = p->output_depth;
+  const int lead = groups & 3;
   const int32_t* wp = p->filter;
-  const int32_t* terms = p->channel_terms;
-  const int widened = p->filter_widened;
-  int8_t* const out_end = out + out_depth;
-  for (; out != out_end; ++out, terms += 4) {
-    int32_t a0 = terms[0], a1 = a0, a2 = a0, a3 = a0;
-    const int32_t* xp = words;
-    const int32_t* const w_end = wp + groups;
-    const int32_t* const w_quad = wp + (groups & 3);
-    int32_t w, we, multiplier, rounding, right_shift, v;
-    int8_t* o = out;
-    if (widened) {
-      const int32_t* const w_end2 = wp + 2 * groups;
-      const int32_t* const w_quad2 = wp + 2 * (groups & 3);
-      if (wp != w_quad2) {
-        __asm__ volatile("1:\n\t" KWS_CONV_GROUP_WIDENED_ASM
-                         "cmp %[wp], %[w_quad]\n\t"
-                         "bne 1b\n\t"
-                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
-                           [wp] "+r"(wp), [xp] "+r"(xp), [w] "=&r"(w), [we] "=&r"(we),
-                           [x0] "=&r"(x0), [x1] "=&r"(x1), [x2] "=&r"(x2), [x3] "=&r"(x3)
-                         : [w_quad] "r"(w_quad2)
-                         : "cc", "memory");
-      }
-      if (wp != w_end2) {
-        __asm__ volatile("1:\n\t" KWS_CONV_GROUP_WIDENED_ASM KWS_CONV_GROUP_WIDENED_ASM
-                         KWS_CONV_GROUP_WIDENED_ASM KWS_CONV_GROUP_WIDENED_ASM
-                         "cmp %[wp], %[w_end]\n\t"
-                         "bne 1b\n\t"
-                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
-                           [wp] "+r"(wp), [xp] "+r"(xp), [w] "=&r"(w), [we] "=&r"(we),
-                           [x0] "=&r"(x0), [x1] "=&r"(x1), [x2] "=&r"(x2), [x3] "=&r"(x3)
-                         : [w_end] "r"(w_end2)
-                         : "cc", "memory");
-      }
-    } else if (wp != w_quad) {
-      __asm__ volatile("1:\n\t" KWS_CONV_GROUP_ASM
-                       "cmp %[wp], %[w_quad]\n\t"
-                       "bne 1b\n\t"
-                       : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
-                         [wp] "+r"(wp), [xp] "+r"(xp), [w] "=&r"(w), [we] "=&r"(we),
-                         [x0] "=&r"(x0), [x1] "=&r"(x1), [x2] "=&r"(x2), [x3] "=&r"(x3)
-                       : [w_quad] "r"(w_quad)
-                       : "cc", "memory");
-    }
-    if (!widened && wp != w_end) {
-      __asm__ volatile("1:\n\t" KWS_CONV_GROUP_ASM KWS_CONV_GROUP_ASM KWS_CONV_GROUP_ASM
-                       KWS_CONV_GROUP_ASM
-                       "cmp %[wp], %[w_end]\n\t"
-                       "bne 1b\n\t"
-                       : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
-                         [wp] "+r"(wp), [xp] "+r"(xp), [w] "=&r"(w), [we] "=&r"(we),
-                         [x0] "=&r"(x0), [x1] "=&r"(x1), [x2] "=&r"(x2), [x3] "=&r"(x3)
-                       : [w_end] "r"(w_end)
-                       : "cc", "memory");
-    }
-    multiplier = terms[1];
-    rounding = terms[2];
-    right_shift = terms[3];
-    /* kws_requantize_fast with the output offset folded into the rounding term. */
-    v = kws_smmulr((int32_t)((uint32_t)a0 << 1), multiplier);
-    *o = (int8_t)__ssat((v + rounding + (v >> 31)) >> right_shift, 8);
-    o += out_depth;
-    v = kws_smmulr((int32_t)((uint32_t)a1 << 1), multiplier);
-    *o = (int8_t)__ssat((v + rounding + (v >> 31)) >> right_shift, 8);
-    o += out_depth;
-    v = kws_smmulr((int32_t)((uint32_t)a2 << 1), multiplier);
-    *o = (int8_t)__ssat((v + rounding + (v >> 31)) >> right_shift, 8);
-    o += out_depth;
-    v = kws_smmulr((int32_t)((uint32_t)a3 << 1), multiplier);
-    *o = (int8_t)__ssat((v + rounding + (v >> 31)) >> right_shift, 8);
+  const int32_t* xp;
+  int32_t a0, a1, a2, a3, w, we;
+  const int32_t* w_end;
+  FastLoop loop;
+  int s;
+  loop.words = words;
+  loop.terms = p->channel_terms;
+  loop.out = out;
+  loop.out_end = out + p->output_depth;
+  for (s = 1; s < KWS_CONV_2D_PIXELS; ++s) {
+    loop.slot_offset[s - 1] = (s < count ? s : count - 1) * p->output_depth;
+  }
+  loop.lead_bytes = lead * (p->filter_widened ? 8 : 4);
+  loop.quad_bytes = (groups - lead) * (p->filter_widened ? 8 : 4);
+  if (p->filter_widened && lead == 0) {
+    __asm__ volatile(KWS_CONV_CHANNEL_LOOP(KWS_CONV_QUADS(KWS_CONV_GROUP_WIDENED_ASM))
+                     KWS_CONV_CHANNEL_LOOP_OPERANDS);
+  } else if (p->filter_widened) {
+    __asm__ volatile(KWS_CONV_CHANNEL_LOOP(KWS_CONV_LEAD_AND_QUADS(KWS_CONV_GROUP_WIDENED_ASM))
+                     KWS_CONV_CHANNEL_LOOP_OPERANDS);
+  } else if (lead == 0) {
+    __asm__ volatile(KWS_CONV_CHANNEL_LOOP(KWS_CONV_QUADS(KWS_CONV_GROUP_ASM))
+                     KWS_CONV_CHANNEL_LOOP_OPERANDS);
+  } else {
+    __asm__ volatile(KWS_CONV_CHANNEL_LOOP(KWS_CONV_LEAD_AND_QUADS(KWS_CONV_GROUP_ASM))
+                     KWS_CONV_CHANNEL_LOOP_OPERANDS);
   }
 }
 #endif
@@ -329,8 +404,10 @@ static KWS_NOINLINE void conv_group(const KwsConv2DParams* p, const int32_t* wor
   }
 }
 
-void kws_conv_2d(const KwsConv2DParams* p, const int8_t* input, int8_t* output) {
-  const int num_pixels = p->output_height * p->output_width;
+/* kws_conv_2d over num_pixels output pixels; with as_row the input is num_pixels
+ * consecutive pixels (pointwise, stride 1), whatever image size p states. */
+static void conv_pixels(const KwsConv2DParams* p, int num_pixels, int as_row,
+                        const int8_t* input, int8_t* output) {
   const int pointwise = p->filter_height == 1 && p->filter_width == 1 &&
                         p->padding_top == 0 && p->padding_left == 0;
   /* The arena is word-aligned and the planner aligns every scratch area to 16 bytes. */
@@ -350,7 +427,9 @@ void kws_conv_2d(const KwsConv2DParams* p, const int8_t* input, int8_t* output) 
     for (s = 0; s < KWS_CONV_2D_PIXELS; ++s) {
       /* A short last group repeats its last pixel; those results are not stored. */
       const int pixel = first + (s < count ? s : count - 1);
-      if (pointwise) {
+      if (as_row) {
+        widen_pixel(input + pixel * p->input_depth, p->input_depth, p->patch_size, s, words);
+      } else if (pointwise) {
         const int y = pixel / p->output_width, x = pixel % p->output_width;
         const int8_t* src = input + (y * p->stride_height * p->input_width +
                                      x * p->stride_width) * p->input_depth;
@@ -361,11 +440,20 @@ void kws_conv_2d(const KwsConv2DParams* p, const int8_t* input, int8_t* output) 
       }
     }
 #if defined(__ARM_FEATURE_DSP)
-    if (full_fast && count == KWS_CONV_2D_PIXELS) {
-      conv_group_full_fast(p, words, output + first * p->output_depth);
+    if (full_fast) {
+      conv_group_full_fast(p, words, count, output + first * p->output_depth);
       continue;
     }
 #endif
     conv_group(p, words, count, output + first * p->output_depth);
   }
+}
+
+void kws_conv_2d(const KwsConv2DParams* p, const int8_t* input, int8_t* output) {
+  conv_pixels(p, p->output_height * p->output_width, 0, input, output);
+}
+
+void kws_conv_2d_pointwise_row(const KwsConv2DParams* p, int num_pixels, const int8_t* input,
+                               int8_t* output) {
+  conv_pixels(p, num_pixels, 1, input, output);
 }

@@ -57,4 +57,10 @@ typedef struct {
 /* input NHWC [1][input_height][input_width][input_depth] -> output NHWC. */
 void kws_conv_2d(const KwsConv2DParams* params, const int8_t* input, int8_t* output);
 
+/* kws_conv_2d for a pointwise (1x1, stride 1, no padding) params over num_pixels
+ * consecutive NHWC pixels, whatever image size params states (the in-place variant runs
+ * its block params over the whole tensor). */
+void kws_conv_2d_pointwise_row(const KwsConv2DParams* params, int num_pixels,
+                               const int8_t* input, int8_t* output);
+
 #endif /* KWS_KERNELS_CONV_2D_H_ */

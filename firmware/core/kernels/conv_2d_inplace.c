@@ -21,6 +21,13 @@ void kws_conv_2d_pointwise_inplace(const KwsConv2DInPlaceParams* p, int8_t* data
   const int block = p->block_pixels;
   const int full = p->num_pixels / block * block; /* pixels in whole blocks */
   int first;
+  if (p->output_depth <= p->input_depth && block == KWS_CONV_2D_PIXELS) {
+    /* No staging needed: kws_conv_2d widens a group of KWS_CONV_2D_PIXELS pixels into its
+     * scratch before it writes any output of the group, and the group's outputs end at or
+     * before the next group's first input. One pass over the buffer seen as one row. */
+    kws_conv_2d_pointwise_row(p->block, p->num_pixels, data, data);
+    return;
+  }
   if (p->output_depth <= p->input_depth) {
     for (first = 0; first < full; first += block) run_block(p, p->block, first, block, data);
     if (full < p->num_pixels) run_block(p, p->tail, full, p->num_pixels - full, data);
