@@ -39,6 +39,7 @@ COMMANDS = [
     "voices",
     "calibrate",
     "models",
+    "wakeword",
 ]
 
 
