@@ -203,6 +203,14 @@ def _measure(path: Path, app: Any, wake: int, neg: NegativeStream, pos: Positive
     return _Measurement(data, neg_scores, candidates, chosen, met, timings)
 
 
+def _check_goal(target_fa_per_hour: float, hours: float) -> None:
+    if not target_fa_per_hour >= 0:
+        raise KwsError(f"target false accepts per hour must be 0 or more, not "
+                       f"{target_fa_per_hour}")
+    if not hours > 0:
+        raise KwsError(f"the negative stream must last more than 0 hours, not {hours}")
+
+
 def calibrate(model: str | os.PathLike[str], *, positives: Sequence[str | os.PathLike[str]],
               negatives: Sequence[str | os.PathLike[str]],
               noise: Sequence[str | os.PathLike[str]] = (), target_fa_per_hour: float = 0.5,
@@ -253,11 +261,7 @@ def calibrate(model: str | os.PathLike[str], *, positives: Sequence[str | os.Pat
 
     started = time.perf_counter()
     path = Path(model)
-    if not target_fa_per_hour >= 0:
-        raise KwsError(f"target false accepts per hour must be 0 or more, not "
-                       f"{target_fa_per_hour}")
-    if not hours > 0:
-        raise KwsError(f"the negative stream must last more than 0 hours, not {hours}")
+    _check_goal(target_fa_per_hour, hours)
     app = HostApp.from_model(path)  # model.json's settings: any give the same scores
     wake = wake_label(app.labels, label, path)
     neg = negative_stream(negatives, noise, hours=hours, seed=seed)
