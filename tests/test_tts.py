@@ -241,3 +241,11 @@ def test_missing_engines_are_skipped_not_errors(tmp_path: Path) -> None:
     for engine in ("espeak-ng", "flite", "festival"):
         assert rows[engine] == {**rows[engine], "installed": False, "voices": 0, "names": []}
         assert "apt-get install" in rows[engine]["source"]
+
+
+def test_nanotts_speaks_in_a_process_that_loaded_tensorflow() -> None:
+    # Pico segfaulted in-process once TensorFlow was loaded (kws wakeword trains in-process).
+    pytest.importorskip("py_nanotts", reason="nanotts: pip install -e .[tts]")
+    import tensorflow  # noqa: F401
+
+    _assert_speech(synthesize(Voice("nanotts", "en-US"), "hey marvin"))

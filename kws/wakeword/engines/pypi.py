@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import sys
 import tempfile
 import zlib
 from pathlib import Path
@@ -16,10 +17,14 @@ from typing import Any
 
 import numpy as np
 
-from kws.wakeword.engines import Engine, PerProcessCache, TtsError
+from kws.wakeword.engines import Engine, PerProcessCache, TtsError, run_program
 
 NANOTTS_VOICES = ("en-US", "en-GB")  # the English ones of the wheel's six languages
 NANOTTS_SAMPLE_RATE = 16000
+# argv: text, voice, speed, pitch -> raw 16-bit PCM on stdout.
+NANOTTS_SCRIPT = ("import sys\nfrom py_nanotts import NanoTTS\ntext, voice, speed, pitch = "
+                  "sys.argv[1:]\nsys.stdout.buffer.write(NanoTTS().speak(text, voice=voice, "
+                  "speed=float(speed), pitch=float(pitch)))")
 
 
 class NanoTtsEngine(Engine):
@@ -40,12 +45,10 @@ class NanoTtsEngine(Engine):
         return list(NANOTTS_VOICES)
 
     def render(self, voice: str, text: str, rate: float, pitch: float) -> tuple[np.ndarray, int]:
-        from py_nanotts import NanoTTS
-
-        try:
-            pcm = NanoTTS().speak(text, voice=voice, speed=rate, pitch=pitch)
-        except (ValueError, RuntimeError, OSError) as exc:
-            raise TtsError(f"nanotts voice {voice}: {exc}") from None
+        # Pico runs in a child Python of its own: in a process that has loaded TensorFlow
+        # (kws wakeword trains in-process, pytest runs everything in one) it segfaults.
+        pcm = run_program([sys.executable, "-c", NANOTTS_SCRIPT, text, voice, repr(rate),
+                           repr(pitch)], f"nanotts voice {voice}")
         return np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0, NANOTTS_SAMPLE_RATE
 
 
