@@ -198,6 +198,7 @@ def fit(
     log: Callable[[dict[str, Any]], None] | None = None,
     labels: list[str] | None = None,
     class_weights: np.ndarray | None = None,
+    whole_batches: bool = False,
 ) -> tuple[list[dict[str, Any]], int]:
     """Train a compiled ``model`` for ``epochs``, keeping the best validation weights.
 
@@ -205,7 +206,9 @@ def fit(
     and labels; they are shuffled with ``rng``.  ``class_weights[c]`` weighs the loss of
     class ``c`` examples (``None``: all 1).  After the last epoch the weights of the best
     validation *balanced* accuracy (mean recall, so a rare ``_unknown_`` class counts as
-    much as a keyword; earliest on ties) are restored.
+    much as a keyword; earliest on ties) are restored.  ``whole_batches`` drops the
+    shuffled remainder that does not fill a batch: replicas of a distributed strategy must
+    all get batches of one shape (a 23-example tail splits 12/11 and aborts the collective).
 
     Returns
     -------
@@ -227,6 +230,8 @@ def fit(
         if len(x) == 0:
             raise KwsError("the training split is empty")
         order = rng.permutation(len(x))
+        if whole_batches and len(x) >= batch_size:
+            order = order[:len(x) - len(x) % batch_size]
         result = model.fit(
             x[order][..., None], _one_hot(y[order], num_classes), batch_size=batch_size,
             epochs=1, shuffle=False, verbose=0,
@@ -310,6 +315,7 @@ def _fit_with_progress(config: TrainConfig, model: Any, data: TrainFeatures, lab
             model, data.next_epoch, data.x_val, data.y_val, epochs=config.epochs,
             batch_size=config.batch_size, num_classes=len(labels), rng=rng, log=log,
             labels=labels, class_weights=class_weights,
+            whole_batches=config.strategy != "none",
         )
 
 
@@ -360,7 +366,10 @@ def train(config: TrainConfig, out_dir: str | os.PathLike[str], *, progress: boo
     data = prepare_features(config, splits, frontend, rng, progress)
     input_shape = (int(data.x_val.shape[1]), int(data.x_val.shape[2]), 1)
     if config.batch_size is None:
-        config = replace(config, batch_size=auto_batch_size(len(splits.train)))
+        # A distributed batch is split evenly over the replicas (23 would split 12/11).
+        replicas = 1 if strategy is None else int(strategy.num_replicas_in_sync)
+        batch = auto_batch_size(len(splits.train))
+        config = replace(config, batch_size=-(-batch // replicas) * replicas)
     model = _build_model(config, strategy, input_shape, len(labels), len(splits.train), console)
     history, best_epoch = _fit_with_progress(config, model, data, labels, class_weights, rng,
                                              console, progress)
