@@ -365,11 +365,14 @@ def train(config: TrainConfig, out_dir: str | os.PathLike[str], *, progress: boo
     labels = list(splits.labels)
     data = prepare_features(config, splits, frontend, rng, progress)
     input_shape = (int(data.x_val.shape[1]), int(data.x_val.shape[2]), 1)
+    # A distributed batch is split evenly over the replicas (23 would split 12/11).
+    replicas = 1 if strategy is None else int(strategy.num_replicas_in_sync)
     if config.batch_size is None:
-        # A distributed batch is split evenly over the replicas (23 would split 12/11).
-        replicas = 1 if strategy is None else int(strategy.num_replicas_in_sync)
         batch = auto_batch_size(len(splits.train))
         config = replace(config, batch_size=-(-batch // replicas) * replicas)
+    elif config.batch_size % replicas:
+        raise KwsError(f"--batch-size {config.batch_size} does not split evenly over the "
+                       f"{replicas} replicas of --strategy {config.strategy}")
     model = _build_model(config, strategy, input_shape, len(labels), len(splits.train), console)
     history, best_epoch = _fit_with_progress(config, model, data, labels, class_weights, rng,
                                              console, progress)
