@@ -6,6 +6,7 @@ input level, end-of-word -> detection latency, and agreement with a second engin
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,21 +14,39 @@ from typing import Any
 import numpy as np
 
 LEVEL_FRAME_MS = 10
-SPEECH_ABOVE_FLOOR_DB = 15.0  # a level this far above the noise floor is speech
+SPEECH_ABOVE_FLOOR_DB = 15.0  # a level this far above the noise floor starts a word
+WORD_HOLD_ABOVE_FLOOR_DB = 8.0  # ... and the word lasts while the level stays this far above
+FLOOR_PERCENTILE = 20  # the noise floor: this percentile of the recent frame levels
 MIN_WORD_MS = 100  # shorter bursts are not words
+MIN_LOUD_MS = 50  # ... nor are bursts with less than this well above the floor
 MAX_LATENCY_S = 1.5  # an end of word longer ago than this is not the detected word's
+FLOOR_WINDOW_S = 3  # the noise floor comes from the frame levels of this many seconds
 
 
 @dataclass
 class EndOfWord:
-    """Energy tracker: the stream times (s) at which a word (speech burst) ended."""
+    """Energy tracker: the stream times (s) at which words (speech bursts) started and ended.
+
+    The noise floor is a low percentile of the 10 ms frame levels of the last
+    ``FLOOR_WINDOW_S``: it follows a noise that starts after digital silence within that
+    window, yet a word, much shorter than the window, cannot lift it.  A word starts well
+    above the floor and ends when the level falls back near it (hysteresis, so that noise
+    peaks neither start words nor split them).
+    """
 
     rate: int
-    floor_db: float = 0.0
-    speech_frames: int = 0
     frames: int = 0
-    ends: list[float] = field(default_factory=list)
+    words: list[tuple[float, float]] = field(default_factory=list)
+    burst_start: float | None = None
+    _burst_frames: int = 0
+    _loud_frames: int = 0
+    _recent_db: deque = field(default_factory=lambda: deque(maxlen=FLOOR_WINDOW_S * 100))
     _rest: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float64))
+
+    @property
+    def ends(self) -> list[float]:
+        """End times (s) of the recent words."""
+        return [end for _, end in self.words]
 
     def feed(self, audio: np.ndarray) -> None:
         """Track ``audio`` (int16 at :attr:`rate`), the continuation of the stream."""
@@ -37,20 +56,35 @@ class EndOfWord:
         self._rest = data[whole:]
         for frame in data[:whole].reshape(-1, n):
             db = 10 * np.log10(max(float(np.mean(frame * frame)), 1e-12))
-            self.floor_db = db if self.frames == 0 else min(self.floor_db + 0.02, db)
+            self._recent_db.append(db)
             self.frames += 1
-            if db > self.floor_db + SPEECH_ABOVE_FLOOR_DB:
-                self.speech_frames += 1
+            floor = float(np.percentile(self._recent_db, FLOOR_PERCENTILE))
+            above = SPEECH_ABOVE_FLOOR_DB if self._burst_frames == 0 else WORD_HOLD_ABOVE_FLOOR_DB
+            if db > floor + above:
+                if self._burst_frames == 0:
+                    self.burst_start = (self.frames - 1) * LEVEL_FRAME_MS / 1000
+                self._burst_frames += 1
+                self._loud_frames += db > floor + SPEECH_ABOVE_FLOOR_DB
                 continue
-            if self.speech_frames * LEVEL_FRAME_MS >= MIN_WORD_MS:
-                self.ends.append((self.frames - 1) * LEVEL_FRAME_MS / 1000)
-                del self.ends[:-16]
-            self.speech_frames = 0
+            if (self._burst_frames * LEVEL_FRAME_MS >= MIN_WORD_MS
+                    and self._loud_frames * LEVEL_FRAME_MS >= MIN_LOUD_MS):
+                assert self.burst_start is not None
+                self.words.append((self.burst_start, (self.frames - 1) * LEVEL_FRAME_MS / 1000))
+                del self.words[:-16]
+            self._burst_frames, self._loud_frames, self.burst_start = 0, 0, None
 
-    def latency(self, now_s: float) -> float | None:
-        """Seconds since the last word ended, when one ended at most MAX_LATENCY_S ago."""
-        recent = [e for e in self.ends if 0 <= now_s - e <= MAX_LATENCY_S]
-        return now_s - recent[-1] if recent else None
+    def latency(self, time_s: float) -> float | None:
+        """Seconds from the end of the word a detection at ``time_s`` belongs to until
+        ``time_s`` (negative: detected before the word ended); None when that word has
+        not ended yet or there is none (no word started before ``time_s`` and ended less
+        than MAX_LATENCY_S before it)."""
+        owners = [end for start, end in self.words
+                  if start <= time_s and time_s - end <= MAX_LATENCY_S]
+        return time_s - owners[-1] if owners else None
+
+    def pending(self, time_s: float) -> bool:
+        """Whether the word a detection at ``time_s`` belongs to may still end."""
+        return self.burst_start is not None and self.burst_start <= time_s
 
 
 @dataclass
@@ -114,10 +148,17 @@ class Listener:
             self._check_windows(events)
         new = detections_of(self.app, events)
         for det in new:
-            latency = self.words.latency(self.seconds)
-            det["latency_s"] = None if latency is None else round(latency, 3)
+            det["latency_s"] = None
         self.detections += new
+        self._resolve_latencies()
         return new
+
+    def _resolve_latencies(self) -> None:
+        """Latency of each recent detection whose word has ended by now."""
+        for det in self.detections[-8:]:
+            if det["latency_s"] is None and not self.words.pending(det["time_s"]):
+                latency = self.words.latency(det["time_s"])
+                det["latency_s"] = None if latency is None else round(latency, 3)
 
     def _check_windows(self, events: Any) -> None:
         """The second engine on each window the app ran its model on."""

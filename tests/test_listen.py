@@ -97,16 +97,25 @@ def test_listen_errors_are_one_line(pulse: PulseServer, tmp_path: Path) -> None:
 
 
 def test_end_of_word_tracker_on_planted_words() -> None:
-    """The energy tracker that measures latency finds each planted word's end."""
+    """The energy tracker that measures latency finds each planted word's end, also when
+    the stream starts with digital silence (a monitor before playback starts) and the
+    noise comes in later."""
     audio, words = planted_stream(snr_db=20.0, noise="pink_noise.wav")
+    lead = 1.0
+    audio = np.concatenate([np.zeros(int(lead * 16000), np.int16), audio])
     tracker = EndOfWord(16000)
     for start in range(0, len(audio), 800):
         tracker.feed(audio[start:start + 800])
     ends = np.array(tracker.ends)
+    assert len(ends) == len(words), (ends, words)
     for word in words:
-        assert np.min(np.abs(ends - word.end_s)) < 0.15, (word, ends)
-    assert tracker.latency(words[-1].end_s + 0.25) == pytest.approx(0.25, abs=0.15)
-    assert tracker.latency(words[-1].end_s + 5) is None
+        assert np.min(np.abs(ends - lead - word.end_s)) < 0.15, (word, ends)
+    last = words[-1].end_s + lead
+    assert tracker.latency(last + 0.25) == pytest.approx(0.25, abs=0.15)
+    # A detection inside the word: negative latency, the word's end is after it.
+    assert tracker.latency(last - 0.2) == pytest.approx(-0.2, abs=0.15)
+    assert tracker.latency(last + 5) is None
+    assert not tracker.pending(last)
 
 
 def test_listener_view_and_agreement_at_44k1(tmp_path: Path) -> None:
