@@ -51,15 +51,11 @@ class WakewordSize:
     model: str = MODEL
     engines: tuple[str, ...] | None = None  # None: every installed TTS engine
     noise_seconds: float = 30.0  # generated noise and music backgrounds
-    copies: int = 2  # augmented clips per synthesis of the wake word
 
 
 # "default" fits in 15 minutes on 2 cores; "tiny" is for tests and the notebook.
 SIZES: dict[str, WakewordSize] = {
-    # False accepts come from other speech (not noise or music), so every piece of it the
-    # sources hold is worth training on (up to 2000); two copies per synthesis give 750
-    # syntheses, more voices and phrasings than three copies of fewer.
-    "default": WakewordSize(positives=1500, confusables=600, speech=2000, epochs=40,
+    "default": WakewordSize(positives=1500, confusables=600, speech=900, epochs=40,
                             hours=1.0, stride_frames=5),
     "tiny": WakewordSize(positives=24, confusables=12, speech=60, epochs=1, hours=0.02,
                          stride_frames=5, model="ds-cnn-xs", engines=("espeak-ng",),
@@ -121,10 +117,6 @@ def train_config(data: Path, label: str, size: WakewordSize, seed: int) -> Any:
     return TrainConfig(
         data=str(data), words=[label], model=size.model, frontend=dict(FRONTEND),
         epochs=size.epochs, seed=seed, lr=2e-3,
-        # No label smoothing: it caps the wake word's probability near 0.93, so the few int8
-        # output steps above that (where a threshold for < 1 false accept per hour lies)
-        # held only the easiest positives.
-        label_smoothing=0.0,
         # Every negative is kept (None) and each class weighs the same in the loss: the
         # data are mostly negatives, and false accepts come from the rare hard ones.
         unknown_percentage=None, class_weights="balanced",
@@ -267,7 +259,7 @@ def _generate(word: str, data: Path, spec: WakewordSize, seed: int,
     config = GenerateConfig(word=word, seed=seed, positives=spec.positives,
                             confusables=spec.confusables, speech=spec.speech,
                             engines=None if spec.engines is None else list(spec.engines),
-                            noise_seconds=spec.noise_seconds, copies=spec.copies)
+                            noise_seconds=spec.noise_seconds)
     return generate_dataset(config, data, recordings=None if recordings is None
                             else Path(recordings), negatives=negatives, noise=noise,
                             progress=progress)
