@@ -326,8 +326,6 @@ def _fit_with_progress(config: TrainConfig, model: Any, data: TrainFeatures, lab
                 f"epoch {row['epoch']:3d}/{config.epochs}  loss {row['loss']:.4f}  "
                 f"acc {row['accuracy']:.4f}  val_acc {row['val_accuracy']:.4f}  "
                 f"val_bal {row['val_balanced_accuracy']:.4f}  "
-                + (f"avg {row['averaged']['val_balanced_accuracy']:.4f}  " if "averaged" in row
-                   else "") +
                 f"lr {row['lr']:.2e}  {row['seconds']:.1f}s{mark}"
             )
             bar.update(task, advance=1, description=f"val_bal {row['val_balanced_accuracy']:.4f}")

@@ -14,7 +14,6 @@ import pytest
 from kws.cli import main
 from kws.errors import KwsError
 from kws.train import auto_batch_size
-from kws.train_average import kept_scores
 
 SAMPLE = Path(__file__).resolve().parents[1] / "datasets" / "speech_commands_sample"
 LABELS = ["_silence_", "_unknown_", "yes", "no"]
@@ -76,18 +75,10 @@ def test_train_writes_run_directory(run_dir: Path) -> None:
     history = info["history"]
     assert [row["epoch"] for row in history] == [1, 2, 3]
     # the best epoch is the one of the highest validation balanced accuracy (earliest on ties)
-    # of the kept weights: two words, so the averaged weights compete with the raw ones
-    for row in history:
-        assert row["kept"] == ("averaged" if row["averaged"]["val_balanced_accuracy"]
-                               > row["val_balanced_accuracy"] else "raw")
-    val = [kept_scores(row)["val_balanced_accuracy"] for row in history]
+    val = [row["val_balanced_accuracy"] for row in history]
     assert info["best_epoch"] == int(np.argmax(val)) + 1
     assert info["best_val_balanced_accuracy"] == max(val)
-    best = kept_scores(history[info["best_epoch"] - 1])
-    assert info["best_val_accuracy"] == best["val_accuracy"]
-    assert info["best_weights"] == history[info["best_epoch"] - 1]["kept"]
-    # the first epoch's average is that epoch's weights
-    assert history[0]["averaged"]["val_accuracy"] == history[0]["val_accuracy"]
+    assert info["best_val_accuracy"] == history[info["best_epoch"] - 1]["val_accuracy"]
     for row in history:
         assert np.isfinite(row["loss"]) and 0 <= row["accuracy"] <= 1 and row["lr"] > 0
     # cosine decay: the rate falls every epoch
