@@ -9,11 +9,9 @@ best validation epoch are kept.  A run directory receives:
 ``train.json``
     ``config`` (every training option), ``labels``, ``frontend`` (``config.to_dict()``),
     ``input_shape``, ``model`` (name, params, MACs), ``history`` (per epoch: loss, accuracy,
-    val_accuracy, val_balanced_accuracy, val_false_accept_rate, lr, seconds; with weight
-    averaging also ``averaged`` and ``kept``, see :func:`fit`), ``best_epoch`` (1-based,
-    highest validation balanced accuracy), ``best_val_accuracy``,
-    ``best_val_balanced_accuracy`` (of the kept weights), ``best_weights`` (``"raw"`` or
-    ``"averaged"``), ``class_weights`` (per label, the loss weight),
+    val_accuracy, val_balanced_accuracy, val_false_accept_rate, lr, seconds), ``best_epoch``
+    (1-based, highest validation balanced accuracy), ``best_val_accuracy``,
+    ``best_val_balanced_accuracy``, ``class_weights`` (per label, the loss weight),
     ``test_accuracy`` and ``test_metrics`` (float model, :func:`kws.evaluate.
     classification_metrics`; ``None`` when the test split is empty), ``counts`` (examples per
     split), ``seconds``, ``kws_version``.
@@ -38,7 +36,6 @@ import numpy as np
 
 from kws.errors import KwsError
 from kws.fileio import write_atomic, write_json_atomic
-from kws.train_average import WeightAverage, averaging_enabled, keep_better, kept_scores
 from kws.train_data import (  # noqa: F401 (balanced_class_weights, spec_mask: public API)
     TrainFeatures,
     balanced_class_weights,
@@ -92,9 +89,6 @@ class TrainConfig:
     channel_mask_channels: int = 0
     clip_ms: int = 1000
     representative_size: int = 300
-    # Keep a moving average of the weights when validation prefers it ("auto": with at most
-    # kws.train_average.FEW_WORDS_MAX keywords, where the small validation set is noisiest).
-    weight_average: str = "auto"
 
     def validate(self) -> None:
         """Raise :class:`KwsError` for option values that cannot work."""
@@ -120,7 +114,6 @@ class TrainConfig:
             raise KwsError(f"--lr-schedule must be one of {', '.join(LR_SCHEDULES)}")
         if self.class_weights not in CLASS_WEIGHTS:
             raise KwsError(f"--class-weights must be one of {', '.join(CLASS_WEIGHTS)}")
-        averaging_enabled(self.weight_average, self.words)  # raises for an unknown mode
 
 
 def save_keras_atomic(model: Any, path: Path) -> None:
@@ -206,7 +199,6 @@ def fit(
     labels: list[str] | None = None,
     class_weights: np.ndarray | None = None,
     whole_batches: bool = False,
-    average: WeightAverage | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """Train a compiled ``model`` for ``epochs``, keeping the best validation weights.
 
@@ -217,17 +209,12 @@ def fit(
     much as a keyword; earliest on ties) are restored.  ``whole_batches`` drops the
     shuffled remainder that does not fill a batch: replicas of a distributed strategy must
     all get batches of one shape (a 23-example tail splits 12/11 and aborts the collective).
-    With ``average`` (:class:`kws.train_average.WeightAverage`) the moving average of the
-    weights is scored too each epoch, and kept instead of the raw weights when its
-    validation balanced accuracy is higher.
 
     Returns
     -------
     history, best_epoch
         One dict per epoch (``epoch``, ``loss``, ``accuracy``, ``val_accuracy``,
-        ``val_balanced_accuracy``, ``val_false_accept_rate``, ``lr``, ``seconds``; with
-        ``average`` also ``averaged``, the same three validation scores of the averaged
-        weights, and ``kept``, ``"raw"`` or ``"averaged"``, the better of the two) and the
+        ``val_balanced_accuracy``, ``val_false_accept_rate``, ``lr``, ``seconds``) and the
         1-based best epoch.
     """
     import keras
@@ -237,10 +224,6 @@ def fit(
     labels = labels or [str(i) for i in range(num_classes)]
     best_acc, best_epoch, best_weights = -1.0, 0, None
     history: list[dict[str, Any]] = []
-
-    def validate(m: Any) -> dict[str, Any]:
-        return _val_scores(classification_metrics(y_val, predict_classes(m, x_val), labels))
-
     for epoch in range(1, epochs + 1):
         start = time.perf_counter()
         x, y = next_epoch(epoch)
@@ -254,27 +237,26 @@ def fit(
             epochs=1, shuffle=False, verbose=0,
             sample_weight=None if class_weights is None else class_weights[y[order]],
         )
-        row = {"epoch": epoch, "loss": float(result.history["loss"][-1]),
-               "accuracy": float(result.history["accuracy"][-1]), **validate(model),
-               "lr": float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))}
-        score, weights = keep_better(row, model, validate, average)
-        row["seconds"] = round(time.perf_counter() - start, 3)
-        row["best"] = score > best_acc
+        val = classification_metrics(y_val, predict_classes(model, x_val), labels)
+        row = {
+            "epoch": epoch,
+            "loss": float(result.history["loss"][-1]),
+            "accuracy": float(result.history["accuracy"][-1]),
+            "val_accuracy": val["accuracy"],
+            "val_balanced_accuracy": val["balanced_accuracy"],
+            "val_false_accept_rate": val["false_accept_rate"],
+            "lr": float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)),
+            "seconds": round(time.perf_counter() - start, 3),
+        }
+        row["best"] = (score := val["balanced_accuracy"]) > best_acc
         if row["best"]:
-            best_acc, best_epoch = score, epoch
-            best_weights = model.get_weights() if weights is None else weights
+            best_acc, best_epoch, best_weights = score, epoch, model.get_weights()
         history.append(row)
         if log is not None:
             log(row)
     if best_weights is not None:
         model.set_weights(best_weights)
     return history, best_epoch
-
-
-def _val_scores(metrics: dict[str, Any]) -> dict[str, Any]:
-    return {"val_accuracy": metrics["accuracy"],
-            "val_balanced_accuracy": metrics["balanced_accuracy"],
-            "val_false_accept_rate": metrics["false_accept_rate"]}
 
 
 def _build_model(config: TrainConfig, strategy: Any, input_shape: tuple[int, int, int],
@@ -320,8 +302,7 @@ def _fit_with_progress(config: TrainConfig, model: Any, data: TrainFeatures, lab
         task = bar.add_task("", total=config.epochs)
 
         def log(row: dict[str, Any]) -> None:
-            mark = (" *" + (" averaged" if row.get("kept") == "averaged" else "")
-                    if row["best"] else "")
+            mark = " *" if row["best"] else ""
             bar.console.print(
                 f"epoch {row['epoch']:3d}/{config.epochs}  loss {row['loss']:.4f}  "
                 f"acc {row['accuracy']:.4f}  val_acc {row['val_accuracy']:.4f}  "
@@ -335,8 +316,6 @@ def _fit_with_progress(config: TrainConfig, model: Any, data: TrainFeatures, lab
             batch_size=config.batch_size, num_classes=len(labels), rng=rng, log=log,
             labels=labels, class_weights=class_weights,
             whole_batches=config.strategy != "none",
-            average=(WeightAverage() if averaging_enabled(config.weight_average, config.words)
-                     else None),
         )
 
 
@@ -413,10 +392,8 @@ def train(config: TrainConfig, out_dir: str | os.PathLike[str], *, progress: boo
         "counts": counts,
         "history": history,
         "best_epoch": best_epoch,
-        "best_val_accuracy": kept_scores(history[best_epoch - 1])["val_accuracy"],
-        "best_val_balanced_accuracy": kept_scores(history[best_epoch - 1])[
-            "val_balanced_accuracy"],
-        "best_weights": history[best_epoch - 1].get("kept", "raw"),
+        "best_val_accuracy": history[best_epoch - 1]["val_accuracy"],
+        "best_val_balanced_accuracy": history[best_epoch - 1]["val_balanced_accuracy"],
         "class_weights": None if class_weights is None else dict(
             zip(labels, (round(float(w), 4) for w in class_weights), strict=True)),
         "test_accuracy": None if test_metrics is None else test_metrics["accuracy"],

@@ -69,9 +69,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="capped (default): balanced weights clipped to 0.5..2 and rescaled "
                    "to a mean of 1 (unchanged when classes are near balanced); balanced: "
                    "each class weighs the same in the loss")
-    p.add_argument("--weight-average", choices=["auto", "on", "off"], default="auto",
-                   help="also validate a moving average of the weights each epoch and keep "
-                   "it when it scores higher; auto (default): with at most 4 keywords")
     p.add_argument("--no-noise-holdout", dest="noise_holdout", action="store_false",
                    help="share every _background_noise_ file between the splits (default: "
                    "with 3 or more, whole files are held out for validation and test "
@@ -152,7 +149,6 @@ def run(args: argparse.Namespace) -> int:
         augment=args.augment, clip_ms=args.clip_ms, time_shift_ms=args.time_shift_ms,
         background_probability=args.background_probability, snr_db=args.snr_db,
         time_mask_frames=args.time_mask, channel_mask_channels=args.channel_mask,
-        weight_average=args.weight_average,
     )
     config.validate()
     train(config, args.out, progress=not args.quiet)
