@@ -46,6 +46,7 @@ def test_espeak_phonemes_map_onto_kokoro_symbols() -> None:
     for ipa, expected in cases.items():
         assert ipa_to_kokoro(ipa) == (expected, []), ipa
     assert ipa_to_kokoro("ʘ_ˈæ") == ("ˈæ", ["ʘ"])  # a click has no Kokoro token: dropped
+    assert ipa_to_kokoro("k_w_ˈɑː_s_ɑ̃") == ("kwˈɑsɑ", [])  # French nasal: plain vowel
     assert phonemize("Hey, marvin?") == "hˈA, mˈɑɹvɪn?"  # clause punctuation is intonation
     # espeak-ng's American output for a spread of common words maps without a loss.
     from kws.wakeword.confusable import common_words

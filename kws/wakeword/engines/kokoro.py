@@ -59,6 +59,10 @@ ESPEAK_TO_KOKORO = {
     "ɚ": "əɹ", "aɪɚ": "Iəɹ", "aɪə": "Iə", "aʊɚ": "Wəɹ",
     "ɐ": "ə", "əl": "ᵊl", "ʔ": "t", "r": "ɹ", "ɬ": "l", "ɫ": "l", "x": "k", "ç": "k",
 }
+# Marks Kokoro's English has no use for: nasal vowels and palatalization (foreign words).
+FOREIGN_MARKS = str.maketrans("", "", "\u0303ʲ")
+# espeak-ng's language-switch flags around a foreign word, e.g. "(fr)".
+LANGUAGE_FLAG = re.compile(r"\([a-z-]+\)")
 # A clause's closing punctuation is kept: Kokoro takes it as intonation ("marvin?" rises).
 CLAUSE = re.compile(r"([^,.!?;:]+)([,.!?;:]*)")
 
@@ -75,7 +79,8 @@ def ipa_to_kokoro(phonemes: str) -> tuple[str, list[str]]:
     """Map espeak-ng IPA (phonemes separated by ``_``, words by spaces) to Kokoro's symbols.
 
     Stress marks stay in front of their vowel; a phoneme in :data:`ESPEAK_TO_KOKORO` is
-    replaced whole, any other symbol by symbol; a symbol the vocabulary lacks is dropped.
+    replaced whole, any other symbol by symbol (nasal and palatal marks of foreign words
+    removed); a symbol the vocabulary lacks is dropped.
 
     Returns
     -------
@@ -92,6 +97,7 @@ def ipa_to_kokoro(phonemes: str) -> tuple[str, list[str]]:
             mapped = ESPEAK_TO_KOKORO.get(core)
             if mapped is None:
                 mapped = re.sub(f"(.){SYLLABIC}", "ᵊ\\1", core).replace("ː", "")
+                mapped = mapped.translate(FOREIGN_MARKS)
             kept = [ch for ch in stress + mapped if ch in vocab]
             dropped += [ch for ch in stress + mapped if ch not in vocab]
             out.append("".join(kept))
@@ -114,7 +120,7 @@ def phonemize(text: str) -> str:
             continue
         ipa = run_program(["espeak-ng", "-q", "--ipa", "--sep=_", "-v", ESPEAK_VOICE],
                           f"{what}: espeak-ng", stdin=words.strip().encode())
-        mapped, _ = ipa_to_kokoro(" ".join(ipa.decode().split()))
+        mapped, _ = ipa_to_kokoro(" ".join(LANGUAGE_FLAG.sub("", ipa.decode()).split()))
         if mapped:
             clauses.append(mapped + punctuation[:1])
     if not clauses:
