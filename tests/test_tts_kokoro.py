@@ -47,26 +47,33 @@ def test_espeak_phonemes_map_onto_kokoro_symbols() -> None:
         assert ipa_to_kokoro(ipa) == (expected, []), ipa
     assert ipa_to_kokoro("ʘ_ˈæ") == ("ˈæ", ["ʘ"])  # a click has no Kokoro token: dropped
     assert ipa_to_kokoro("k_w_ˈɑː_s_ɑ̃") == ("kwˈɑsɑ", [])  # French nasal: plain vowel
+    british = {"n_ˈəʊ": "nˈQ", "m_ˈɑː_v_ɪ_n": "mˈɑːvɪn", "h_ˈeə": "hˈɛː", "n_ˈiə": "nˈɪə",
+               "l_ˈɒ_t": "lˈɒt", "b_ˈʌ_t_ə_n": "bˈʌtən"}
+    for ipa, expected in british.items():
+        assert ipa_to_kokoro(ipa, "gb") == (expected, []), ipa
+    assert phonemize("no", "gb") == "nˈQ" and phonemize("no") == "nˈO"
     assert phonemize("Hey, marvin?") == "hˈA, mˈɑɹvɪn?"  # clause punctuation is intonation
     # espeak-ng's American output for a spread of common words maps without a loss.
     from kws.wakeword.confusable import common_words
 
     words = list(common_words())[::25]
-    ipa = subprocess.run(["espeak-ng", "-q", "--ipa", "--sep=_", "-v", "en-us"],
-                         input="\n".join(words), capture_output=True, text=True,
-                         check=True).stdout
-    mapped, dropped = ipa_to_kokoro(" ".join(ipa.split()))
-    assert dropped == [] and len(mapped.split()) >= len(words)
-    assert set(mapped) - {" "} <= set(vocabulary())
+    for accent in ("us", "gb"):
+        ipa = subprocess.run(["espeak-ng", "-q", "--ipa", "--sep=_", "-v", f"en-{accent}"],
+                             input="\n".join(words), capture_output=True, text=True,
+                             check=True).stdout
+        mapped, dropped = ipa_to_kokoro(" ".join(ipa.split()), accent)
+        assert dropped == [] and len(mapped.split()) >= len(words)
+        assert set(mapped) - {" "} <= set(vocabulary())
+        assert ("ː" in mapped) == (accent == "gb")
 
 
 def test_kokoro_voices_speak_deterministically() -> None:
     voices = _kokoro()
     names = [v.name for v in voices]
-    assert len(names) == 30 == len(set(names)) and STYLES <= set(names)
-    assert "alpha50+kumo50" in names
+    assert len(names) == 60 == len(set(names)) and STYLES <= set(names)
+    assert {"alpha50+kumo50", "alpha50+kumo50-gb", "jm_kumo-gb"} <= set(names)
     clips = {}
-    for name in ("jm_kumo", "alpha50+kumo50"):
+    for name in ("jm_kumo", "alpha50+kumo50-gb"):
         audio = synthesize(Voice("kokoro", name), "hey marvin")
         assert audio.dtype == np.float32 and 0.4 <= len(audio) / SR <= 1.5, len(audio) / SR
         assert _rms(audio) > 0.02 and np.abs(audio).max() <= 1.0
@@ -76,7 +83,7 @@ def test_kokoro_voices_speak_deterministically() -> None:
         assert np.sqrt(np.mean(frames.astype(np.float64) ** 2, axis=1)).min() > 0.003
         np.testing.assert_array_equal(audio, synthesize(Voice("kokoro", name), "hey marvin"))
         clips[name] = audio
-    assert not np.array_equal(clips["jm_kumo"][:4000], clips["alpha50+kumo50"][:4000])
+    assert not np.array_equal(clips["jm_kumo"][:4000], clips["alpha50+kumo50-gb"][:4000])
     slow = synthesize(Voice("kokoro", "jm_kumo"), "hey marvin", rate=0.7)
     fast = synthesize(Voice("kokoro", "jm_kumo"), "hey marvin", rate=1.4)
     assert len(slow) > 1.5 * len(fast)
@@ -94,9 +101,9 @@ def test_shipped_yes_no_model_recognises_kokoro_yes_and_no(tmp_path: Path) -> No
     _kokoro()
     for word in ("yes", "no"):
         (tmp_path / "data" / word).mkdir(parents=True)
-        for style in sorted(STYLES):
-            clip = place_in_window(synthesize(Voice("kokoro", style), word), SR, 0)
-            save_wav(tmp_path / "data" / word / f"{style}_nohash_0.wav", float_to_int16(clip))
+        for voice in ("jf_alpha", "jf_nezumi", "jm_kumo", "jf_gongitsune-gb", "jf_tebukuro-gb"):
+            clip = place_in_window(synthesize(Voice("kokoro", voice), word), SR, 0)
+            save_wav(tmp_path / "data" / word / f"{voice}_nohash_0.wav", float_to_int16(clip))
     result = evaluate_model(resolve_model("yes_no"), tmp_path / "data",
                             cache_dir=tmp_path / "cache", progress=False)
     assert result["accuracy"] >= 0.8, result["confusion"]
@@ -106,7 +113,7 @@ def test_kws_voices_lists_kokoro(capsys: pytest.CaptureFixture[str], tmp_path: P
     _kokoro()
     assert main(["voices", "--json"]) == 0
     rows = {row["engine"]: row for row in json.loads(capsys.readouterr().out)}
-    assert rows["kokoro"]["installed"] and rows["kokoro"]["voices"] == 30
+    assert rows["kokoro"]["installed"] and rows["kokoro"]["voices"] == 60
     assert STYLES <= set(rows["kokoro"]["names"])
     # Its phonemes come from espeak-ng: without it the engine is not installed.
     done = subprocess.run([sys.executable, "-m", "kws.cli", "voices", "--json"],

@@ -11,8 +11,9 @@ joined in memory and checked against the package's sha256; nothing is written or
 
 A voice is one style or a weighted blend of styles (the model takes any mix) in one accent:
 the five styles, their ten half-and-half pairs and :data:`SEEDED_BLENDS` blends of all five
-drawn from a fixed seed, each American (``jf_alpha``) and British (``jf_alpha-gb``).  Rate is the model's ``speed``; pitch comes from the resampling fallback
-of :func:`kws.wakeword.tts.synthesize`.  The model has no random sampling: the same request
+drawn from a fixed seed, each American (``jf_alpha``) and British (``jf_alpha-gb``).
+Rate is the model's ``speed``; pitch comes from the resampling fallback of
+:func:`kws.wakeword.tts.synthesize`.  The model has no random sampling: the same request
 gives the same samples (bit-identical, checked across processes on one machine).
 Measured here: ~0.6-0.8 s of one core per short phrase (plus ~1.7 s to load the model once
 per process), 50-100 times slower than the formant engines.
