@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
 
 from kws.commands._args import DefaultsHelpFormatter, add_verbose_arg, resolve_model_args
@@ -75,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     except KwsError as exc:  # e.g. an install without the firmware sources
         return _report(exc)
     args = parser.parse_args(argv)
+    # Ctrl-C (SIGINT) ends every command with status 130, also when a shell started kws as
+    # a background job with SIGINT ignored (then ``kill -INT`` is the way to stop it).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     if not args.verbose:
         quiet_startup()
     if argv is None and not sys.stdout.isatty() and not sys.stderr.isatty():

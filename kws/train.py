@@ -42,6 +42,7 @@ from kws.train_data import (  # noqa: F401 (balanced_class_weights, spec_mask: p
     load_splits,
     prepare_features,
     spec_mask,
+    with_default_masks,
 )
 
 STRATEGIES = ("none", "mirrored", "multiworker")
@@ -84,9 +85,10 @@ class TrainConfig:
     background_probability: float = 0.8
     snr_db: tuple[float, float] = (10.0, 40.0)
     # SpecAugment-style masks on training features: up to this many frames / channels per
-    # mask, one time mask and one channel mask per example (0 disables).
-    time_mask_frames: int = 0
-    channel_mask_channels: int = 0
+    # mask, one time mask and one channel mask per example (0 disables; None: the few-word
+    # default of kws.train_data.default_masks, resolved by train() into train.json).
+    time_mask_frames: int | None = None
+    channel_mask_channels: int | None = None
     clip_ms: int = 1000
     representative_size: int = 300
 
@@ -344,6 +346,7 @@ def train(config: TrainConfig, out_dir: str | os.PathLike[str], *, progress: boo
     options.
     """
     config.validate()
+    config = with_default_masks(config)
     # MultiWorkerMirroredStrategy has to exist before TensorFlow initialises its runtime.
     strategy = make_strategy(config.strategy)
 

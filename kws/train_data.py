@@ -55,6 +55,29 @@ def class_weights_for(y: np.ndarray, num_classes: int, mode: str) -> np.ndarray 
     return capped * (len(y) / float(np.sum(capped * counts)))
 
 
+# Few-word tasks (at most this many keywords, like TFLM's yes/no) train with SpecAugment
+# masks of up to FEW_WORD_MASKS = (frames, channels) by default: on the Speech Commands subset
+# a 6-channel mask beat the earlier 2 on validation balanced accuracy for both seeds tried
+# (README, "yes/no (4 classes)").  Larger tasks keep the masks off unless asked for.
+FEW_WORDS_MAX = 4
+FEW_WORD_MASKS = (10, 6)
+
+
+def with_default_masks(config: TrainConfig) -> TrainConfig:
+    """``config`` with its unset (``None``) SpecAugment mask sizes filled in:
+    :data:`FEW_WORD_MASKS` for at most :data:`FEW_WORDS_MAX` keywords, else 0 (no mask);
+    ``words=None`` (every word folder) counts as many."""
+    from dataclasses import replace
+
+    few = config.words is not None and len(config.words) <= FEW_WORDS_MAX
+    frames, channels = FEW_WORD_MASKS if few else (0, 0)
+    return replace(
+        config,
+        time_mask_frames=frames if config.time_mask_frames is None else config.time_mask_frames,
+        channel_mask_channels=(channels if config.channel_mask_channels is None
+                               else config.channel_mask_channels))
+
+
 def spec_mask(x: np.ndarray, rng: np.random.Generator, max_frames: int, max_channels: int
               ) -> np.ndarray:
     """SpecAugment masks: per example, one random span of up to ``max_frames`` frames and
@@ -151,7 +174,8 @@ def prepare_features(config: TrainConfig, splits: Any, frontend: Any,
         if config.augment:
             x, y = augmented_epoch(splits.train, labels, frontend, splits.training_background,
                                    augment, rng, clip_ms=config.clip_ms)
-            return spec_mask(x, rng, config.time_mask_frames, config.channel_mask_channels), y
+            return spec_mask(x, rng, config.time_mask_frames or 0,
+                             config.channel_mask_channels or 0), y
         if clean_train is None:
             clean_train = features(splits.train)
         return clean_train

@@ -235,7 +235,9 @@ def test_monitor_cli_json_and_ctrl_c(projects) -> None:
     with start_project_qemu(projects["qemu-mps2-an386"]) as session:
         proc = subprocess.Popen(
             [sys.executable, "-m", "kws.cli", "monitor", "--port", session.url, "--json"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            # As a shell starts a background job: SIGINT ignored; kws must still stop on it.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
         try:
             lines = [json.loads(proc.stdout.readline()) for _ in range(3)]
             proc.send_signal(signal.SIGINT)

@@ -72,6 +72,9 @@ def test_train_writes_run_directory(run_dir: Path) -> None:
     assert info["frontend"]["type"] == "micro" and info["frontend"]["num_channels"] == 40
     assert info["input_shape"] == [49, 40, 1]
     assert info["config"]["seed"] == 1 and info["config"]["words"] == ["yes", "no"]
+    # two keywords: the few-word SpecAugment default, resolved into the recorded config
+    assert (info["config"]["time_mask_frames"], info["config"]["channel_mask_channels"]) == (
+        10, 6)
     history = info["history"]
     assert [row["epoch"] for row in history] == [1, 2, 3]
     # the best epoch is the one of the highest validation balanced accuracy (earliest on ties)
@@ -413,3 +416,23 @@ def test_spec_mask_masks_one_span_per_axis() -> None:
         assert np.allclose(y[i][changed[i]], x[i].mean())
     assert changed.any()
     assert np.array_equal(y, spec_mask(x, np.random.default_rng(1), 8, 3))
+
+
+def test_few_word_default_masks() -> None:
+    from kws.train import TrainConfig
+    from kws.train_data import FEW_WORD_MASKS, FEW_WORDS_MAX, with_default_masks
+
+    def masks(config: TrainConfig) -> tuple[int | None, int | None]:
+        resolved = with_default_masks(config)
+        return resolved.time_mask_frames, resolved.channel_mask_channels
+
+    assert FEW_WORD_MASKS == (10, 6)
+    assert masks(TrainConfig(data="d", words=["yes", "no"])) == (10, 6)
+    assert masks(TrainConfig(data="d", words=[f"w{i}" for i in range(FEW_WORDS_MAX)])) == (10, 6)
+    many = [f"w{i}" for i in range(FEW_WORDS_MAX + 1)]
+    assert masks(TrainConfig(data="d", words=many)) == (0, 0)
+    assert masks(TrainConfig(data="d")) == (0, 0)  # every word folder
+    # an explicit size wins, 0 included
+    assert masks(TrainConfig(data="d", words=["yes"], time_mask_frames=0,
+                             channel_mask_channels=2)) == (0, 2)
+    assert masks(TrainConfig(data="d", words=many, channel_mask_channels=3)) == (0, 3)

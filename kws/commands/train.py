@@ -87,10 +87,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="augmentation: chance of mixing background noise into a clip")
     p.add_argument("--snr-db", type=_snr_range, default=(10.0, 40.0), metavar="LO,HI",
                    help="augmentation: signal-to-noise range of the mixed noise (default 10,40)")
-    p.add_argument("--time-mask", type=bounded(int, 0), default=0, metavar="FRAMES",
-                   help="augmentation: mask one random span of up to FRAMES frames (SpecAugment)")
-    p.add_argument("--channel-mask", type=bounded(int, 0), default=0, metavar="CHANNELS",
-                   help="augmentation: mask one random span of up to CHANNELS feature channels")
+    p.add_argument("--time-mask", type=bounded(int, 0), default=None, metavar="FRAMES",
+                   help="augmentation: mask one random span of up to FRAMES frames "
+                   "(SpecAugment; default: 10 with at most 4 keywords, else 0)")
+    p.add_argument("--channel-mask", type=bounded(int, 0), default=None, metavar="CHANNELS",
+                   help="augmentation: mask one random span of up to CHANNELS feature "
+                   "channels (default: 6 with at most 4 keywords, else 0)")
     p.add_argument("--clip-ms", type=bounded(int, 1), default=1000,
                    help="clip length per example")
     p.add_argument("--quiet", action="store_true", help="no progress output")

@@ -46,6 +46,8 @@ MANIFEST_NAME = "manifest.json"
 CONFUSABLE_DIR, SPEECH_DIR, RECORDED_DIR = "_confusable_", "_speech_", "_recorded_"
 # Engines that take far longer per clip (piper: ~15 clips/s/core against 55-220 for the
 # others, see kws.wakeword.tts); each gets at most ``slow_engine_share`` of the syntheses.
+# Kokoro (~1 clip/s/core) is slower still but not capped: its 60 neural voices bring the
+# variety of timbre the formant engines lack, so it keeps a full engine's share (~30 %).
 SLOW_ENGINES = ("piper",)
 # An engine's share grows with its voice count up to this many voices: espeak-ng's hundreds
 # of variants must not drown the few, more natural voices of the other engines.

