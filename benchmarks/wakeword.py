@@ -81,13 +81,19 @@ def split_sources(data: Path, work: Path, seed: int) -> dict[str, Path]:
     for wav in sorted((data / PRECISE / "not-wake-words" / "en").glob("*.wav")):
         side = "train_speech" if _half(wav.name, seed) == 0 else "test_speech"
         _link(wav, out[side] / "not_wake_words" / wav.name)
-    for wav in sorted((subset / "_background_noise_").glob("*.wav")):
+    split_noise(subset / "_background_noise_", out["train_noise"], out["test_noise"])
+    return out
+
+
+def split_noise(folder: Path, train: Path, test: Path) -> None:
+    """Each noise file of ``folder`` cut in time: the first ``TRAIN_NOISE_SHARE`` into
+    ``train``, the rest into ``test``."""
+    for wav in sorted(folder.glob("*.wav")):
         audio, rate = sf.read(wav, dtype="int16")
         cut = int(len(audio) * TRAIN_NOISE_SHARE)
-        for side, part in (("train_noise", audio[:cut]), ("test_noise", audio[cut:])):
-            out[side].mkdir(parents=True, exist_ok=True)
-            sf.write(out[side] / wav.name, part, rate, subtype="PCM_16")
-    return out
+        for side, part in ((train, audio[:cut]), (test, audio[cut:])):
+            side.mkdir(parents=True, exist_ok=True)
+            sf.write(side / wav.name, part, rate, subtype="PCM_16")
 
 
 def real_clips(data: Path, word: str, seed: int) -> tuple[list[Path], list[Path]]:

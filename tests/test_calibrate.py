@@ -193,6 +193,10 @@ def test_choice_meets_the_target_with_the_fewest_misses() -> None:
     chosen, met = choose(pick, 0.5)
     assert met and chosen.frr == 0.05 and chosen.fa_per_hour == 0.2
     assert chosen.settings.average_count == 2  # ties: lower FA/h, then smaller average
+    # At equal misses and false accepts the longer refractory wins.
+    short, long = (replace(_candidate(0.0, 0.1), settings=DetectorSettings(3, 0.7, sup))
+                   for sup in (3, 15))
+    assert choose([short, long], 0.5)[0] is long and choose([long, short], 0.5)[0] is long
     chosen, met = choose([_candidate(2.0, 0.0), _candidate(1.0, 0.5), _candidate(1.0, 0.3)],
                          0.5)
     assert not met and chosen.fa_per_hour == 1.0 and chosen.frr == 0.3

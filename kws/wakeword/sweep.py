@@ -213,15 +213,19 @@ def sweep(data: SweepInput, averages: Sequence[int] = DEFAULT_AVERAGES,
 def choose(candidates: Sequence[Candidate], target_fa_per_hour: float
            ) -> tuple[Candidate, bool]:
     """The lowest-FRR candidate with FA/h <= target (ties: lower FA/h, smaller average,
-    longer stride (fewer inferences), higher threshold, shorter suppression) and True; when
+    longer stride (fewer inferences), higher threshold, longer suppression) and True; when
     none meets the target, the lowest-FA/h candidate (ties: lower FRR, then as above) and
-    False."""
+    False.
+
+    Longer suppression wins ties: one loud event (a word, a laugh) keeps the score high for
+    several inferences, and a short refractory turns it into several false accepts; a stream
+    with none at the chosen threshold cannot show that, the next hour may."""
     if not candidates:
         raise KwsError("calibration: no candidate settings to choose from")
 
     def tail(c: Candidate) -> tuple:
         s = c.settings
-        return (s.average_count, -s.stride_frames, -c.threshold_q, s.suppress_inferences)
+        return (s.average_count, -s.stride_frames, -c.threshold_q, -s.suppress_inferences)
 
     meeting = [c for c in candidates if c.fa_per_hour <= target_fa_per_hour]
     if meeting:
