@@ -133,7 +133,7 @@ RECIPES = {r.name: r for r in (
     Recipe("speech_commands_12", (BENCHMARK, "--data", "{data}", "--out", "{out}"),
            tuple(SPEECH_COMMANDS_12), "mfcc", benchmark_about),
     Recipe("yes_no", (BENCHMARK, "--data", "{data}", "--out", "{out}", "--words", "yes,no",
-                      "--frontend", "micro", "--epochs", "80"),
+                      "--frontend", "micro", "--epochs", "80", "--channel-mask", "6"),
            ("_silence_", "_unknown_", "yes", "no"), "micro", benchmark_about),
     Recipe("marvin", ("-m", "kws.cli", "wakeword", "marvin", "--out", "{out}", "--seed", "0"),
            None, None, wakeword_about, needs_data=False),
