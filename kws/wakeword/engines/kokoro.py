@@ -93,7 +93,8 @@ def ipa_to_kokoro(phonemes: str, accent: str = "us") -> tuple[str, list[str]]:
     Returns
     -------
     tuple of (str, list of str)
-        The Kokoro phoneme string and the dropped symbols (reported by the caller).
+        The Kokoro phoneme string and the dropped symbols (the tests check that
+        espeak-ng's output for common words drops none).
     """
     vocab = vocabulary()
     table = US_MAP if accent == "us" else GB_MAP
