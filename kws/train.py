@@ -91,6 +91,9 @@ class TrainConfig:
     channel_mask_channels: int | None = None
     clip_ms: int = 1000
     representative_size: int = 300
+    # A .keras model of the same architecture and labels to start from (fine-tuning, e.g.
+    # the second round of a wake word on its mined hard negatives); None: random weights.
+    init_model: str | None = None
 
     def validate(self) -> None:
         """Raise :class:`KwsError` for option values that cannot work."""
@@ -116,6 +119,8 @@ class TrainConfig:
             raise KwsError(f"--lr-schedule must be one of {', '.join(LR_SCHEDULES)}")
         if self.class_weights not in CLASS_WEIGHTS:
             raise KwsError(f"--class-weights must be one of {', '.join(CLASS_WEIGHTS)}")
+        if self.init_model is not None and not Path(self.init_model).is_file():
+            raise KwsError(f"{self.init_model}: no model to start training from")
 
 
 def save_keras_atomic(model: Any, path: Path) -> None:
@@ -285,11 +290,27 @@ def _build_model(config: TrainConfig, strategy: Any, input_shape: tuple[int, int
     else:
         with strategy.scope():
             model = build()
+    if config.init_model is not None:
+        _load_initial_weights(model, Path(config.init_model))
     console.print(f"{config.model}: {count_params(model):,} parameters, "
                   f"{count_macs(model):,} MACs, input {list(input_shape)}"
                   + (f", {config.strategy} strategy on {strategy.num_replicas_in_sync} "
                      "replica(s)" if strategy is not None else ""))
     return model
+
+
+def _load_initial_weights(model: Any, path: Path) -> None:
+    """Set ``model``'s weights from the saved model ``path`` (same layers and shapes)."""
+    import keras
+
+    if not path.is_file():
+        raise KwsError(f"{path}: no model to start training from")
+    start = keras.models.load_model(path, compile=False)
+    ours, theirs = model.get_weights(), start.get_weights()
+    if [w.shape for w in ours] != [w.shape for w in theirs]:
+        raise KwsError(f"{path}: its layers do not match the model being trained (another "
+                       "architecture, input or label count)")
+    model.set_weights(theirs)
 
 
 def _fit_with_progress(config: TrainConfig, model: Any, data: TrainFeatures, labels: list[str],

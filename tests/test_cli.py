@@ -51,6 +51,8 @@ def test_train_and_demo_validate_before_importing_tensorflow(tmp_path: Path) -> 
         (["train", "--data", data, "--out", str(a_file)], f"{a_file}: is a file, not a run"),
         (["train", "--data", data, "--out", run, "--lr", "0"], "--lr must be a positive"),
         (["train", "--data", data, "--out", run, "--words", ","], "--words is empty"),
+        (["train", "--data", data, "--out", run, "--init-model", missing],
+         f"{missing}: no model to start training from"),
         (["demo", "--data", missing, "--out", run], f"{missing}: dataset folder not found"),
         (["demo", "--out", str(a_file)], f"{a_file}: is a file, not a run directory"),
         (["demo", "--out", run, "--words", " , "], "--words is empty"),

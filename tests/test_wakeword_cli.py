@@ -88,9 +88,16 @@ def test_tiny_run_end_to_end(tmp_path: Path) -> None:
     assert meta["stride_frames"] == summary["detector"]["stride_frames"]
     assert meta["calibration"]["fa_per_hour"] == summary["calibration"]["fa_per_hour"]
     assert summary["status"] == "done"
-    assert set(summary["stage_seconds"]) == {"generate", "train", "export", "calibrate",
-                                              "report"}
+    assert set(summary["stage_seconds"]) == {"generate", "train", "mine", "export",
+                                              "calibrate", "report"}
     assert summary["train"]["counts"]["train"] > 0
+    # The mined hard negatives joined the training split only: the second round trained on
+    # more clips than the first, and validation/test stayed the same.
+    mined = sorted((out / "data" / "_mined_").glob("*.wav"))
+    assert 0 < len(mined) == summary["mined"]["windows"] <= 8
+    first, second = summary["first_round"]["counts"], summary["train"]["counts"]
+    assert second["train"] == first["train"] + len(mined)
+    assert (second["validation"], second["test"]) == (first["validation"], first["test"])
     assert f"kws simulate --model {out / 'model_int8.tflite'} FILE.wav" in proc.stdout
     assert f"kws deploy {out / 'model_int8.tflite'} --board qemu-mps2-an386" in proc.stdout
 

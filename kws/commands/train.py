@@ -95,6 +95,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "channels (default: 6 with at most 4 keywords, else 0)")
     p.add_argument("--clip-ms", type=bounded(int, 1), default=1000,
                    help="clip length per example")
+    p.add_argument("--init-model", type=Path, metavar="MODEL.keras",
+                   help="start from this model's weights (same architecture, frontend and "
+                   "label count; e.g. a run's model.keras, to fine-tune on more data)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     add_frontend_args(p)
 
@@ -151,6 +154,7 @@ def run(args: argparse.Namespace) -> int:
         augment=args.augment, clip_ms=args.clip_ms, time_shift_ms=args.time_shift_ms,
         background_probability=args.background_probability, snr_db=args.snr_db,
         time_mask_frames=args.time_mask, channel_mask_channels=args.channel_mask,
+        init_model=None if args.init_model is None else str(args.init_model),
     )
     config.validate()
     train(config, args.out, progress=not args.quiet)

@@ -8,6 +8,11 @@ Stages, each timed (``DIR/wakeword.json``):
 ``train``
     :func:`kws.train.train` on ``DIR/data``: the wake word against everything else, classes
     weighted evenly (the data are mostly negatives), every negative kept, a small DS-CNN.
+``mine``
+    :func:`kws.wakeword.mine.mine_hard_negatives`: the windows of a training-side negative
+    stream the model scores highest become ``DIR/data/_mined_`` clips, and training goes on
+    from the first model with them (the false accepts of a stream come from windows that
+    1 s clips never show: straddled words, speech over music).
 ``export``
     :func:`kws.export.export_run`: ``DIR/model_int8.tflite`` and ``DIR/model.json``.
 ``calibrate``
@@ -51,6 +56,9 @@ class WakewordSize:
     model: str = MODEL
     engines: tuple[str, ...] | None = None  # None: every installed TTS engine
     noise_seconds: float = 30.0  # generated noise and music backgrounds
+    mine_hours: float = 0.5  # training-side negative stream scored for hard negatives
+    mined: int = 800  # hard-negative windows added (0: no mining, one training round)
+    finetune_epochs: int = 12  # training on with them, from the first round's weights
 
 
 # "default" fits in 15 minutes on 2 cores; "tiny" is for tests and the notebook.
@@ -59,7 +67,7 @@ SIZES: dict[str, WakewordSize] = {
                             hours=1.0, stride_frames=5),
     "tiny": WakewordSize(positives=24, confusables=12, speech=60, epochs=1, hours=0.02,
                          stride_frames=5, model="ds-cnn-xs", engines=("espeak-ng",),
-                         noise_seconds=5.0),
+                         noise_seconds=5.0, mine_hours=0.01, mined=8, finetune_epochs=1),
 }
 
 
@@ -209,6 +217,11 @@ def run_wakeword(word: str, out_dir: str | Path, *, seed: int = 0,
         manifest = _generate(word, out / DATA_DIR, spec, seed, recordings, neg, noi, progress)
     with clock.stage("train"):
         trained = _train(out, label, spec, seed, progress)
+    if spec.mined > 0:
+        with clock.stage("mine"):
+            summary["first_round"] = _round_summary(trained)
+            summary["mined"] = _mine(out, label, spec, seed, noi, progress)
+            trained = _train(out, label, spec, seed, progress, finetune=True)
     with clock.stage("export"):
         meta = _export(out, spec, progress)
     with clock.stage("calibrate"):
@@ -265,11 +278,34 @@ def _generate(word: str, data: Path, spec: WakewordSize, seed: int,
                             progress=progress)
 
 
-def _train(out: Path, label: str, spec: WakewordSize, seed: int, progress: bool
-           ) -> dict[str, Any]:
+def _train(out: Path, label: str, spec: WakewordSize, seed: int, progress: bool,
+           finetune: bool = False) -> dict[str, Any]:
+    """Train ``out``'s model; ``finetune``: on from ``out/model.keras``, fewer epochs at a
+    lower learning rate (the data now hold the mined hard negatives)."""
+    from dataclasses import replace
+
     from kws.train import train
 
-    return train(train_config(out / DATA_DIR, label, spec, seed), out, progress=progress)
+    config = train_config(out / DATA_DIR, label, spec, seed)
+    if finetune:
+        config = replace(config, epochs=spec.finetune_epochs, lr=config.lr / 4,
+                         init_model=str(out / "model.keras"))
+    return train(config, out, progress=progress)
+
+
+def _round_summary(trained: dict[str, Any]) -> dict[str, Any]:
+    return {"counts": trained["counts"], "best_epoch": trained["best_epoch"],
+            "best_val_balanced_accuracy": trained["best_val_balanced_accuracy"]}
+
+
+def _mine(out: Path, label: str, spec: WakewordSize, seed: int, noise: list[Path],
+          progress: bool) -> dict[str, Any]:
+    from kws.wakeword.mine import mine_hard_negatives
+
+    data = out / DATA_DIR
+    return mine_hard_negatives(out, data, label, hours=spec.mine_hours, count=spec.mined,
+                               seed=seed, noise=[*noise, data / "_background_noise_"],
+                               progress=progress)
 
 
 def _export(out: Path, spec: WakewordSize, progress: bool) -> dict[str, Any]:
