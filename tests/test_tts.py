@@ -15,7 +15,13 @@ from conftest import require_tool
 
 from kws.cli import main
 from kws.errors import KwsError
-from kws.wakeword.confusable import common_words, phoneme_distance, phonemize
+from kws.wakeword.confusable import (
+    ORDINARY_MIN_DISTANCE,
+    common_words,
+    ordinary_phrases,
+    phoneme_distance,
+    phonemize,
+)
 from kws.wakeword.tts import (
     Voice,
     confusable_phrases,
@@ -207,6 +213,22 @@ def test_confusables_are_deterministic_by_seed() -> None:
     phrase = confusable_phrases("hey kws", 20, seed=0)
     assert len(phrase) == 20 and "hey kws" not in phrase
     assert all(len(p.split()) == 2 for p in phrase)
+
+
+def test_ordinary_phrases_sound_nothing_like_the_wake_word() -> None:
+    require_tool("espeak-ng")
+    phrases = ordinary_phrases("hey marvin", 200, seed=1)
+    assert len(phrases) == 200 and phrases == ordinary_phrases("hey marvin", 200, seed=1)
+    assert phrases != ordinary_phrases("hey marvin", 200, seed=2)
+    assert ordinary_phrases("marvin", 0) == []
+    words = {w for p in phrases for w in p.split()}
+    assert all(1 <= len(p.split()) <= 2 for p in phrases) and len(words) > 150
+    assert words <= set(common_words())
+    targets = phonemize(["hey", "marvin"])
+    for sound in phonemize(sorted(words)):
+        assert all(phoneme_distance(sound, t) >= ORDINARY_MIN_DISTANCE for t in targets)
+    # The closest common words are exactly what is left out.
+    assert not {"martin", "margin", "hay", "they"} & words
 
 
 def test_shipped_word_phonemes_match_espeak() -> None:

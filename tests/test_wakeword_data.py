@@ -209,7 +209,7 @@ def sources(tmp_path_factory: pytest.TempPathFactory, tflm_clips: dict[str, np.n
 
 def _config(tmp: Path, **overrides: object) -> GenerateConfig:
     settings: dict[str, object] = dict(
-        word=WORD, seed=3, positives=18, confusables=6, speech=6, jobs=2,
+        word=WORD, seed=3, positives=18, confusables=6, speech=6, tts_speech=4, jobs=2,
         engines=["espeak-ng"], cache_dir=tmp / "cache", copies=3, noise_seconds=2.0,
         recording_copies=3)
     settings.update(overrides)
@@ -240,9 +240,9 @@ def test_dataset_layout_and_manifest(dataset: tuple[Path, dict]) -> None:
     out, manifest = dataset
     # 6 syntheses x 3 copies + 4 takes (3 training x 3 copies, 1 held out once).
     assert manifest["counts"] == {WORD: 18 + 3 * 3 + 1, "_confusable_": 6, "_speech_": 6,
-                                  "_recorded_": 2}
+                                  "_tts_speech_": 4, "_recorded_": 2}
     assert manifest["labels"] == ["_silence_", "_unknown_", WORD]
-    assert manifest["syntheses_per_engine"] == {"espeak-ng": 12}
+    assert manifest["syntheses_per_engine"] == {"espeak-ng": 16}
     assert json.loads((out / "manifest.json").read_text()) == manifest
     for folder, count in manifest["counts"].items():
         files = sorted((out / folder).glob("*_nohash_*.wav"))

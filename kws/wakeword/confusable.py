@@ -48,6 +48,8 @@ MAX_LENGTH_CHANGE = 3
 MIN_EDIT_COST = 0.6
 # Weight towards the closest candidates when sampling: exp(-distance / this).
 SAMPLING_TEMPERATURE = 0.1
+# Ordinary (non-confusable) phrases keep at least this phoneme distance from each wake word.
+ORDINARY_MIN_DISTANCE = 0.6
 
 
 def phrase_variants(word: str) -> list[str]:
@@ -76,6 +78,24 @@ def confusable_phrases(word: str, count: int, seed: int = 0) -> list[str]:
     want_real = min(len(real), max(count - len(edits), (count + 1) // 2))
     chosen = _draw(real, want_real, rng) + _draw(edits, count - want_real, rng)
     return [text for _, text in sorted(chosen)]
+
+
+def ordinary_phrases(word: str, count: int, seed: int = 0) -> list[str]:
+    """``count`` phrases of one or two common words that do not sound like any word of
+    ``word`` (phoneme distance at least :data:`ORDINARY_MIN_DISTANCE` from each).
+
+    Spoken by the same TTS voices as the positives they are negatives that sound as
+    synthetic as the wake word: a model must not learn "synthetic voice" as the wake word.
+    """
+    spoken = phonemize(_normalize(word).lower().split())
+    pool = sorted(w for w, sound in common_words().items()
+                  if len(w) > 1 and all(phoneme_distance(sound, s) >= ORDINARY_MIN_DISTANCE
+                                        and not _contains(sound, s) for s in spoken))
+    if count <= 0 or not pool:
+        return []
+    rng = np.random.default_rng(seed)
+    return [" ".join(pool[int(i)] for i in rng.integers(len(pool), size=int(rng.integers(1, 3))))
+            for _ in range(count)]
 
 
 def _draw(ranked: list[tuple[float, str]], count: int, rng: np.random.Generator,

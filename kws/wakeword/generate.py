@@ -4,6 +4,7 @@
 
     DIR/<label>/<voice>_nohash_<n>.wav           positives (TTS, augmented; the user's takes)
     DIR/_confusable_/<voice>_nohash_<n>.wav      near-miss phrases spoken by the same voices
+    DIR/_tts_speech_/<voice>_nohash_<n>.wav      ordinary words spoken by the same voices
     DIR/_speech_/<speaker>_nohash_<n>.wav        other speech, 1 s pieces
     DIR/_recorded_/<file>_nohash_<n>.wav         the user's ``kws record --negative`` audio
     DIR/_background_noise_/*.wav                 given noise, coloured noise, music, babble
@@ -44,6 +45,7 @@ from kws.wakeword.layout import DatasetLayout
 
 MANIFEST_NAME = "manifest.json"
 CONFUSABLE_DIR, SPEECH_DIR, RECORDED_DIR = "_confusable_", "_speech_", "_recorded_"
+TTS_SPEECH_DIR = "_tts_speech_"
 # Engines that take far longer per clip (piper: ~15 clips/s/core against 55-220 for the
 # others, see kws.wakeword.tts); each gets at most ``slow_engine_share`` of the syntheses.
 # Kokoro (~1 clip/s/core) is slower still but not capped: its 60 neural voices bring the
@@ -60,13 +62,14 @@ MAX_NOISE_FILE_S = 300
 class GenerateConfig:
     """What :func:`generate_dataset` makes.
 
-    ``positives``/``confusables``: clips written; each synthesis of the wake word gives
-    ``copies`` augmented clips, each confusable synthesis one.  ``speech``: at most this
-    many 1 s pieces of other speech from the ``negatives`` folders.  ``rates``/``pitches``:
-    the TTS grid sampled per synthesis.  ``recording_copies``: a training take of the user
-    is written this often (once plain, the rest augmented); ``recording_holdout``: share of
-    the takes kept (once, plain) for validation.  ``splits_percentage``: the share of the
-    voices (speakers, files) of each folder held out for validation and for testing.
+    ``positives``/``confusables``/``tts_speech``: clips written; each synthesis of the wake
+    word gives ``copies`` augmented clips, each confusable or ordinary-phrase synthesis one.
+    ``speech``: at most this many 1 s pieces of other speech from the ``negatives`` folders.
+    ``rates``/``pitches``: the TTS grid sampled per synthesis.  ``recording_copies``: a
+    training take of the user is written this often (once plain, the rest augmented);
+    ``recording_holdout``: share of the takes kept (once, plain) for validation.
+    ``splits_percentage``: the share of the voices (speakers, files) of each folder held
+    out for validation and for testing.
     """
 
     word: str
@@ -74,6 +77,7 @@ class GenerateConfig:
     positives: int = 1500
     confusables: int = 600
     speech: int = 900
+    tts_speech: int = 0
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
     engines: list[str] | None = None
     cache_dir: Path | None = None
@@ -94,7 +98,7 @@ class GenerateConfig:
         for name in ("positives", "copies", "jobs", "recording_copies"):
             if getattr(self, name) < 1:
                 raise KwsError(f"{name} must be at least 1, got {getattr(self, name)}")
-        for name in ("confusables", "speech"):
+        for name in ("confusables", "speech", "tts_speech"):
             if getattr(self, name) < 0:
                 raise KwsError(f"{name} must be >= 0, got {getattr(self, name)}")
         if not self.rates or not self.pitches or self.noise_seconds < 1:
@@ -338,7 +342,7 @@ class _Plan:
 def _plan(config: GenerateConfig, label: str, voices: list[Any], rng: np.random.Generator,
           recordings: Path | None, speech_folders: list[Path]) -> _Plan:
     """Positives (TTS, then the user's takes), confusables, other speech, recorded noise."""
-    from kws.wakeword.confusable import confusable_phrases, phrase_variants
+    from kws.wakeword.confusable import confusable_phrases, ordinary_phrases, phrase_variants
 
     layout = DatasetLayout(config.seed, config.splits_percentage)
     n_syn = math.ceil(config.positives / config.copies)
@@ -350,6 +354,10 @@ def _plan(config: GenerateConfig, label: str, voices: list[Any], rng: np.random.
         drawn = _tts_plan(rng, voices, texts, config.confusables, config)
         confusable = _plan_tts(layout, drawn, CONFUSABLE_DIR, 1, len(jobs))
     jobs += confusable
+    ordinary = ordinary_phrases(config.word, config.tts_speech, seed=config.seed)
+    if ordinary:
+        drawn = _tts_plan(rng, voices, ordinary, config.tts_speech, config)
+        jobs += _plan_tts(layout, drawn, TTS_SPEECH_DIR, 1, len(jobs))
     takes, other_folders = _plan_recordings(layout, config, recordings, label, rng, len(jobs))
     jobs += takes
     pieces = neg.speech_pieces([*speech_folders, *other_folders], exclude_labels=[label])

@@ -56,6 +56,7 @@ class WakewordSize:
     model: str = MODEL
     engines: tuple[str, ...] | None = None  # None: every installed TTS engine
     noise_seconds: float = 30.0  # generated noise and music backgrounds
+    tts_speech: int = 900  # ordinary phrases spoken by the TTS voices (negatives)
     mine_hours: float = 0.5  # training-side negative stream scored for hard negatives
     mined: int = 800  # hard-negative windows added (0: no mining, one training round)
     finetune_epochs: int = 12  # training on with them, from the first round's weights
@@ -67,7 +68,8 @@ SIZES: dict[str, WakewordSize] = {
                             hours=1.0, stride_frames=5),
     "tiny": WakewordSize(positives=24, confusables=12, speech=60, epochs=1, hours=0.02,
                          stride_frames=5, model="ds-cnn-xs", engines=("espeak-ng",),
-                         noise_seconds=5.0, mine_hours=0.01, mined=8, finetune_epochs=1),
+                         noise_seconds=5.0, tts_speech=12, mine_hours=0.01, mined=8,
+                         finetune_epochs=1),
 }
 
 
@@ -271,6 +273,7 @@ def _generate(word: str, data: Path, spec: WakewordSize, seed: int,
 
     config = GenerateConfig(word=word, seed=seed, positives=spec.positives,
                             confusables=spec.confusables, speech=spec.speech,
+                            tts_speech=spec.tts_speech,
                             engines=None if spec.engines is None else list(spec.engines),
                             noise_seconds=spec.noise_seconds)
     return generate_dataset(config, data, recordings=None if recordings is None
