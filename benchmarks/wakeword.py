@@ -51,6 +51,7 @@ TRAIN_NOISE_SHARE = 0.7
 REAL_TAKES = 20
 TEST_HOURS = 1.0
 FA_BAR = 1.0
+LOOSE_BAR = 10.0
 TARGETS = {"synthetic": 0.05, "real20": 0.02}
 
 
@@ -130,8 +131,15 @@ def evaluate(run: Path, word: str, positives: list[Path], sources: dict[str, Pat
     as_shipped = [c for c in result.curve if c["threshold_q"] == shipped_q
                   and c["settings"]["average_count"] == shipped.average_count
                   and c["settings"]["suppress_inferences"] == shipped.suppress_inferences]
+    # A looser point of the same DET curve: on a 1-hour stream "<= 1 FA/h" rests on the one
+    # loudest false accept, "<= 10" on ten, so it ranks recipes with less run-to-run noise.
+    loose = min((c for c in result.curve if c["fa_per_hour"] <= LOOSE_BAR),
+                key=lambda c: (c["frr"], c["fa_per_hour"]), default=None)
     return {
         "test_positives": result.positives, "test_hours": round(result.hours, 3),
+        "at_loose_bar": None if loose is None else {
+            "frr": loose["frr"], "fa_per_hour": loose["fa_per_hour"],
+            "fa_bar_per_hour": LOOSE_BAR, "settings": loose["settings"]},
         "at_bar": {"frr": result.frr, "fa_per_hour": result.fa_per_hour,
                    "settings": result.settings.to_dict(), "met": result.fa_per_hour <= FA_BAR},
         "as_shipped": None if not as_shipped else {
@@ -152,8 +160,10 @@ def bench_row(word: str, row: str, args: argparse.Namespace, sources: dict[str, 
         shutil.rmtree(run)
     summary = run_wakeword(word, run, seed=args.seed, recordings=recordings,
                            negatives=[sources["train_speech"]], noise=[sources["train_noise"]],
-                           size=args.size)
+                           size=args.size, engines=None if args.engines is None
+                           else args.engines.split(","))
     return {"word": word, "row": row, "real_takes": 0 if recordings is None else len(takes),
+            "engines": summary["data"]["engines"],
             "run": str(run), "stage_seconds": summary["stage_seconds"],
             "stage_cpu_seconds": summary["stage_cpu_seconds"],
             "seconds": summary["seconds"], "train": summary["train"], "data": summary["data"],
@@ -168,11 +178,12 @@ def _pct(x: float | None) -> str:
 
 def markdown(rows: list[dict[str, Any]]) -> str:
     """The README table; stage times in minutes, wall (CPU of the run and its workers)."""
-    stages = ("generate", "train", "export", "calibrate")
+    stages = ("generate", "train", "mine", "export", "calibrate")
     lines = [
-        "| word | real takes | test clips | FRR at ≤ 1 FA/h (test) | FA/h there | FRR as "
-        "shipped | FA/h as shipped | target FRR | " + " | ".join(stages) + " | total |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|" + "--:|" * (len(stages) + 1),
+        "| word | real takes | test clips | FRR at ≤ 1 FA/h (test) | FA/h there | FRR at ≤ 10 "
+        "FA/h | FRR as shipped | FA/h as shipped | target FRR | " + " | ".join(stages)
+        + " | total |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|" + "--:|" * (len(stages) + 1),
     ]
     for r in rows:
         t, wall, cpu = r["test"], r["stage_seconds"], r["stage_cpu_seconds"]
@@ -181,6 +192,7 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         lines.append(
             f"| {r['word']} | {r['real_takes']} | {t['test_positives']} | "
             f"{_pct(t['at_bar']['frr'])} | {t['at_bar']['fa_per_hour']:.2f} | "
+            f"{_pct((t.get('at_loose_bar') or {}).get('frr'))} | "
             f"{_pct(shipped.get('frr'))} | "
             + (f"{shipped['fa_per_hour']:.2f}" if shipped else "—")
             + f" | ≤ {_pct(TARGETS[r['row']])} | " + " | ".join(times)
@@ -198,6 +210,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--size", default="default", choices=["default", "tiny"])
     parser.add_argument("--keep", action="store_true", help="reuse an existing run folder")
+    parser.add_argument("--engines", help="comma-separated TTS engines (default: all installed)")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     sources = split_sources(args.data, args.work, args.seed)

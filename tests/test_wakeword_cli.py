@@ -39,6 +39,11 @@ def kws(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
      "kws: error: {tmp}/none: negatives folder not found"),
     (["marvin", "--out", "{tmp}/run", "--target-fa-per-hour", "0"],
      "kws: error: --target-fa-per-hour must be above 0, not 0.0"),
+    (["marvin", "--out", "{tmp}/run", "--engines", "espeak-ng,nosuch"],
+     "kws: error: unknown TTS engine 'nosuch' (known: espeak-ng, flite, festival, nanotts, "
+     "piper, hibari, kokoro)"),
+    (["marvin", "--out", "{tmp}/run", "--engines", " , "],
+     "kws: error: --engines ' , ': none of these TTS engines is installed (see kws voices)"),
     (["marvin", "--out", "{tmp}/foreign"],
      "kws: error: {tmp}/foreign: holds files kws did not write (no wakeword.json); choose "
      "another folder, or pass --force to replace it"),

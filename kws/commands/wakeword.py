@@ -15,6 +15,7 @@ import argparse
 from pathlib import Path
 
 from kws.commands._args import add_command, bounded
+from kws.errors import KwsError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,6 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--noise", type=Path, nargs="+", default=[], metavar="DIR",
                    help="folders of background noise (default: the sample's "
                    "_background_noise_)")
+    p.add_argument("--engines", metavar="A,B",
+                   help="comma-separated TTS engines to speak with (default: every installed "
+                   "one; see kws voices)")
     p.add_argument("--tiny", action="store_true",
                    help="a seconds-scale run (few clips, one epoch, a short stream) to try "
                    "the pipeline, not a usable model")
@@ -50,10 +54,18 @@ def run(args: argparse.Namespace) -> int:
     from kws.wakeword.pipeline import SUMMARY_FILE, next_steps, run_wakeword
 
     label_of(args.word)  # a bad word fails before the folder check and any slow import
+    engines = None
+    if args.engines is not None:
+        from kws.wakeword.tts import installed_voices
+
+        engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+        if not engines or not installed_voices(engines):
+            raise KwsError(f"--engines {args.engines!r}: none of these TTS engines is "
+                           "installed (see kws voices)")
     check_output_dir(args.out, SUMMARY_FILE, force=args.force, what="wake-word run folder")
     summary = run_wakeword(
         args.word, args.out, seed=args.seed, target_fa_per_hour=args.target_fa_per_hour,
         recordings=args.recordings, negatives=args.negatives, noise=args.noise,
-        size="tiny" if args.tiny else "default", progress=not args.quiet)
+        size="tiny" if args.tiny else "default", engines=engines, progress=not args.quiet)
     print(next_steps(args.out, summary))
     return 0

@@ -29,7 +29,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -165,7 +165,8 @@ def held_out_clips(data: Path, label: str) -> tuple[list[Path], list[Path]]:
 def run_wakeword(word: str, out_dir: str | Path, *, seed: int = 0,
                  target_fa_per_hour: float = 0.5, recordings: str | Path | None = None,
                  negatives: Sequence[str | Path] = (), noise: Sequence[str | Path] = (),
-                 size: str = "default", progress: bool = True) -> dict[str, Any]:
+                 size: str = "default", engines: Sequence[str] | None = None,
+                 progress: bool = True) -> dict[str, Any]:
     """Generate data, train, export int8 and calibrate a wake-word model into ``out_dir``.
 
     Parameters
@@ -186,6 +187,8 @@ def run_wakeword(word: str, out_dir: str | Path, *, seed: int = 0,
         Speech Commands sample (without the wake word's own folder) and its noise.
     size
         ``"default"`` or ``"tiny"`` (seconds-scale runs for tests), see :data:`SIZES`.
+    engines
+        TTS engines to speak with (``None``: the size's, every installed one by default).
     progress
         Show progress bars and stage lines on stderr.
 
@@ -204,6 +207,8 @@ def run_wakeword(word: str, out_dir: str | Path, *, seed: int = 0,
     if not target_fa_per_hour > 0:
         raise KwsError(f"--target-fa-per-hour must be above 0, not {target_fa_per_hour}")
     spec = SIZES[size]
+    if engines is not None:
+        spec = replace(spec, engines=tuple(engines))
     out = Path(out_dir)
     neg, noi = _negative_sources(negatives, noise, recordings)
     console = Console(stderr=True, quiet=not progress)
@@ -285,8 +290,6 @@ def _train(out: Path, label: str, spec: WakewordSize, seed: int, progress: bool,
            finetune: bool = False) -> dict[str, Any]:
     """Train ``out``'s model; ``finetune``: on from ``out/model.keras``, fewer epochs at a
     lower learning rate (the data now hold the mined hard negatives)."""
-    from dataclasses import replace
-
     from kws.train import train
 
     config = train_config(out / DATA_DIR, label, spec, seed)
