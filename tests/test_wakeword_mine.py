@@ -18,6 +18,7 @@ from kws.wakeword.mine import (
     spread_out,
     training_negative_sources,
 )
+from kws.wakeword.pipeline import held_out_clips
 from kws.wakeword.streams import SAMPLE_RATE, negative_stream
 
 MFCC = frontend_config("mfcc")
@@ -105,18 +106,40 @@ def test_spread_out_keeps_one_window_per_event() -> None:
     assert [w.start for w in spread_out(windows, 1, min_gap=8000)] == [17000]
 
 
-def test_training_negative_sources_leave_out_held_out_and_positives(tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    for folder, names in {"athena": ["v1_nohash_0", "v2_nohash_0"],
-                          "_speech_": ["a_nohash_0", "b_nohash_0", "c_nohash_0"],
-                          MINED_DIR: ["mined_nohash_00000"]}.items():
+def _dataset(data: Path, folders: dict[str, list[str]], validation: list[str],
+             testing: list[str]) -> Path:
+    """Silent 1 s clips in ``folders`` and the split lists of a generated dataset."""
+    for folder, names in folders.items():
         (data / folder).mkdir(parents=True)
         for name in names:
             sf.write(data / folder / f"{name}.wav", np.zeros(SAMPLE_RATE, np.int16),
                      SAMPLE_RATE, subtype="PCM_16")
-    (data / "validation_list.txt").write_text("_speech_/b_nohash_0.wav\nathena/v2_nohash_0.wav\n")
-    (data / "testing_list.txt").write_text("_speech_/c_nohash_0.wav\n")
+    (data / "validation_list.txt").write_text("".join(f"{p}.wav\n" for p in validation))
+    (data / "testing_list.txt").write_text("".join(f"{p}.wav\n" for p in testing))
+    return data
+
+
+def test_training_negative_sources_leave_out_held_out_and_positives(tmp_path: Path) -> None:
+    data = _dataset(tmp_path / "data", {"athena": ["v1_nohash_0", "v2_nohash_0"],
+                                        "_speech_": ["a_nohash_0", "b_nohash_0", "c_nohash_0"],
+                                        MINED_DIR: ["mined_nohash_00000"]},
+                    ["_speech_/b_nohash_0", "athena/v2_nohash_0"], ["_speech_/c_nohash_0"])
     assert training_negative_sources(data, "athena") == [data / "_speech_" / "a_nohash_0.wav"]
+
+
+def test_calibration_negatives_are_people_when_there_are_any(tmp_path: Path) -> None:
+    folders = {"athena": ["v1_nohash_0", "v2_nohash_0"], "_speech_": ["a_nohash_0"],
+               "_tts_speech_": ["t1_nohash_0", "t2_nohash_0"], "_confusable_": ["c_nohash_0"],
+               MINED_DIR: ["mined_nohash_00000"]}
+    held = ["athena/v2_nohash_0", "_speech_/a_nohash_0", "_tts_speech_/t1_nohash_0",
+            "_confusable_/c_nohash_0"]
+    data = _dataset(tmp_path / "data", folders, held[:2], held[2:])
+    assert held_out_clips(data, "athena") == ([data / "athena" / "v2_nohash_0.wav"],
+                                              [data / "_speech_" / "a_nohash_0.wav"])
+    # Without held-out speech of people, the TTS voices' ordinary phrases stand in.
+    bare = _dataset(tmp_path / "bare", {k: v for k, v in folders.items() if k != "_speech_"},
+                    [held[0]], held[2:])
+    assert held_out_clips(bare, "athena")[1] == [bare / "_tts_speech_" / "t1_nohash_0.wav"]
 
 
 def test_init_model_must_match_the_model_trained(tmp_path: Path) -> None:
