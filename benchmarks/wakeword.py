@@ -1,7 +1,8 @@
 """Wake-word benchmark: ``kws wakeword`` trained on synthetic voices, tested on real people.
 
     nice -n 10 python benchmarks/wakeword.py --data ../shared/data --work runs/wakeword_bench \\
-        --out benchmarks/results [--words athena,amelia] [--rows synthetic,real20]
+        --out benchmarks/results [--words athena,amelia] [--rows synthetic,real20] \\
+        [--engines espeak-ng,flite] [--evaluate-only]
 
 For each word (the Mycroft Precise community recordings have ``athena`` and ``amelia``):
 
@@ -14,8 +15,10 @@ is split by speaker (every other speaker in hash order: training / test), the no
 by file, and each ``_background_noise_`` file by time (the first 70 % for training, the rest
 for the test stream).  The test runs the model through the host build of the firmware
 application (:func:`kws.wakeword.calibrate.calibrate`): the real clips of the word spliced
-into the test noise give the false-reject rate, an hour of test speech, not-wake-words and
-noise gives false accepts per hour.  Reported per row:
+into the test noise, each at its own SNR of 5-20 dB over its own speech level (the
+recordings' levels differ by 30 dB and more; an SNR over a batch's average put the quiet
+ones 20 dB and more under the noise), give the false-reject rate, an hour of test speech,
+not-wake-words and noise gives false accepts per hour.  Reported per row:
 
 - *as shipped*: FRR and FA/h with the detector settings the run calibrated for itself
   (``model.json``, target 0.5 FA/h on synthetic held-out data);
@@ -156,12 +159,18 @@ def bench_row(word: str, row: str, args: argparse.Namespace, sources: dict[str, 
     # Both rows test on the same clips: all but the 20 takes the real20 row trains on.
     recordings = recordings_folder(args.work, word, takes) if row == "real20" else None
     run = args.work / f"{word}_{row}"
-    if run.exists() and not args.keep:
-        shutil.rmtree(run)
-    summary = run_wakeword(word, run, seed=args.seed, recordings=recordings,
-                           negatives=[sources["train_speech"]], noise=[sources["train_noise"]],
-                           size=args.size, engines=None if args.engines is None
-                           else args.engines.split(","))
+    if args.evaluate_only:
+        summary = json.loads((run / "wakeword.json").read_text())
+        if summary.get("status") != "done":
+            raise SystemExit(f"{run}: no finished kws wakeword run to evaluate")
+    else:
+        if run.exists() and not args.keep:
+            shutil.rmtree(run)
+        summary = run_wakeword(word, run, seed=args.seed, recordings=recordings,
+                               negatives=[sources["train_speech"]],
+                               noise=[sources["train_noise"]], size=args.size,
+                               engines=None if args.engines is None
+                               else args.engines.split(","))
     return {"word": word, "row": row, "real_takes": 0 if recordings is None else len(takes),
             "engines": summary["data"]["engines"],
             "run": str(run), "stage_seconds": summary["stage_seconds"],
@@ -211,6 +220,9 @@ def main() -> int:
     parser.add_argument("--size", default="default", choices=["default", "tiny"])
     parser.add_argument("--keep", action="store_true", help="reuse an existing run folder")
     parser.add_argument("--engines", help="comma-separated TTS engines (default: all installed)")
+    parser.add_argument("--evaluate-only", action="store_true",
+                        help="test the finished runs in --work again (after a change to the "
+                        "test streams), without training")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     sources = split_sources(args.data, args.work, args.seed)

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -163,16 +164,26 @@ def _speech_bounds(clip: np.ndarray, rate: int) -> tuple[int, int]:
 
 
 def plant_words(clips: list[tuple[str, np.ndarray]], noise: np.ndarray, *, gap_s: float = 1.5,
-                snr_db: float = 20.0, rate: int = 16000) -> tuple[np.ndarray, list[PlantedWord]]:
+                snr_db: float | Sequence[float] = 20.0, rate: int = 16000
+                ) -> tuple[np.ndarray, list[PlantedWord]]:
     """Splice ``(label, int16 clip)`` pairs into looped background ``noise``: ``gap_s`` of
-    noise before each clip and after the last; the noise is scaled to ``snr_db`` below the
-    clips' average speech level.
+    noise before each clip and after the last.
+
+    ``snr_db`` a number: the noise is scaled to ``snr_db`` below the clips' average speech
+    level, the clips keep their own levels.  A sequence (one value per clip): the noise is
+    scaled to its mean below the average speech level, and each clip is scaled to its own
+    SNR over that noise, so a quiet recording is no harder than its value says.
 
     Returns
     -------
     tuple
         int16 stream and the :class:`PlantedWord` of each clip, in order.
     """
+    per_word = isinstance(snr_db, Sequence)
+    snrs = [float(x) for x in snr_db] if isinstance(snr_db, Sequence) else [
+        float(snr_db)] * len(clips)
+    if len(snrs) != len(clips):
+        raise ValueError(f"{len(snrs)} SNRs for {len(clips)} clips")
     gap = int(gap_s * rate)
     total = gap + sum(len(c) + gap for _, c in clips)
     reps = -(-total // max(len(noise), 1))
@@ -181,10 +192,15 @@ def plant_words(clips: list[tuple[str, np.ndarray]], noise: np.ndarray, *, gap_s
     speech = [c[a:b].astype(np.float64) for (_, c), (a, b) in zip(clips, spans, strict=True)]
     speech_rms = float(np.sqrt(np.mean(np.concatenate(speech) ** 2))) if speech else 1.0
     noise_rms = float(np.sqrt(np.mean(bed ** 2))) or 1.0
-    stream = bed * (speech_rms / noise_rms) * 10 ** (-snr_db / 20)
+    bed_scale = (speech_rms / noise_rms) * 10 ** (-float(np.mean(snrs or [0.0])) / 20)
+    stream = bed * bed_scale
     words, at = [], gap
-    for (label, clip), (a, b) in zip(clips, spans, strict=True):
-        stream[at:at + len(clip)] += clip
+    for (label, clip), (a, b), part, snr in zip(clips, spans, speech, snrs, strict=True):
+        gain = 1.0
+        if per_word:
+            own = float(np.sqrt(np.mean(part ** 2))) or 1.0
+            gain = noise_rms * bed_scale * 10 ** (snr / 20) / own
+        stream[at:at + len(clip)] += clip * gain
         words.append(PlantedWord(label, (at + a) / rate, (at + b) / rate))
         at += len(clip) + gap
     return np.clip(np.round(stream), -32768, 32767).astype(np.int16), words

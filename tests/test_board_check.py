@@ -18,6 +18,7 @@ from kws.board_check import (
     demo_streams,
     dequantize,
     first_test_clips,
+    plant_words,
     run_report,
 )
 
@@ -131,3 +132,33 @@ def test_demo_planted_words_are_detected(tmp_path, monkeypatch) -> None:
     text = console.export_text()
     assert text.count("detected at") == summary["found"]
     assert "yes spoken" in text and "no spoken" in text and "threshold 0.6" in text
+
+
+def _tone_word(seconds: float, amplitude: float, rate: int = 16000) -> np.ndarray:
+    """A vowel-like harmonic tone with silence around it, int16."""
+    t = np.arange(int(seconds * rate)) / rate
+    tone = sum(np.sin(2 * np.pi * 150 * h * t) / h for h in range(1, 6)) * amplitude
+    return np.pad(tone, (rate // 4, rate // 4)).astype(np.int16)
+
+
+@pytest.mark.parametrize("snrs", [(0.0, 10.0, 20.0), (15.0, 5.0, 5.0)])
+def test_plant_words_puts_each_word_at_its_own_snr(snrs: tuple[float, ...]) -> None:
+    rng = np.random.default_rng(0)
+    noise = (rng.standard_normal(16000 * 3) * 1000).astype(np.int16)
+    # Recordings 30 dB apart in level: each still lands at its own SNR.
+    clips = [("w", _tone_word(0.5, a)) for a in (200.0, 6000.0, 1500.0)]
+    audio, words = plant_words(clips, noise, gap_s=1.0, snr_db=list(snrs))
+    gap = audio[: 16000 // 2].astype(np.float64)  # noise only
+    noise_rms = np.sqrt(np.mean(gap ** 2))
+    for word, snr in zip(words, snrs, strict=True):
+        a, b = int(word.start_s * 16000), int(word.end_s * 16000)
+        part = audio[a:b].astype(np.float64)
+        speech_rms = np.sqrt(max(np.mean(part ** 2) - noise_rms ** 2, 1e-9))
+        assert 20 * np.log10(speech_rms / noise_rms) == pytest.approx(snr, abs=0.6)
+    # One number keeps the clips' own levels (the noise sits below their average).
+    fixed, _ = plant_words(clips, noise, gap_s=1.0, snr_db=10.0)
+    a, b = int(words[0].start_s * 16000), int(words[0].end_s * 16000)
+    quiet = np.sqrt(np.mean(fixed[a:b].astype(np.float64) ** 2))
+    assert quiet < 2 * np.sqrt(np.mean(fixed[:8000].astype(np.float64) ** 2))
+    with pytest.raises(ValueError, match="2 SNRs for 3 clips"):
+        plant_words(clips, noise, snr_db=[1.0, 2.0])

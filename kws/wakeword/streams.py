@@ -271,7 +271,7 @@ class PositiveBatch:
     clips: list[Path]
     noise: int  # index into the stream's noise files (-1: generated pink noise)
     noise_offset: float  # fraction of the noise file where the bed starts
-    snr_db: float
+    snr_db: tuple[float, ...]  # one per clip
     start: int
     samples: int
 
@@ -338,7 +338,8 @@ def positive_stream(positives: Sequence[str | os.PathLike[str]], label: str,
                     batch_size: int = 25) -> PositiveStream:
     """Plan (and render once, for the word times) the positive stream: the clips of
     ``positives`` in batches of ``batch_size``, each batch in an excerpt of one noise file
-    (generated pink noise without ``noise``) at an SNR drawn from ``snr_db``."""
+    (generated pink noise without ``noise``), each clip at its own SNR drawn from ``snr_db``
+    (over its own speech level: recordings made quieter or louder meet the same range)."""
     clips = collect_audio(positives, "positive")
     noise_files = collect_audio(noise, "noise")
     if not clips:
@@ -348,9 +349,11 @@ def positive_stream(positives: Sequence[str | os.PathLike[str]], label: str,
     stream = PositiveStream([], noise_files, [], label, gap_s)
     at = 0
     for first in range(0, len(order), batch_size):
-        batch = PositiveBatch(order[first:first + batch_size],
-                              int(rng.integers(len(noise_files))) if noise_files else -1,
-                              float(rng.uniform()), float(rng.uniform(*snr_db)), at, 0)
+        chosen = order[first:first + batch_size]
+        batch = PositiveBatch(chosen, int(rng.integers(len(noise_files))) if noise_files else -1,
+                              float(rng.uniform()),
+                              tuple(float(x) for x in rng.uniform(*snr_db, size=len(chosen))),
+                              at, 0)
         audio, words = stream.render(batch)
         batch.samples = len(audio)
         stream.batches.append(batch)
