@@ -3,11 +3,12 @@
 Generates positives with the local TTS engines (no downloads), gathers negatives
 (confusable words, ordinary phrases of the same voices, other speech, noise, your own
 takes), trains a small DS-CNN, mines the windows of a training-side negative stream it
-scores highest and trains on with them, exports int8 and calibrates the detector on long negative streams through the host build of the
-firmware application, so that it meets --target-fa-per-hour. DIR/model_int8.tflite and
-DIR/model.json (with the calibrated detector settings) then work with `kws simulate`,
-`kws listen` and `kws deploy`; DIR/report.html shows the DET curve, misses and false
-accepts; DIR/wakeword.json holds the time of each stage, the counts and the metrics.
+scores highest and trains on with them, exports int8 and calibrates the detector on long
+negative streams through the host build of the firmware application, so that it meets
+--target-fa-per-hour. DIR/model_int8.tflite and DIR/model.json (with the calibrated
+detector settings) then work with `kws simulate`, `kws listen` and `kws deploy`;
+DIR/report.html shows the DET curve, misses and false accepts; DIR/wakeword.json holds the
+time of each stage, the counts and the metrics.
 """
 
 from __future__ import annotations
