@@ -131,6 +131,7 @@ def mine_hard_negatives(run: Path, data: Path, label: str, *, hours: float, coun
     import soundfile as sf
     from rich.progress import Progress
 
+    from kws.console import make_console
     from kws.features import frontend_from_dict
     from kws.wakeword.streams import negative_stream
 
@@ -143,7 +144,9 @@ def mine_hard_negatives(run: Path, data: Path, label: str, *, hours: float, coun
     stream = negative_stream(speech, [p for p in noise if p.is_dir()], hours=hours,
                              seed=seed + 7919)  # not the calibration stream's seed
     model = keras.models.load_model(run / "model.keras", compile=False)
-    with Progress(disable=not progress) as bar:
+    console = make_console(stderr=True)
+    with Progress(console=console, disable=not (progress and console.is_terminal),
+                  transient=True) as bar:
         task = bar.add_task("mining hard negatives", total=stream.seconds)
         best = score_windows(model, stream, frontend, wake,
                              window_frames=int(meta["input_shape"][0]),
