@@ -84,6 +84,20 @@ def test_negative_stream_is_deterministic_long_enough_and_rendered_in_pieces() -
     assert max(p.seconds for p in parts) < 0.5 * stream.seconds
 
 
+def test_negative_stream_noise_files_fill_at_most_their_share() -> None:
+    # One speech folder (~40 clips) beside minutes of noise files: without the cap most of
+    # the stream would be noise.
+    stream = negative_stream([SAMPLE / "bed"], [NOISE], hours=0.1, seed=1)
+    summary = stream.summary()
+    assert summary["noise_seconds"] <= 0.3 * summary["seconds"] + 30.0
+    assert summary["speech_seconds"] > 0.3 * summary["seconds"]
+    free = negative_stream([SAMPLE / "bed"], [NOISE], hours=0.1, seed=1, noise_share=1.0)
+    assert free.summary()["noise_seconds"] > 2 * summary["noise_seconds"]
+    # Noise alone is still a stream.
+    only = negative_stream([], [NOISE], hours=0.02, seed=1)
+    assert only.summary()["noise_seconds"] > 0.7 * only.summary()["seconds"]  # not capped
+
+
 def test_negative_stream_is_never_whole_in_memory() -> None:
     """Five times the stream, the same peak: blocks are rendered one segment at a time."""
     import tracemalloc

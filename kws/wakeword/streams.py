@@ -199,11 +199,17 @@ def _excerpts(files: list[Path], kind: str) -> list[tuple[str, Piece]]:
 
 def negative_stream(speech: Sequence[str | os.PathLike[str]],
                     noise: Sequence[str | os.PathLike[str]] = (), *, hours: float = 1.0,
-                    seed: int = 0, music_share: float = 0.1, babble_share: float = 0.05
-                    ) -> NegativeStream:
+                    seed: int = 0, music_share: float = 0.1, babble_share: float = 0.05,
+                    noise_share: float = 0.3) -> NegativeStream:
     """Plan a negative stream of at least ``hours`` from ``speech`` and ``noise`` (files or
     folders), with ``music_share`` of its time generated music-like signals and
     ``babble_share`` babble (several pieces of the speech overlapped, like a crowd or TV).
+
+    Noise files fill at most ``noise_share`` of the time (plus the excerpt that crosses
+    it) when there is speech: false
+    accepts come from speech, and a few long noise files next to a small speech folder
+    (the bundled sample's) would otherwise fill most of the hour and price the detector for
+    a quiet room.
 
     Raises
     ------
@@ -220,7 +226,8 @@ def negative_stream(speech: Sequence[str | os.PathLike[str]],
     rng = np.random.default_rng(seed)
     target = int(hours * 3600 * SAMPLE_RATE)
     segments: list[Segment] = []
-    made = {"music": 0, "babble": 0}
+    made = {"music": 0, "babble": 0, "noise": 0}
+    has_speech = any(kind == "speech" for kind, _ in pieces)
     used: set[Piece] = set()  # pieces in the stream: their seconds are unique
     unique = 0.0
 
@@ -233,23 +240,26 @@ def negative_stream(speech: Sequence[str | os.PathLike[str]],
             at = _end(segments)
             if at >= target:
                 break
-            for kind, share in (("music", music_share), ("babble", babble_share)):
-                if made[kind] < share * at and (kind == "music" or talkers):
+            kind, piece = pieces[index]
+            if kind == "noise" and has_speech and made["noise"] >= noise_share * target:
+                continue
+            for extra, share in (("music", music_share), ("babble", babble_share)):
+                if made[extra] < share * at and (extra == "music" or talkers):
                     n = int(rng.uniform(*MUSIC_S) * SAMPLE_RATE)
                     chosen = tuple(talkers[i] for i in rng.integers(len(talkers),
                                                                      size=BABBLE_CLIPS)
-                                   ) if kind == "babble" else ()
-                    add(Segment(kind, 0, n, _gain(rng), int(rng.integers(2**31)),
+                                   ) if extra == "babble" else ()
+                    add(Segment(extra, 0, n, _gain(rng), int(rng.integers(2**31)),
                                 talkers=chosen))
-                    made[kind] += n
-                    unique += n / SAMPLE_RATE if kind == "music" else 0.0
-            kind, piece = pieces[index]
+                    made[extra] += n
+                    unique += n / SAMPLE_RATE if extra == "music" else 0.0
             if piece not in used:
                 used.add(piece)
                 unique += piece.frames / SAMPLE_RATE
             speed = 1.0 if reuse == 0 else float(rng.uniform(*REUSE_SPEED))
             n = max(1, round(piece.frames / speed))
             add(Segment(kind, 0, n, _gain(rng), 0, piece, speed))
+            made["noise"] += n if kind == "noise" else 0
             gap = int(rng.uniform(*GAP_S) * SAMPLE_RATE)
             add(Segment("gap", 0, gap, 1.0, int(rng.integers(2**31))))
         reuse += 1
