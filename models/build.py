@@ -46,6 +46,8 @@ class Recipe:
     frontend: str | None  # None: the run's (kws wakeword picks its own)
     describe: Callable[[Path, dict[str, Any]], str]
     needs_data: bool = True
+    # Folders the command needs beyond {data}/{out}: (data, out) -> more format keys.
+    prepare: Callable[[Path, Path], dict[str, str]] | None = None
 
 
 def _pct(value: float | None) -> str:
@@ -129,14 +131,27 @@ def results_labels(results: dict[str, Any]) -> list[str]:
     return list(results["test_examples_per_class"])
 
 
+def training_half(data: Path, out: Path) -> dict[str, str]:
+    """``{speech}``/``{noise}``: the training half of the wake-word benchmark's split of
+    ``data``'s parent (Speech Commands speakers, Precise not-wake-words, the first 70 % of
+    each noise file; ``benchmarks/wakeword.py``), so that the other half stays unheard for
+    ``benchmarks/wakeword_speech_commands.py``."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from wakeword import split_sources  # benchmarks/wakeword.py
+
+    sources = split_sources(data.resolve().parent, out.parent / f"{out.name}_sources", 0)
+    return {"speech": str(sources["train_speech"]), "noise": str(sources["train_noise"])}
+
+
 RECIPES = {r.name: r for r in (
     Recipe("speech_commands_12", (BENCHMARK, "--data", "{data}", "--out", "{out}"),
            tuple(SPEECH_COMMANDS_12), "mfcc", benchmark_about),
     Recipe("yes_no", (BENCHMARK, "--data", "{data}", "--out", "{out}", "--words", "yes,no",
                       "--frontend", "micro", "--epochs", "80", "--channel-mask", "6"),
            ("_silence_", "_unknown_", "yes", "no"), "micro", benchmark_about),
-    Recipe("marvin", ("-m", "kws.cli", "wakeword", "marvin", "--out", "{out}", "--seed", "0"),
-           None, None, wakeword_about, needs_data=False),
+    Recipe("marvin", ("-m", "kws.cli", "wakeword", "marvin", "--out", "{out}", "--seed", "0",
+                      "--negatives", "{speech}", "--noise", "{noise}"),
+           None, None, wakeword_about, prepare=training_half),
 )}
 
 
@@ -153,7 +168,8 @@ def train(recipe: Recipe, data: Path | None, out: Path) -> None:
     """Run ``recipe``'s command into ``out`` (paths as given, from here)."""
     if recipe.needs_data and data is None:
         raise KwsError(f"{recipe.name}: --data is needed to retrain it")
-    argv = [a.format(data=data, out=out) for a in recipe.command]
+    extra = {} if recipe.prepare is None or data is None else recipe.prepare(data, out)
+    argv = [a.format(data=data, out=out, **extra) for a in recipe.command]
     print("$ python " + shlex.join(argv), flush=True)
     script = [str(REPO / argv[0])] if argv[0].endswith(".py") else argv[:1]
     if subprocess.run([sys.executable, *script, *argv[1:]]).returncode:
