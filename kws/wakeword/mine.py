@@ -52,12 +52,14 @@ def training_negative_sources(data: Path, label: str) -> list[Path]:
 
 def _windows(audio: np.ndarray, frontend: Any, window_frames: int, stride_frames: int
              ) -> tuple[np.ndarray, np.ndarray]:
-    """Model inputs ``[n, frames, channels]`` of every window of ``audio`` starting at a
-    multiple of ``stride_frames`` feature steps, and those first frames."""
+    """Float model inputs ``[n, frames, channels]`` of ``audio`` at the firmware's inference
+    points (:func:`kws.features.quantize.inference_ends`), and each window's first frame."""
     from kws.features import compute_features, to_model_input
+    from kws.features.quantize import inference_ends
 
     feats = to_model_input(compute_features(audio, frontend), frontend)
-    firsts = np.arange(0, len(feats) - window_frames + 1, stride_frames)
+    firsts = np.array(inference_ends(len(feats), window_frames, stride_frames),
+                      dtype=np.int64) - window_frames
     if len(firsts) == 0:
         return np.zeros((0, window_frames, feats.shape[1]), np.float32), firsts
     index = firsts[:, None] + np.arange(window_frames)[None, :]
@@ -69,9 +71,8 @@ def score_windows(model: Any, stream: NegativeStream, frontend: Any, wake: int, 
                   progress: Any = None) -> list[MinedWindow]:
     """The ``keep`` highest-scoring windows (probability of class ``wake`` >= ``min_score``)
     of ``stream``, scored by the Keras ``model`` in chunks of :data:`CHUNK_S`."""
-    step = int(round(frontend.step_ms * SAMPLE_RATE / 1000))
-    window_samples = int(round(frontend.window_ms * SAMPLE_RATE / 1000)) + (
-        window_frames - 1) * step
+    step = frontend.window_step
+    window_samples = frontend.window_size + (window_frames - 1) * step
     chunk = int(CHUNK_S * SAMPLE_RATE)
     best: list[tuple[float, int]] = []  # a min-heap of (score, start) of the best so far
     audio: dict[int, np.ndarray] = {}
