@@ -2,7 +2,7 @@
 
     nice -n 10 python benchmarks/wakeword.py --data ../shared/data --work runs/wakeword_bench \\
         --out benchmarks/results [--words athena,amelia] [--rows synthetic,real20] \\
-        [--engines espeak-ng,flite] [--evaluate-only]
+        [--engines espeak-ng,flite] [--mined N] [--evaluate-only]
 
 For each word (the Mycroft Precise community recordings have ``athena`` and ``amelia``):
 
@@ -220,10 +220,18 @@ def main() -> int:
     parser.add_argument("--size", default="default", choices=["default", "tiny"])
     parser.add_argument("--keep", action="store_true", help="reuse an existing run folder")
     parser.add_argument("--engines", help="comma-separated TTS engines (default: all installed)")
+    parser.add_argument("--mined", type=int, help="hard-negative windows to mine (default: "
+                        "the size's; 0: one training round, the ablation of the mine stage)")
     parser.add_argument("--evaluate-only", action="store_true",
                         help="test the finished runs in --work again (after a change to the "
                         "test streams), without training")
     args = parser.parse_args()
+    if args.mined is not None:
+        from dataclasses import replace
+
+        from kws.wakeword import pipeline
+
+        pipeline.SIZES[args.size] = replace(pipeline.SIZES[args.size], mined=args.mined)
     args.work.mkdir(parents=True, exist_ok=True)
     sources = split_sources(args.data, args.work, args.seed)
     for word in args.words.split(","):
